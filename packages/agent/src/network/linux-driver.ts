@@ -1,0 +1,204 @@
+/**
+ * LinuxNetworkDriver: makes the kernel of one host (a netns, or the current one) hold exactly the
+ * desired overlay (bridges, VXLAN devices, addresses, flood/FDB/neighbour entries, routes).
+ * Level-triggered: every sync reads the whole kumo-owned state back (`ip -json`, `bridge -json`,
+ * 2 processes in parallel), diffs it (diff.ts, pure), and writes only the difference through
+ * `ip -batch` and `bridge -batch` (≤ 2 more processes). Syncs are serialised per driver.
+ *
+ * snapshot() feeds /metrics and /debug/state; suggested Prometheus names (labels network, kind):
+ *   kumo_agent_network_entries_desired   ← networks[n].kinds[k].desired
+ *   kumo_agent_network_entries_actual    ← networks[n].kinds[k].actual
+ *   kumo_agent_network_drift_repairs_total ← networks[n].kinds[k].driftRepairsTotal (sum: driftRepairsTotal)
+ *   kumo_agent_network_syncs_total / _sync_errors_total ← syncs / syncErrors
+ *   kumo_agent_network_writes_total / _write_failures_total ← writesTotal / writeFailuresTotal
+ *   kumo_agent_network_last_sync_duration_seconds ← lastSync.durationMs / 1000
+ *   kumo_agent_network_last_sync_timestamp_seconds ← Date.parse(lastSync.at) / 1000
+ */
+import { nsArgs, runBatch, runOk, type BatchFailures } from "./batch.js";
+import { diff, type AppliedState, type PlannedLine } from "./diff.js";
+import { parseObserved, toHostState, type ObservedHost } from "./ip-json.js";
+import { BRIDGE_PREFIX, ENTRY_KINDS, KUMO_ROUTE_PROTO, VXLAN_PREFIX, type EntryKind, type HostNetworkState, type Logger, type NetworkSyncReport, type SyncReport } from "./types.js";
+import { validateDesired } from "./validate.js";
+
+/** Options of LinuxNetworkDriver. */
+export interface LinuxNetworkDriverOptions {
+  /** Network namespace to program (`ip -n NS`); undefined = the agent's own netns. */
+  netns?: string;
+  logger?: Logger;
+}
+
+/** Per kind of one network in a snapshot. */
+export interface KindSnapshot {
+  desired: number;
+  /** Kernel count after the last sync: what it read, adjusted by the writes that succeeded. */
+  actual: number;
+  driftRepairsTotal: number;
+}
+
+/** Plain-JSON internal state for /metrics and /debug/state. */
+export interface NetworkDriverSnapshot {
+  netns: string | null;
+  syncs: number;
+  syncErrors: number;
+  writesTotal: number;
+  writeFailuresTotal: number;
+  driftRepairsTotal: number;
+  lastSync: { at: string; durationMs: number; ok: boolean; writes: number; error?: string } | null;
+  /** Seconds since the last sync finished (null before the first). */
+  lastSyncAgeSeconds: number | null;
+  networks: Record<string, { kinds: Record<EntryKind, KindSnapshot> }>;
+}
+
+/** Programs and reads back the kumo overlay of one host. */
+export class LinuxNetworkDriver {
+  private readonly netns: string | undefined;
+  private readonly log: Logger;
+  private lastApplied: AppliedState = new Map();
+  private queue: Promise<unknown> = Promise.resolve();
+  private stats = { syncs: 0, syncErrors: 0, writesTotal: 0, writeFailuresTotal: 0, driftRepairsTotal: 0 };
+  private lastSync: NetworkDriverSnapshot["lastSync"] = null;
+  private lastSyncEnd = 0;
+  private networks: NetworkDriverSnapshot["networks"] = {};
+  private repairsByNetwork = new Map<string, Record<EntryKind, number>>();
+
+  constructor(opts: LinuxNetworkDriverOptions = {}) {
+    this.netns = opts.netns;
+    this.log = opts.logger ?? {};
+  }
+
+  /** Runs `fn` after every earlier call finished, so two syncs never interleave their batches. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Reads every kumo-owned device and entry: one `ip -batch` and one `bridge` process, in parallel. */
+  private async read(): Promise<ObservedHost> {
+    const ipRead = "addr show\nneigh show nud permanent\nroute show table main proto " + KUMO_ROUTE_PROTO + "\n";
+    const [ipOut, fdbOut] = await Promise.all([
+      runOk("ip", [...nsArgs(this.netns), "-json", "-details", "-batch", "-"], ipRead),
+      runOk("bridge", [...nsArgs(this.netns), "-json", "fdb", "show"]),
+    ]);
+    return parseObserved(ipOut, fdbOut);
+  }
+
+  /** The kumo-owned dataplane as the kernel holds it, in the desired-state shape. */
+  observe(): Promise<HostNetworkState> {
+    return this.serial(async () => toHostState(await this.read()));
+  }
+
+  /** Makes the kernel match `desired` (networks absent from it are deleted) and reports what changed. */
+  sync(desired: HostNetworkState): Promise<SyncReport> {
+    return this.serial(async () => {
+      const started = performance.now();
+      const startedAt = new Date().toISOString();
+      try {
+        const want = validateDesired(desired);
+        const observed = await this.read();
+        const t1 = performance.now();
+        const plan = diff(want, observed, this.lastApplied);
+        const t2 = performance.now();
+        const ipLines = [...plan.linkLines, ...plan.ipLines];
+        const write = (tool: "ip" | "bridge", lines: PlannedLine[]) => runBatch(tool, this.netns, lines.map((l) => l.line));
+        let ipFail: BatchFailures, brFail: BatchFailures;
+        if (plan.bridgeAfterIp) {
+          ipFail = await write("ip", ipLines);
+          brFail = await write("bridge", plan.bridgeLines);
+        } else {
+          [ipFail, brFail] = await Promise.all([write("ip", ipLines), write("bridge", plan.bridgeLines)]);
+        }
+        const t3 = performance.now();
+        const gaps = new Map<string, number>();
+        const errors = [...this.account(plan.reports, plan.applied, ipLines, ipFail, gaps), ...this.account(plan.reports, plan.applied, plan.bridgeLines, brFail, gaps)];
+        this.lastApplied = plan.applied;
+        const writes = ipLines.length + plan.bridgeLines.length;
+        const report: SyncReport = {
+          startedAt, durationMs: t3 - started, phasesMs: { observe: t1 - started, diff: t2 - t1, apply: t3 - t2 },
+          networks: plan.reports, writes, spawns: 2 + (ipLines.length ? 1 : 0) + (plan.bridgeLines.length ? 1 : 0),
+          driftRepairs: plan.reports.reduce((s, r) => s + ENTRY_KINDS.reduce((t, k) => t + r.kinds[k].repaired, 0), 0),
+          errors,
+        };
+        this.record(report, gaps);
+        if (report.driftRepairs || errors.length) this.log.warn?.({ netns: this.netns, driftRepairs: report.driftRepairs, errors }, "network sync repaired drift or had errors");
+        else if (writes) this.log.info?.({ netns: this.netns, writes, ms: report.durationMs }, "network sync applied changes");
+        return report;
+      } catch (e) {
+        this.stats.syncs++;
+        this.stats.syncErrors++;
+        this.lastSync = { at: startedAt, durationMs: performance.now() - started, ok: false, writes: 0, error: String(e) };
+        this.lastSyncEnd = Date.now();
+        throw e;
+      }
+    });
+  }
+
+  /** Marks refused lines in the reports and drops their entries from the drift baseline. */
+  private account(reports: NetworkSyncReport[], applied: AppliedState, lines: PlannedLine[], failed: BatchFailures, gaps: Map<string, number>): string[] {
+    const errors: string[] = [];
+    for (const [i, msg] of failed) {
+      const l = lines[i];
+      if (!l) continue;
+      errors.push(`${l.line}: ${msg}`);
+      const r = reports.find((x) => x.name === l.network && !x.removed) ?? reports.find((x) => x.name === l.network);
+      if (r) r.kinds[l.kind].failed++;
+      if (l.op !== "remove") applied.get(l.network)?.[l.kind].delete(l.key);
+      // gaps: how far the kernel's count is from desired (a failed add is missing, a failed remove stays).
+      const g = `${l.network}/${l.kind}`;
+      if (l.op !== "update") gaps.set(g, (gaps.get(g) ?? 0) + (l.op === "add" ? -1 : 1));
+    }
+    return errors;
+  }
+
+  /** Folds a finished sync into the snapshot counters. */
+  private record(r: SyncReport, gaps: Map<string, number>): void {
+    this.stats.syncs++;
+    this.stats.writesTotal += r.writes;
+    this.stats.writeFailuresTotal += r.errors.length;
+    this.stats.driftRepairsTotal += r.driftRepairs;
+    this.lastSync = { at: r.startedAt, durationMs: r.durationMs, ok: r.errors.length === 0, writes: r.writes };
+    this.lastSyncEnd = Date.now();
+    const networks: NetworkDriverSnapshot["networks"] = {};
+    for (const n of r.networks) {
+      if (n.removed) { this.repairsByNetwork.delete(n.name); continue; }
+      const repairs = this.repairsByNetwork.get(n.name) ?? (Object.fromEntries(ENTRY_KINDS.map((k) => [k, 0])) as Record<EntryKind, number>);
+      this.repairsByNetwork.set(n.name, repairs);
+      const kinds = {} as Record<EntryKind, KindSnapshot>;
+      for (const k of ENTRY_KINDS) {
+        const c = n.kinds[k];
+        repairs[k] += c.repaired;
+        kinds[k] = { desired: c.desired, actual: c.desired + (gaps.get(`${n.name}/${k}`) ?? 0), driftRepairsTotal: repairs[k] };
+      }
+      networks[n.name] = { kinds };
+    }
+    this.networks = networks;
+  }
+
+  /** Deletes one network's bridge and VXLAN device (found by name alias or bridge name). */
+  removeNetwork(name: string): Promise<boolean> {
+    return this.serial(async () => {
+      const o = await this.read();
+      const br = [...o.bridges.values()].find((b) => b.network === name || b.name === name);
+      if (!br) return false;
+      const vx = VXLAN_PREFIX + br.name.slice(BRIDGE_PREFIX.length);
+      const lines = [...(o.vxlans.has(vx) ? [`link del dev ${vx}`] : []), `link del dev ${br.name}`];
+      const failed = await runBatch("ip", this.netns, lines);
+      if (failed.size) throw new Error(`removeNetwork ${name}: ${[...failed.values()].join("; ")}`);
+      this.lastApplied.delete(name);
+      this.repairsByNetwork.delete(name);
+      delete this.networks[name];
+      return true;
+    });
+  }
+
+  /** Plain-JSON internal state (see the file comment for metric names). */
+  snapshot(): NetworkDriverSnapshot {
+    return {
+      netns: this.netns ?? null,
+      ...this.stats,
+      lastSync: this.lastSync,
+      lastSyncAgeSeconds: this.lastSyncEnd ? (Date.now() - this.lastSyncEnd) / 1000 : null,
+      networks: structuredClone(this.networks),
+    };
+  }
+}
