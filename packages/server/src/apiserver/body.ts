@@ -1,0 +1,68 @@
+/** Request body decoding: JSON or YAML, size-limited, with errors that say what is wrong and where. */
+import type { Context } from "hono";
+import { parse as parseYaml } from "yaml";
+import { badRequest, tooLarge, unsupportedMediaType } from "@kumo/api";
+
+/** Largest accepted body (Kubernetes' etcd object limit is 1.5 MiB; kumo accepts up to 3 MiB). */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+/** Patch flavours. */
+export type PatchType = "merge" | "json" | "apply";
+
+/** Reads the raw body, refusing bodies over the limit before buffering them whole. */
+export async function readBody(c: Context): Promise<string> {
+  const len = Number(c.req.header("content-length") ?? "0");
+  if (len > MAX_BODY_BYTES) throw tooLarge(`request body of ${len} bytes is larger than the limit of ${MAX_BODY_BYTES} bytes`);
+  const reader = c.req.raw.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw tooLarge(`request body is larger than the limit of ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Parses JSON, or YAML when the content type says so (JSON is tried first: it is valid YAML and faster). */
+export function parseDocument(text: string, contentType: string | undefined): unknown {
+  if (!text.trim()) throw badRequest("request body is empty; send a JSON or YAML object");
+  try {
+    return JSON.parse(text);
+  } catch (jsonErr) {
+    const ct = (contentType ?? "").toLowerCase();
+    if (ct.includes("yaml")) {
+      try {
+        return parseYaml(text, { maxAliasCount: 100 });
+      } catch (e) {
+        throw badRequest(`invalid YAML in request body: ${(e as Error).message.split("\n")[0]}`);
+      }
+    }
+    throw badRequest(`invalid JSON in request body: ${(jsonErr as Error).message}`);
+  }
+}
+
+/** Decodes an object body (POST/PUT) and checks it is an object. */
+export async function readObject(c: Context): Promise<Record<string, unknown>> {
+  const ct = c.req.header("content-type");
+  if (ct && !/json|yaml/i.test(ct)) throw unsupportedMediaType(`unsupported media type "${ct}"; use application/json or application/yaml`);
+  const doc = parseDocument(await readBody(c), ct);
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw badRequest("request body must be a JSON or YAML object");
+  return doc as Record<string, unknown>;
+}
+
+/** Patch type from Content-Type; strategic merge patch is refused with 415 as for custom resources. */
+export function patchTypeOf(contentType: string | undefined): PatchType {
+  const ct = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (ct === "application/merge-patch+json") return "merge";
+  if (ct === "application/json-patch+json") return "json";
+  if (ct === "application/apply-patch+yaml" || ct === "application/apply-patch+json") return "apply";
+  if (ct === "application/strategic-merge-patch+json") throw unsupportedMediaType("strategic merge patch is not supported by kumo; use --type merge or --type json");
+  throw unsupportedMediaType(`unsupported patch type "${contentType ?? ""}"; use application/merge-patch+json, application/json-patch+json or application/apply-patch+yaml`);
+}

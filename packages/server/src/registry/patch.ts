@@ -1,0 +1,33 @@
+/** JSON merge patch (RFC 7386) and JSON patch (RFC 6902), applied to a copy of the live object. */
+import jsonpatch from "fast-json-patch";
+import { badRequest, invalid, type ErrorTarget } from "@kumo/api";
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** RFC 7386: null deletes, maps merge, everything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isMap(patch)) return structuredClone(patch);
+  const out: Record<string, unknown> = isMap(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** RFC 6902 with `test` support; errors become 422 naming the failing operation. */
+export function jsonPatch(target: Record<string, unknown>, ops: unknown, t: ErrorTarget): Record<string, unknown> {
+  if (!Array.isArray(ops)) throw badRequest("json patch must be a JSON array of operations");
+  const doc = structuredClone(target);
+  try {
+    const err = jsonpatch.validate(ops as jsonpatch.Operation[], doc);
+    if (err) throw err;
+    return jsonpatch.applyPatch(doc, ops as jsonpatch.Operation[], false, true).newDocument as Record<string, unknown>;
+  } catch (e) {
+    const pe = e as { name?: string; message?: string; index?: number; operation?: { path?: string } };
+    if (pe.name === "TEST_OPERATION_FAILED") throw invalid(t, [{ field: pe.operation?.path, message: "test operation failed", reason: "FieldValueInvalid" }]);
+    throw invalid(t, [{ field: pe.operation?.path, message: `json patch operation ${pe.index ?? ""} failed: ${String(pe.message ?? e).split("\n")[0]}`, reason: "FieldValueInvalid" }]);
+  }
+}

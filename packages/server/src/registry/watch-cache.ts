@@ -1,0 +1,165 @@
+/**
+ * Watch fan-out from one backend watch: every API watcher is served from an in-memory window of recent
+ * events, so 1,000 watchers cost one store watch, one decode per event and one JSON encoding per event.
+ * A watcher asking for a revision older than the window gets 410 Gone and re-lists, as with Kubernetes.
+ */
+import type { KindDefinition, KindRegistry, KObject } from "@kumo/api";
+import type { Backend, WatchEvent as StoreEvent } from "../storage/backend.js";
+import { CompactedError } from "../storage/backend.js";
+import { REGISTRY_PREFIX, decode } from "./codec.js";
+
+/** A decoded change to one object. */
+export interface CachedEvent {
+  revision: number;
+  kind: KindDefinition;
+  /** Storage key, for prefix filtering. */
+  key: string;
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  obj: KObject;
+  prev?: KObject;
+  /** JSON of `obj`, encoded once and shared by every watcher. */
+  json: string;
+}
+
+/** Thrown to a watcher whose requested revision is outside the window (becomes 410 Expired). */
+export class TooOldError extends Error {
+  constructor(readonly requested: number, readonly oldest: number) {
+    super(`too old resource version: ${requested} (${oldest})`);
+  }
+}
+
+/** What one watcher receives. */
+export interface Subscriber {
+  prefix: string;
+  /** Events with revision > afterRevision. */
+  afterRevision: number;
+  deliver(events: CachedEvent[]): void;
+  /** The cache gave up on this watcher (overflow or shutdown). */
+  close(reason: string): void;
+}
+
+/** Keeps the window of recent events and the set of live subscribers. */
+export class WatchCache {
+  private readonly window: CachedEvent[] = [];
+  /** Events with revision <= oldestRevision are no longer available. */
+  private oldestRevision = 0;
+  private latestRevision = 0;
+  private readonly subscribers = new Set<Subscriber>();
+  private readonly abort = new AbortController();
+  private ready!: Promise<void>;
+  eventsTotal = 0;
+
+  constructor(private readonly backend: Backend, private readonly kinds: KindRegistry, private readonly capacity = 20_000) {}
+
+  /** Starts the one backend watch. Resolves once it is running. */
+  async start(): Promise<void> {
+    const rev = await this.backend.currentRevision();
+    this.oldestRevision = rev;
+    this.latestRevision = rev;
+    this.ready = Promise.resolve();
+    void this.run(rev);
+  }
+
+  private async run(from: number): Promise<void> {
+    let after = from;
+    while (!this.abort.signal.aborted) {
+      try {
+        for await (const batch of this.backend.watch(REGISTRY_PREFIX, { afterRevision: after, signal: this.abort.signal })) {
+          this.ingest(batch);
+          if (batch.length) after = batch[batch.length - 1].kv.modRevision;
+        }
+      } catch (e) {
+        if (this.abort.signal.aborted) return;
+        if (e instanceof CompactedError) {
+          // We fell behind compaction: every watcher must re-list.
+          this.oldestRevision = e.compactRevision;
+          for (const s of [...this.subscribers]) s.close("compacted");
+          after = e.compactRevision;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  private ingest(batch: StoreEvent[]): void {
+    const out: CachedEvent[] = [];
+    for (const ev of batch) {
+      const kind = this.kindOfKey(ev.kv.key);
+      if (!kind) continue;
+      const rev = ev.kv.modRevision;
+      let e: CachedEvent;
+      if (ev.type === "DELETE") {
+        const src = ev.prevKv ?? ev.kv;
+        if (!src.value) continue;
+        const obj = decode(kind, src, rev);
+        e = { revision: rev, kind, key: ev.kv.key, type: "DELETED", obj, json: JSON.stringify(obj) };
+      } else {
+        const obj = decode(kind, ev.kv);
+        const prev = ev.prevKv ? decode(kind, ev.prevKv) : undefined;
+        e = { revision: rev, kind, key: ev.kv.key, type: ev.kv.createRevision === rev ? "ADDED" : "MODIFIED", obj, prev, json: JSON.stringify(obj) };
+      }
+      out.push(e);
+      this.window.push(e);
+      this.latestRevision = Math.max(this.latestRevision, rev);
+    }
+    if (batch.length) this.latestRevision = Math.max(this.latestRevision, batch[batch.length - 1].kv.modRevision);
+    while (this.window.length > this.capacity) this.oldestRevision = this.window.shift()!.revision;
+    this.eventsTotal += out.length;
+    if (!out.length) return;
+    for (const s of this.subscribers) {
+      const mine = out.filter((e) => e.revision > s.afterRevision && e.key.startsWith(s.prefix));
+      if (mine.length) s.deliver(mine);
+    }
+  }
+
+  private kindOfKey(key: string): KindDefinition | undefined {
+    // /registry/<group|core>/<plural>/...
+    const parts = key.slice(REGISTRY_PREFIX.length).split("/");
+    const group = parts[0] === "core" ? "" : parts[0];
+    return this.kinds.all().find((k) => k.group === group && k.plural === parts[1]);
+  }
+
+  /**
+   * Registers a subscriber and returns the buffered events it missed (revision > afterRevision).
+   * Throws TooOldError when those are no longer in the window.
+   */
+  subscribe(s: Subscriber): CachedEvent[] {
+    if (s.afterRevision < this.oldestRevision) throw new TooOldError(s.afterRevision, this.oldestRevision);
+    const backlog = this.window.filter((e) => e.revision > s.afterRevision && e.key.startsWith(s.prefix));
+    this.subscribers.add(s);
+    return backlog;
+  }
+
+  /** Removes a subscriber. */
+  unsubscribe(s: Subscriber): void {
+    this.subscribers.delete(s);
+  }
+
+  /** Drops events at or below `revision` (after a store compaction): older watches get 410. */
+  compacted(revision: number): void {
+    while (this.window.length && this.window[0].revision <= revision) this.window.shift();
+    this.oldestRevision = Math.max(this.oldestRevision, revision);
+  }
+
+  /** Newest revision seen by the cache (bookmarks carry it). */
+  get revision(): number {
+    return this.latestRevision;
+  }
+
+  /** Internal state for /debug/state and metrics. */
+  snapshot() {
+    return { watchers: this.subscribers.size, windowEvents: this.window.length, oldestRevision: this.oldestRevision, latestRevision: this.latestRevision, capacity: this.capacity, eventsTotal: this.eventsTotal };
+  }
+
+  /** Number of live watchers. */
+  get watcherCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** Ends the backend watch and every subscriber. */
+  stop(): void {
+    this.abort.abort();
+    for (const s of [...this.subscribers]) s.close("shutdown");
+    this.subscribers.clear();
+  }
+}

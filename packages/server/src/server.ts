@@ -1,0 +1,175 @@
+/**
+ * `kumo server`: opens the store, bootstraps identity and TLS, starts caches and controllers, and serves
+ * the API over HTTPS. Everything it starts is stopped by `close()`.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { serve, type ServerType } from "@hono/node-server";
+import { type KindRegistry, defaultRegistry } from "@kumo/api";
+import { stringify as toYaml } from "yaml";
+import { createApp } from "./apiserver/app.js";
+import { Admission } from "./apiserver/admission.js";
+import type { ApiDeps } from "./apiserver/deps.js";
+import { bootstrap } from "./auth/bootstrap.js";
+import { IamCache, type UserInfo } from "./auth/iam-cache.js";
+import { GarbageCollector } from "./controllers/gc.js";
+import { NamespaceController } from "./controllers/namespace.js";
+import { AuditLog } from "./observability/audit.js";
+import { createLogger } from "./observability/logger.js";
+import { ServerMetrics } from "./observability/metrics.js";
+import { ensurePki } from "./pki.js";
+import { HistoryRecorder } from "./registry/history.js";
+import { ObjectStore } from "./registry/store.js";
+import { WatchCache } from "./registry/watch-cache.js";
+import { openBackend } from "./storage/registry.js";
+
+/** Options of `kumo server`. */
+export interface ServerOptions {
+  dataDir: string;
+  /** Store URL; default `sqlite://<dataDir>/kumo.db`. */
+  datastore?: string;
+  /** host:port; default 127.0.0.1:6443 (port 0 picks a free one). */
+  listen?: string;
+  /** Kinds to serve (default: the built-in registry). */
+  kinds?: KindRegistry;
+  /** How often the store's history is compacted, and how much is kept (default 5 min). */
+  compactIntervalMs?: number;
+  /** Write the audit log (default true). */
+  audit?: boolean;
+}
+
+/** A running server. */
+export interface RunningServer {
+  url: string;
+  kubeconfigPath: string;
+  adminToken: string;
+  caCert: string;
+  deps: ApiDeps;
+  /** Calls the API in-process as `user` (controllers use this: same validation, no network). */
+  fetchAs(user: UserInfo): (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+  close(): Promise<void>;
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const m = listen.match(/^\[?([^\]]*?)\]?:(\d+)$/);
+  if (!m) throw new Error(`--listen must be HOST:PORT (e.g. 127.0.0.1:6443), not "${listen}"`);
+  return { host: m[1] || "0.0.0.0", port: Number(m[2]) };
+}
+
+/** Where the built dashboard lives, if it was built. */
+function findWebRoot(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const dir = resolve(here, "../../web/dist");
+  return existsSync(join(dir, "index.html")) ? dir : undefined;
+}
+
+/** Writes a kubeconfig for `server` with the CA inlined. */
+export async function writeKubeconfig(path: string, server: string, caPem: string, token: string, name = "kumo"): Promise<void> {
+  const cfg = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name, cluster: { server, "certificate-authority-data": Buffer.from(caPem).toString("base64") } }],
+    users: [{ name: `${name}-admin`, user: { token } }],
+    contexts: [{ name, context: { cluster: name, user: `${name}-admin`, namespace: "default" } }],
+    "current-context": name,
+    preferences: {},
+  };
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, toYaml(cfg), { mode: 0o600 });
+}
+
+/** Starts a server; resolves once it is listening and ready. */
+export async function runServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = createLogger("server");
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const metrics = new ServerMetrics();
+  const kinds = opts.kinds ?? defaultRegistry();
+  const backend = await openBackend(opts.datastore ?? `sqlite://${join(dataDir, "kumo.db")}`, { observer: metrics.backendObserver() });
+  const history = new HistoryRecorder(backend);
+  const store = new ObjectStore(backend, kinds, history);
+  store.onConflict = (kind, manager, cause) => metrics.conflicts.labels(manager, kind.plural, cause).inc();
+  store.onWrite = ({ kind, overridden }) => {
+    for (const o of overridden) metrics.forcedOverrides.labels(o.manager, kind.plural).inc();
+  };
+  const cache = new WatchCache(backend, kinds);
+  await cache.start();
+  const adminToken = await bootstrap(store, dataDir);
+  const iam = new IamCache(store, cache);
+  await iam.start();
+  const gc = new GarbageCollector(store, kinds, log);
+  gc.start();
+  const nsController = new NamespaceController(store, kinds, cache, log);
+  await nsController.start();
+  const debugState = new Map<string, () => unknown>();
+  debugState.set("namespaceController", () => nsController.snapshot());
+  const audit = opts.audit === false ? undefined : new AuditLog(join(dataDir, "audit.log"));
+  const deps: ApiDeps = { kinds, store, cache, history, iam, admission: new Admission(store), gc, metrics, audit, log, debugState, webRoot: findWebRoot() };
+  let ready = false;
+  const app = createApp(deps, () => ready);
+
+  const { host, port } = parseListen(opts.listen ?? "127.0.0.1:6443");
+  const pki = await ensurePki(join(dataDir, "pki"), [host]);
+  const server: ServerType = await new Promise((res, rej) => {
+    const s = serve({ fetch: app.fetch, hostname: host, port, createServer: createHttpsServer, serverOptions: { key: pki.key, cert: pki.cert } }, () => res(s));
+    s.once("error", rej);
+  });
+  // Watches stay open for a long time; Node's default request/headers timeouts would cut them.
+  const srv = server as unknown as { requestTimeout: number; headersTimeout: number; keepAliveTimeout: number };
+  srv.requestTimeout = 0;
+  srv.keepAliveTimeout = 65_000;
+  const actualPort = (server.address() as AddressInfo).port;
+  const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const url = `https://${urlHost}:${actualPort}`;
+  const kubeconfigPath = join(dataDir, "admin.kubeconfig");
+  await writeKubeconfig(kubeconfigPath, url, pki.caCert, adminToken);
+
+  const compactEvery = opts.compactIntervalMs ?? 5 * 60_000;
+  let lastRevision = await backend.currentRevision();
+  const compactor = setInterval(async () => {
+    // Keep one interval of history: watchers more than one interval behind re-list (410), as in Kubernetes.
+    try {
+      const target = lastRevision;
+      lastRevision = await backend.currentRevision();
+      if (target > 0) {
+        await backend.compact(target);
+        cache.compacted(target);
+      }
+    } catch (e) {
+      log.warn({ err: String(e) }, "compaction failed");
+    }
+  }, compactEvery);
+  compactor.unref();
+
+  ready = true;
+  log.info({ url, dataDir, datastore: backend.kind, kubeconfig: kubeconfigPath }, "kumo server listening");
+
+  return {
+    url,
+    kubeconfigPath,
+    adminToken,
+    caCert: pki.caCert,
+    deps,
+    fetchAs: (user) => (input, init) => {
+      const req = input instanceof Request ? input : new Request(new URL(String(input), url), init);
+      return Promise.resolve(app.fetch(req, { internalUser: user }));
+    },
+    close: async () => {
+      ready = false;
+      clearInterval(compactor);
+      gc.stop();
+      cache.stop();
+      await new Promise<void>((res) => {
+        server.close(() => res());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await audit?.close();
+      await backend.close();
+      log.info({}, "kumo server stopped");
+    },
+  };
+}
