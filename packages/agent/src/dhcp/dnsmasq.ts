@@ -160,7 +160,10 @@ export class DnsmasqDriver {
 
   private async networks(): Promise<string[]> {
     const entries = await readdir(this.opts.stateDir, { withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isDirectory() && NAME_RE.test(e.name)).map((e) => e.name).sort();
+    const dirs = entries.filter((e) => e.isDirectory() && NAME_RE.test(e.name)).map((e) => e.name).sort();
+    // Only directories ensure() made (they hold a hosts file); anything else in the dir is not ours.
+    const ours = await Promise.all(dirs.map((d) => stat(dnsmasqPaths(this.opts.stateDir, d).hostsFile).then(() => true, () => false)));
+    return dirs.filter((_, i) => ours[i]);
   }
 
   /** Reads every network's daemon: pid liveness, leases, hosts, and new log lines into the counters. */
