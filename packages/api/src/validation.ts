@@ -80,7 +80,11 @@ export function validateObject(obj: KObject, kind: KindDefinition, old?: KObject
   for (const [k, v] of Object.entries(obj)) if (k !== "apiVersion" && k !== "kind" && k !== "metadata") body[k] = v;
   for (const e of Value.Errors(kind.schema, body)) {
     const path = pointerToPath(e.path);
-    if (e.type === 49 /* ValueErrorType.ObjectAdditionalProperties */ || /additional properties/i.test(e.message)) {
+    if (e.message === "Unexpected property") {
+      causes.push({ field: path, message: `unknown field "${path}"`, reason: "FieldValueInvalid" });
+      continue;
+    }
+    if (/additional properties/i.test(e.message)) {
       // TypeBox reports the parent; name the unknown field(s) as kubectl's strict validation does.
       const parent = path ? path.split(".").reduce<unknown>((o, p) => (o as Record<string, unknown>)?.[p], body) : body;
       const props = (e.schema as { properties?: Record<string, unknown> }).properties ?? {};

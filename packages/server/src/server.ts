@@ -16,12 +16,14 @@ import { Admission } from "./apiserver/admission.js";
 import type { ApiDeps } from "./apiserver/deps.js";
 import { bootstrap } from "./auth/bootstrap.js";
 import { IamCache, type UserInfo } from "./auth/iam-cache.js";
+import { EventRecorder } from "./controllers/events.js";
 import { GarbageCollector } from "./controllers/gc.js";
 import { NamespaceController } from "./controllers/namespace.js";
 import { AuditLog } from "./observability/audit.js";
 import { createLogger } from "./observability/logger.js";
 import { ServerMetrics } from "./observability/metrics.js";
 import { ensurePki } from "./pki.js";
+import { formatPath } from "./registry/field-paths.js";
 import { HistoryRecorder } from "./registry/history.js";
 import { ObjectStore } from "./registry/store.js";
 import { WatchCache } from "./registry/watch-cache.js";
@@ -93,8 +95,14 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
   const history = new HistoryRecorder(backend);
   const store = new ObjectStore(backend, kinds, history);
   store.onConflict = (kind, manager, cause) => metrics.conflicts.labels(manager, kind.plural, cause).inc();
-  store.onWrite = ({ kind, overridden }) => {
-    for (const o of overridden) metrics.forcedOverrides.labels(o.manager, kind.plural).inc();
+  const events = new EventRecorder(store, "kumo-server", log);
+  store.onWrite = ({ kind, obj, ctx, overridden }) => {
+    for (const o of overridden) {
+      metrics.forcedOverrides.labels(o.manager, kind.plural).inc();
+      const fields = o.paths.map(formatPath).join(", ");
+      void events.record(obj, "Warning", "FieldsOverridden", `${ctx.manager} (user ${ctx.user}) removed fields owned by ${o.manager} with force=true: ${fields}`);
+      log.warn({ kind: kind.kind, name: obj.metadata.name, manager: ctx.manager, user: ctx.user, lostBy: o.manager, fields }, "forced write removed another manager's fields");
+    }
   };
   const cache = new WatchCache(backend, kinds);
   await cache.start();
@@ -107,6 +115,7 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
   await nsController.start();
   const debugState = new Map<string, () => unknown>();
   debugState.set("namespaceController", () => nsController.snapshot());
+  debugState.set("events", () => ({ recordedTotal: events.recordedTotal }));
   const audit = opts.audit === false ? undefined : new AuditLog(join(dataDir, "audit.log"));
   const deps: ApiDeps = { kinds, store, cache, history, iam, admission: new Admission(store), gc, metrics, audit, log, debugState, webRoot: findWebRoot() };
   let ready = false;

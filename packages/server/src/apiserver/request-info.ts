@@ -1,5 +1,5 @@
 /** Parses an API path into what it addresses, as the Kubernetes apiserver's RequestInfo does. */
-import { type KindDefinition, type KindRegistry, notFound } from "@kumo/api";
+import { ApiError, type KindDefinition, type KindRegistry, notFound } from "@kumo/api";
 
 /** What a request addresses. */
 export interface RequestInfo {
@@ -39,7 +39,12 @@ export function parseRequestInfo(method: string, path: string, kinds: KindRegist
   }
   const [plural, rawName, sub, ...extra] = rest;
   const kind = kinds.byResource(group, version, plural);
-  if (!kind || extra.length > 0) throw notFound({ group, resource: plural, name: rawName ?? "" });
+  if (!kind) {
+    const known = kinds.all().filter((k) => k.plural === plural).map((k) => (k.group ? `${k.group}/${k.version}` : k.version));
+    const hint = known.length ? ` (served as ${known.join(", ")})` : "";
+    throw new ApiError(404, "NotFound", `the server could not find the requested resource: no resource "${plural}" in ${group ? `${group}/${version}` : version}${hint}`);
+  }
+  if (extra.length > 0) throw notFound({ group, resource: plural, name: rawName ?? "" });
   if (kind.namespaced === false && namespace !== undefined) throw notFound({ group, resource: plural, name: rawName ?? "" });
   if (sub !== undefined && sub !== "status" && sub !== "history") throw notFound({ group, resource: `${plural}/${sub}`, name: rawName });
   if (sub === "status" && !kind.statusSubresource) throw notFound({ group, resource: `${plural}/status`, name: rawName });

@@ -20,13 +20,15 @@ export async function open(t: TestContext, factory: BackendFactory): Promise<Bac
 
 /**
  * Iterate a watch until `count` events arrived, it ended, or `ms` passed (then the signal is aborted
- * so the watch cannot outlive the test). Returns the batches seen and whether iteration ended by itself.
+ * so the watch cannot outlive the test). `pauseMs` simulates a slow consumer. Returns the batches seen
+ * and whether iteration ended by itself.
  */
 export async function collect(
   watch: AsyncIterable<WatchEvent[]>,
   ctl: AbortController,
   count: number,
   ms = 5000,
+  pauseMs = 0,
 ): Promise<{ events: WatchEvent[]; batches: WatchEvent[][]; ended: boolean }> {
   const iter = watch[Symbol.asyncIterator]();
   const batches: WatchEvent[][] = [];
@@ -42,6 +44,7 @@ export async function collect(
       }
       batches.push(r.value);
       events.push(...r.value);
+      if (pauseMs > 0) await sleep(pauseMs);
     }
   } finally {
     clearTimeout(timer);

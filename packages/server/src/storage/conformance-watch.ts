@@ -84,6 +84,21 @@ export function watchConformance(factory: BackendFactory): void {
     for (const batch of got.batches) assert.ok(batch.length > 0, "no empty batches");
   });
 
+  test("a slow consumer replaying a long history misses nothing written meanwhile", async (t) => {
+    const b = await open(t, factory);
+    const r0 = await b.currentRevision();
+    for (let i = 0; i < 25; i++) await Promise.all(range(1, 100).map((j) => b.create(`/long/${i}/${j}`, "x")));
+    const ctl = new AbortController();
+    t.after(() => ctl.abort());
+    // The consumer pauses after every batch, so the live writes below land while history is replayed.
+    const watching = collect(b.watch("/long/", { afterRevision: r0, signal: ctl.signal }), ctl, 2700, 20_000, 5);
+    for (let i = 0; i < 100; i++) {
+      await Promise.all([b.create(`/long/live/${i}a`, "x"), b.create(`/long/live/${i}b`, "x")]);
+      await sleep(1);
+    }
+    assert.deepEqual(revisions((await watching).events), range(r0 + 1, r0 + 2700));
+  });
+
   test("abort ends a waiting watch promptly and removes its abort listener", async (t) => {
     const b = await open(t, factory);
     const ctl = new AbortController();

@@ -16,7 +16,7 @@ const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 const writer = fileURLToPath(new URL(`./durability-writer${ext}`, import.meta.url));
 const loader = ext === ".ts" ? ["--import", "tsx"] : [];
 
-test("sqlite: every acknowledged write survives SIGKILL of the writer (32 in flight)", async (t) => {
+test("sqlite: every acknowledged write survives SIGKILL of the writer (32 in flight)", { timeout: 60_000 }, async (t) => {
   const db = join(dir, "durable.db");
   const child = spawn(process.execPath, [...loader, writer, db], { stdio: ["ignore", "pipe", "pipe"] });
   const closed = once(child, "close"); // exit + all of stdout read

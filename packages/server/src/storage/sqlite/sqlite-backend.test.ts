@@ -134,3 +134,25 @@ test("sqlite: compaction removes log rows but not values, and stats count the WA
   await assert.rejects(collect(b.watch("/c/", { afterRevision: 0, signal: ctl.signal }), ctl, 1), /compacted/);
   assert.equal((await b.list("/c/")).kvs.length, 50);
 });
+
+test("sqlite: a failed group commit rejects every write in it and changes nothing", async (t) => {
+  const b = new SqliteBackend(freshPath());
+  t.after(() => b.close());
+  await b.create("/full/seed", "x");
+  const ctl = new AbortController();
+  t.after(() => ctl.abort());
+  const seen = collect(b.watch("/full/", { afterRevision: await b.currentRevision(), signal: ctl.signal }), ctl, 1);
+  // Simulate a full disk: the database may not grow past its current size.
+  const db = (b as unknown as { db: { pragma(s: string, o?: object): unknown } }).db;
+  const pages = Number(db.pragma("page_count", { simple: true }));
+  db.pragma(`max_page_count = ${pages}`);
+  const big = "y".repeat(64 * 1024);
+  const writes = [b.create("/full/a", big), b.create("/full/b", big), b.update("/full/seed", big, 1)];
+  for (const w of writes) await assert.rejects(w, /full/i);
+  assert.deepEqual([await b.currentRevision(), (await b.stats()).keys], [1, 1]);
+  assert.equal(await b.get("/full/a"), undefined);
+  db.pragma("max_page_count = 1000000");
+  const ok = await b.create("/full/a", "small");
+  assert.equal(ok.revision, 2, "no revision was burnt by the failed group");
+  assert.deepEqual((await seen).events.map((e) => e.kv.modRevision), [2], "watchers never saw the failed writes");
+});
