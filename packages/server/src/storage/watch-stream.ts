@@ -30,7 +30,7 @@ export async function* watchStream(
 ): AsyncGenerator<WatchEvent[]> {
   const { signal, afterRevision } = opts;
   if (signal.aborted) return;
-  let sub = hub.subscribe(prefix);
+  const sub = hub.subscribe(prefix);
   // Ending the subscription on abort (not only waking the loop) frees the buffer even if the consumer
   // never calls next() again.
   const onAbort = (): void => sub.end();
@@ -46,7 +46,6 @@ export async function* watchStream(
       if (page.length > 0) yield page;
       if (sub.ended) break; // aborted or overflowed while the consumer was busy: handled below
     }
-    sub.end(); sub = hub.subscribe(prefix);
     for (;;) {
       const batch = sub.take();
       if (batch) {
