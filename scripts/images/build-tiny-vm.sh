@@ -2,6 +2,9 @@
 # Build the `tiny-vm` image (kumo format `kernel+initrd`): a Debian kernel plus a busybox initramfs
 # whose init loads the virtio-net modules, brings up eth0, runs udhcpc and keeps running (httpd).
 # Usage: build-tiny-vm.sh OUTDIR   -> OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz (+ .sha256 each)
+#   and OUTDIR/vmlinux: the same kernel uncompressed (an ELF with a PVH entry). QEMU boots it
+#   directly, skipping firmware real-mode setup and the in-guest xz decompression: under TCG
+#   emulation that halves the time to /init (~2.5 s instead of ~5 s here). Skip with NO_VMLINUX=1.
 # Kernel source: the installed linux-image-amd64 (/boot + /lib/modules) when present, else the
 # package fetched with `apt-get download` and unpacked with `dpkg-deb -x` (nothing is installed or
 # booted on the host). Force the download path with FROM_PACKAGE=1; pick a version with KVER=...
@@ -113,7 +116,12 @@ ip link set lo up
 i=0
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 # udhcpc spins forever on a down link, so bring it up first.
-if ip link set eth0 up; then echo "kumo-vm: eth0 up" > /dev/console; else echo "kumo-vm: no eth0" > /dev/console; fi
+if ip link set eth0 up 2>/dev/null; then
+	echo "kumo-vm: eth0 up" > /dev/console
+else
+	echo "kumo-vm: no eth0" > /dev/console
+	sed -i '/udhcpc/d' /etc/inittab # else init respawns a failing udhcpc forever
+fi
 echo "<h1>kumo tiny-vm $(hostname)</h1>" > /www/index.html
 exec /sbin/init
 INIT
@@ -165,6 +173,17 @@ find "$R" -exec touch -h -d @0 {} +
 (cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) |
 	gzip -9n > "$WORK/initramfs.cpio.gz"
 cp "$VMLINUZ" "$WORK/vmlinuz"
+if [ -z "${NO_VMLINUX:-}" ]; then
+	command -v xz >/dev/null 2>&1 || die "xz not found (needed for vmlinux): apt-get install -y xz-utils, or NO_VMLINUX=1"
+	# The bzImage carries the kernel as an xz stream (Debian: CONFIG_KERNEL_XZ); find its magic.
+	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$VMLINUZ" | head -n1 | cut -d: -f1)
+	[ -n "$off" ] || die "no xz payload in $VMLINUZ (not an xz-compressed kernel?); use NO_VMLINUX=1"
+	tail -c +$((off + 1)) "$VMLINUZ" | xz -dc --single-stream > "$WORK/vmlinux" ||
+		die "cannot decompress the kernel payload of $VMLINUZ"
+	[ "$(head -c 4 "$WORK/vmlinux" | od -An -c | tr -d ' ')" = '177ELF' ] || die "extracted vmlinux is not an ELF"
+	mv -f "$WORK/vmlinux" "$OUT/vmlinux"
+	(cd "$OUT" && sha256sum vmlinux > vmlinux.sha256)
+fi
 mv -f "$WORK/initramfs.cpio.gz" "$OUT/initramfs.cpio.gz"
 mv -f "$WORK/vmlinuz" "$OUT/vmlinuz"
 (cd "$OUT" && sha256sum vmlinuz > vmlinuz.sha256 && sha256sum initramfs.cpio.gz > initramfs.cpio.gz.sha256)

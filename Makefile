@@ -1,0 +1,44 @@
+# kumo: a private cloud in one coherent codebase. `make help` lists the targets.
+SHELL := /bin/bash
+NODE_TESTS = $(shell find packages/*/dist test/e2e/dist -name '*.test.js' -not -path '*/node_modules/*' 2>/dev/null | sort)
+KUMO_HOME ?= /var/lib/kumo
+export KUMO_HOME
+
+.PHONY: help deps build up down test unit e2e lint bench install clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json ## install npm dependencies (npm ci)
+
+build: deps ## compile TypeScript and build the dashboard
+	npx tsc -b
+	@if [ -f packages/web/vite.config.ts ]; then npm run -w @kumo/web build --silent; fi
+
+up: build ## build and start the cloud-in-a-box (server + hosts); prints where the API and dashboard are
+	./bin/kumo up $(UP_FLAGS)
+
+down: ## stop what `make up` started (data stays; `make down PURGE=1` removes it)
+	./bin/kumo down $(if $(PURGE),--purge,)
+
+test: build ## run every test (unit, integration, e2e) with node's test runner
+	node --test --test-concurrency=2 $(NODE_TESTS)
+
+unit: build ## run the tests of one package: make unit PKG=server
+	node --test $(shell find packages/$(PKG)/dist -name '*.test.js' | sort)
+
+lint: build ## type-check everything and check the layering rules
+	node scripts/check-layering.mjs
+
+bench: build ## run the benchmarks (they print figures beside same-run baselines)
+	@for b in bench/dist/*.js; do echo "== $$b"; node $$b; done
+
+install: build ## link `kumo` onto PATH (/usr/local/bin)
+	ln -sf $(CURDIR)/bin/kumo /usr/local/bin/kumo
+
+clean: ## remove build output
+	rm -rf packages/*/dist test/e2e/dist bench/dist
