@@ -48,12 +48,15 @@ const emptyKV = (): Record<EntryKind, KV> => Object.fromEntries(ENTRY_KINDS.map(
 export const vxlanIdentity = (v: Pick<ObservedVxlan, "vni" | "local" | "dev" | "port" | "learning" | "proxy">): string =>
   `id=${v.vni} local=${v.local} dev=${v.dev} port=${v.port} learning=${v.learning} proxy=${v.proxy}`;
 
+/** Identity a network's VXLAN device must have: always nolearning + proxy (l2population). */
+const wantedIdentity = (n: NetworkDataplane): string =>
+  vxlanIdentity({ vni: n.vni, local: n.localVtep, dev: n.underlayDev, port: n.dstPort ?? 8472, learning: false, proxy: true });
+
 /** The desired key → value maps of one network, per kind. */
 export function desiredMaps(n: NetworkDataplane): Record<EntryKind, KV> {
   const m = emptyKV();
   m.bridge.set(n.bridge, `mtu=${n.mtu} up=true alias=${n.name}`);
-  const id = vxlanIdentity({ vni: n.vni, local: n.localVtep, dev: n.underlayDev, port: n.dstPort ?? 8472, learning: false, proxy: true });
-  m.vxlan.set(n.vxlan, `${id} mtu=${n.mtu} master=${n.bridge} up=true`);
+  m.vxlan.set(n.vxlan, `${wantedIdentity(n)} mtu=${n.mtu} master=${n.bridge} up=true`);
   for (const a of n.addresses) m.address.set(a, "");
   for (const p of n.floodPeers) m.flood.set(p, "");
   for (const e of n.fdb) m.fdb.set(e.mac, e.dst);
@@ -128,7 +131,7 @@ function diffNetwork(n: NetworkDataplane, o: ObservedHost, last: Record<EntryKin
   const br = o.bridges.get(n.bridge);
   const vx = o.vxlans.get(n.vxlan);
   const recreateBridge = br !== undefined && br.mtu < 0;
-  const recreateVxlan = vx !== undefined && vxlanIdentity(vx) !== want.vxlan.get(n.vxlan)!.split(" mtu=")[0];
+  const recreateVxlan = vx !== undefined && vxlanIdentity(vx) !== wantedIdentity(n);
   // A new or recreated device starts empty: everything that hung off it must be written again.
   const bridgeFresh = !br || recreateBridge;
   const vxlanFresh = !vx || recreateVxlan;

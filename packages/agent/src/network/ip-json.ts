@@ -191,5 +191,16 @@ export function toHostState(o: ObservedHost): HostNetworkState {
       routes: [...(o.routes.get(br.name) ?? new Map<string, string>())].map(([dst, via]) => (via ? { dst, via } : { dst })),
     });
   }
+  // A VXLAN device without its bridge (half-deleted by hand) is still reported, so it is seen.
+  for (const vx of o.vxlans.values()) {
+    if (o.bridges.has(BRIDGE_PREFIX + vx.name.slice(VXLAN_PREFIX.length))) continue;
+    networks.push({
+      name: vx.name, vni: vx.vni, mtu: vx.mtu, bridge: "", vxlan: vx.name, localVtep: vx.local, underlayDev: vx.dev, dstPort: vx.port,
+      addresses: [], floodPeers: [...(o.flood.get(vx.name) ?? [])],
+      fdb: [...(o.fdb.get(vx.name) ?? new Map<string, string>())].map(([mac, dst]) => ({ mac, dst })),
+      neighbours: [...(o.neighbours.get(vx.name) ?? new Map<string, string>())].map(([ip, mac]) => ({ ip, mac })),
+      routes: [],
+    });
+  }
   return { networks: networks.sort((a, b) => a.vni - b.vni) };
 }

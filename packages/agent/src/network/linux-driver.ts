@@ -99,23 +99,28 @@ export class LinuxNetworkDriver {
         const t1 = performance.now();
         const plan = diff(want, observed, this.lastApplied);
         const t2 = performance.now();
-        const ipLines = [...plan.linkLines, ...plan.ipLines];
-        const write = (tool: "ip" | "bridge", lines: PlannedLine[]) => runBatch(tool, this.netns, lines.map((l) => l.line));
-        let ipFail: BatchFailures, brFail: BatchFailures;
-        if (plan.bridgeAfterIp) {
-          ipFail = await write("ip", ipLines);
-          brFail = await write("bridge", plan.bridgeLines);
-        } else {
-          [ipFail, brFail] = await Promise.all([write("ip", ipLines), write("bridge", plan.bridgeLines)]);
+        // Steps run in order, the batches inside a step in parallel. A new VXLAN device must exist
+        // before its FDB entries, so then the bridge batch waits. (Splitting devices from
+        // neighbours to overlap neighbours with FDB was measured slower on 2 cores: one spawn more.)
+        const ipAll: PlannedLine[] = [...plan.linkLines, ...plan.ipLines];
+        const steps: ["ip" | "bridge", PlannedLine[]][][] = plan.bridgeAfterIp
+          ? [[["ip", ipAll]], [["bridge", plan.bridgeLines]]]
+          : [[["ip", ipAll], ["bridge", plan.bridgeLines]]];
+        const gaps = new Map<string, number>();
+        const errors: string[] = [];
+        let spawns = 2;
+        for (const step of steps) {
+          const batches = step.filter(([, lines]) => lines.length > 0);
+          spawns += batches.length;
+          const failures = await Promise.all(batches.map(([tool, lines]) => runBatch(tool, this.netns, lines.map((l) => l.line))));
+          batches.forEach(([, lines], i) => errors.push(...this.account(plan.reports, plan.applied, lines, failures[i]!, gaps)));
         }
         const t3 = performance.now();
-        const gaps = new Map<string, number>();
-        const errors = [...this.account(plan.reports, plan.applied, ipLines, ipFail, gaps), ...this.account(plan.reports, plan.applied, plan.bridgeLines, brFail, gaps)];
         this.lastApplied = plan.applied;
-        const writes = ipLines.length + plan.bridgeLines.length;
+        const writes = plan.linkLines.length + plan.ipLines.length + plan.bridgeLines.length;
         const report: SyncReport = {
           startedAt, durationMs: t3 - started, phasesMs: { observe: t1 - started, diff: t2 - t1, apply: t3 - t2 },
-          networks: plan.reports, writes, spawns: 2 + (ipLines.length ? 1 : 0) + (plan.bridgeLines.length ? 1 : 0),
+          networks: plan.reports, writes, spawns,
           driftRepairs: plan.reports.reduce((s, r) => s + ENTRY_KINDS.reduce((t, k) => t + r.kinds[k].repaired, 0), 0),
           errors,
         };
