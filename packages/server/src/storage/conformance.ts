@@ -10,6 +10,7 @@ import { kvConformance } from "./conformance-kv.js";
 import type { BackendFactory } from "./conformance-util.js";
 import { watchConformance } from "./conformance-watch.js";
 
+/** Re-exported so backend test files need only this module. */
 export type { BackendFactory, BackendFixture } from "./conformance-util.js";
 
 /** What to test: a display name and a factory returning a fresh backend and its cleanup (which closes it). */
