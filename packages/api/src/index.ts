@@ -5,3 +5,4 @@ export * from "./kind.js";
 export * from "./kinds/index.js";
 export * from "./validation.js";
 export * from "./names.js";
+export * from "./ipv4.js";

@@ -18,6 +18,10 @@ import { bootstrap } from "./auth/bootstrap.js";
 import { IamCache, type UserInfo } from "./auth/iam-cache.js";
 import { EventRecorder } from "./controllers/events.js";
 import { GarbageCollector } from "./controllers/gc.js";
+import { HostLifecycleController } from "./controllers/host-lifecycle.js";
+import { Allocator } from "./controllers/ipam/allocator.js";
+import { NetworkAdmission } from "./controllers/ipam/network-admission.js";
+import { AllocationReleaser } from "./controllers/ipam/releaser.js";
 import { NamespaceController } from "./controllers/namespace.js";
 import { AuditLog } from "./observability/audit.js";
 import { createLogger } from "./observability/logger.js";
@@ -40,6 +44,8 @@ export interface ServerOptions {
   kinds?: KindRegistry;
   /** How often the store's history is compacted, and how much is kept (default 5 min). */
   compactIntervalMs?: number;
+  /** A host whose agent has not beaten for this long is NotReady (default 10 s). */
+  heartbeatGraceMs?: number;
   /** Write the audit log (default true). */
   audit?: boolean;
 }
@@ -117,7 +123,15 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
   debugState.set("namespaceController", () => nsController.snapshot());
   debugState.set("events", () => ({ recordedTotal: events.recordedTotal }));
   const audit = opts.audit === false ? undefined : new AuditLog(join(dataDir, "audit.log"));
-  const deps: ApiDeps = { kinds, store, cache, history, iam, admission: new Admission(store), gc, metrics, audit, log, debugState, webRoot: findWebRoot() };
+  const hostLifecycle = new HostLifecycleController(store, cache, events, log, metrics.registry, opts.heartbeatGraceMs ?? 10_000);
+  await hostLifecycle.start();
+  debugState.set("hostLifecycle", () => hostLifecycle.snapshot());
+  const allocator = new Allocator(backend);
+  const releaser = new AllocationReleaser(store, cache, allocator, log);
+  await releaser.start();
+  debugState.set("allocator", () => ({ claimsTotal: allocator.claimsTotal, releasesTotal: allocator.releasesTotal, exhaustedTotal: allocator.exhaustedTotal, sweptTotal: releaser.sweptTotal }));
+  const admission = new Admission(store, new NetworkAdmission(store, allocator));
+  const deps: ApiDeps = { kinds, store, cache, history, iam, admission, gc, metrics, audit, log, debugState, webRoot: findWebRoot() };
   let ready = false;
   const app = createApp(deps, () => ready);
 
@@ -171,6 +185,8 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
       ready = false;
       clearInterval(compactor);
       gc.stop();
+      releaser.stop();
+      hostLifecycle.stop();
       cache.stop();
       await new Promise<void>((res) => {
         server.close(() => res());

@@ -2,10 +2,12 @@
 import { KindRegistry, type KindDefinition } from "../kind.js";
 import { EventKind, NamespaceKind, SecretKind } from "./core.js";
 import { HostKind } from "./infra.js";
+import { NetworkKind, PortKind, SubnetKind } from "./network.js";
 import { ClusterRoleBindingKind, RoleBindingKind, RoleKind, TokenKind, UserKind } from "./iam.js";
 
 export * from "./core.js";
 export * from "./infra.js";
+export * from "./network.js";
 export * from "./iam.js";
 export * from "./common.js";
 
@@ -13,6 +15,7 @@ export * from "./common.js";
 export const builtinKinds: KindDefinition[] = [
   NamespaceKind, EventKind, SecretKind,
   HostKind,
+  NetworkKind, SubnetKind, PortKind,
   UserKind, TokenKind, RoleKind, RoleBindingKind, ClusterRoleBindingKind,
 ];
 

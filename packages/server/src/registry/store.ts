@@ -113,7 +113,7 @@ export class ObjectStore {
   }
 
   /** Creates an object (POST, or server-side apply of an absent object). */
-  async create(kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext, operation: "Update" | "Apply" = "Update"): Promise<KObject> {
+  async create(kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext, operation: "Update" | "Apply" = "Update", opts: { uid?: string } = {}): Promise<KObject> {
     const obj = structuredClone(input);
     obj.apiVersion = apiVersionOfKind(kind);
     obj.kind = kind.kind;
@@ -129,7 +129,8 @@ export class ObjectStore {
     } else delete md.namespace;
     if (md.resourceVersion) throw badRequest("resourceVersion should not be set on objects to be created");
     delete md.deletionTimestamp;
-    md.uid = crypto.randomUUID();
+    // Admission may pre-assign the uid so allocations it claims can name their owner before the object exists.
+    md.uid = opts.uid ?? crypto.randomUUID();
     md.creationTimestamp = nowSeconds();
     md.generation = 1;
     if (kind.statusSubresource && operation === "Update") delete obj.status;
