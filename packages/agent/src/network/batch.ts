@@ -45,14 +45,25 @@ export const nsArgs = (netns: string | undefined): string[] => (netns ? ["-n", n
 /** Lines of a batch the tool refused: 0-based line index → the tool's message. */
 export type BatchFailures = Map<number, string>;
 
+/** Result of one batch: refused lines, and whether the tool stopped early. */
+export interface BatchResult {
+  failures: BatchFailures;
+  /**
+   * Set when the tool exited mid-batch: iproute2 exits outright on some argument errors (an
+   * unknown `dev` in `link add`, an unknown `master`) even under `-force`, and does not say at
+   * which line. Lines after the last reported failure may not have run.
+   */
+  aborted?: string;
+}
+
 /**
  * Writes `lines` through `tool -force -batch -`. `-force` keeps going past a refused line so one
  * bad entry cannot block the rest; refused lines come back with their messages
  * (iproute2 prints the message, then `Command failed -:N`).
  */
-export async function runBatch(tool: "ip" | "bridge", netns: string | undefined, lines: string[]): Promise<BatchFailures> {
+export async function runBatch(tool: "ip" | "bridge", netns: string | undefined, lines: string[]): Promise<BatchResult> {
   const failures: BatchFailures = new Map();
-  if (lines.length === 0) return failures;
+  if (lines.length === 0) return { failures };
   const r = await run(tool, [...nsArgs(netns), "-force", "-batch", "-"], lines.join("\n") + "\n");
   let pending: string[] = [];
   for (const l of r.stderr.split("\n")) {
@@ -60,6 +71,8 @@ export async function runBatch(tool: "ip" | "bridge", netns: string | undefined,
     if (m) { failures.set(Number(m[1]) - 1, pending.join(" ").trim() || "failed"); pending = []; }
     else if (l.trim()) pending.push(l.trim());
   }
-  if (r.code !== 0 && failures.size === 0) throw new Error(`${tool} -batch: exit ${r.code}: ${r.stderr.trim()}`);
-  return failures;
+  // -force exits 1 after refused lines; anything else, or messages after the last failure, is an abort.
+  const aborted = r.code !== 0 && (r.code !== 1 || pending.length > 0 || failures.size === 0)
+    ? `${tool} -batch exited ${r.code}: ${pending.join(" ") || r.stderr.trim()}` : undefined;
+  return aborted ? { failures, aborted } : { failures };
 }

@@ -13,9 +13,16 @@ const net = (over: Partial<NetworkDataplane> = {}): NetworkDataplane => ({
   routes: [], ...over,
 });
 
+/** A host with only its underlay device. */
+function bare(): ObservedHost {
+  const o = emptyObserved();
+  o.links.add("eth0");
+  return o;
+}
+
 /** The ObservedHost a kernel holds after every line of a perfect sync of `d`. */
 function kernelOf(d: HostNetworkState): ObservedHost {
-  const o = emptyObserved();
+  const o = bare();
   for (const n of validateDesired(d).networks) {
     o.bridges.set(n.bridge, { name: n.bridge, mtu: n.mtu, up: true, network: n.name, addresses: [...n.addresses] });
     o.vxlans.set(n.vxlan, { name: n.vxlan, vni: n.vni, local: n.localVtep, dev: n.underlayDev, port: 8472, learning: false, proxy: true, mtu: n.mtu, up: true, master: n.bridge });
@@ -32,7 +39,7 @@ const run = (d: HostNetworkState, o: ObservedHost, last: AppliedState = new Map(
 
 describe("diff", () => {
   it("creates a network from nothing, FDB with replace and flood with append", () => {
-    const p = run({ networks: [net()] }, emptyObserved());
+    const p = run({ networks: [net()] }, bare());
     assert.deepEqual(p.linkLines.map((l) => l.line), [
       "link add kbr-42 type bridge",
       "link set dev kbr-42 mtu 1450 alias kumo-net=blue up",
@@ -73,7 +80,7 @@ describe("diff", () => {
 
   it("counts an entry the last sync wrote and that vanished as a drift repair", () => {
     const d = { networks: [net()] };
-    const first = run(d, emptyObserved());
+    const first = run(d, bare());
     const o = kernelOf(d);
     o.fdb.get("kvx-42")!.delete("02:00:00:00:00:12");
     o.neighbours.get("kvx-42")!.delete("10.250.0.13");
@@ -140,6 +147,14 @@ describe("diff", () => {
     assert.equal(p.bridgeLines.length, 4);
     assert.equal(p.ipLines.length, 2);
     assert.equal(p.bridgeAfterIp, true);
+  });
+
+  it("skips a network whose underlay device is missing (it would abort the whole ip batch)", () => {
+    const p = run({ networks: [net({ underlayDev: "eth9" }), net({ name: "red", vni: 7, ...deviceNames(7) })] }, bare());
+    assert.ok(!lines(p).some((l) => l.includes("kvx-42") || l.includes("kbr-42")));
+    assert.ok(lines(p).includes("link add kvx-7 type vxlan id 7 local 192.168.77.1 dev eth0 dstport 8472 nolearning proxy"));
+    assert.deepEqual(p.problems, ["network blue: underlay device eth9 not found; nothing written"]);
+    assert.equal(p.reports.find((r) => r.name === "blue")!.kinds.fdb.desired, 2);
   });
 
   it("fixes MTU, master and link state in place", () => {

@@ -33,6 +33,8 @@ export interface Plan {
   /** true when a VXLAN device is (re)created, so the bridge batch must wait for the ip batch. */
   bridgeAfterIp: boolean;
   reports: NetworkSyncReport[];
+  /** Networks left alone because a line for them would abort the whole batch (see problems). */
+  problems: string[];
   /** The AppliedState after every line succeeds; the driver removes refused keys. */
   applied: AppliedState;
 }
@@ -168,7 +170,7 @@ function diffNetwork(n: NetworkDataplane, o: ObservedHost, last: Record<EntryKin
  * drift repairs.
  */
 export function diff(desired: HostNetworkState, observed: ObservedHost, lastApplied: AppliedState): Plan {
-  const plan: Plan = { linkLines: [], ipLines: [], bridgeLines: [], bridgeAfterIp: false, reports: [], applied: new Map() };
+  const plan: Plan = { linkLines: [], ipLines: [], bridgeLines: [], bridgeAfterIp: false, reports: [], problems: [], applied: new Map() };
   const wanted = new Set(desired.networks.flatMap((n) => [n.bridge, n.vxlan]));
   // Networks no longer desired go first (VXLAN before bridge), freeing VNIs and names for reuse.
   const suffixOf = (dev: string) => dev.slice(dev.startsWith(BRIDGE_PREFIX) ? BRIDGE_PREFIX.length : VXLAN_PREFIX.length);
@@ -188,6 +190,20 @@ export function diff(desired: HostNetworkState, observed: ObservedHost, lastAppl
     plan.linkLines.push({ line: `link del dev ${dev}`, network: name, kind: dev.startsWith(VXLAN_PREFIX) ? "vxlan" : "bridge", key: dev, op: "remove" });
   }
   plan.reports.push(...gone.values());
-  for (const n of desired.networks) diffNetwork(n, observed, lastApplied.get(n.name), plan);
+  for (const n of desired.networks) {
+    // `ip link add ... dev MISSING` exits the whole batch (not just the line), so a network whose
+    // underlay is absent is skipped and reported instead of written.
+    if (!observed.links.has(n.underlayDev)) {
+      const problem = `underlay device ${n.underlayDev} not found; nothing written`;
+      const report: NetworkSyncReport = { name: n.name, removed: false, problem, kinds: emptyKinds() };
+      const have = observedMaps(observed, n.bridge, n.vxlan);
+      const want = desiredMaps(n);
+      for (const k of ENTRY_KINDS) { report.kinds[k].desired = want[k].size; report.kinds[k].actualBefore = have[k].size; }
+      plan.reports.push(report);
+      plan.problems.push(`network ${n.name}: ${problem}`);
+      continue;
+    }
+    diffNetwork(n, observed, lastApplied.get(n.name), plan);
+  }
   return plan;
 }

@@ -35,6 +35,8 @@ export interface ObservedVxlan {
 
 /** Every kumo-owned device and entry on one host, keyed for the diff. */
 export interface ObservedHost {
+  /** Names of every link in the netns (kumo's or not): the diff checks underlay devices exist. */
+  links: Set<string>;
   bridges: Map<string, ObservedBridge>;
   vxlans: Map<string, ObservedVxlan>;
   /** VXLAN device → set of flood destinations. */
@@ -49,7 +51,7 @@ export interface ObservedHost {
 
 /** An empty ObservedHost. */
 export function emptyObserved(): ObservedHost {
-  return { bridges: new Map(), vxlans: new Map(), flood: new Map(), fdb: new Map(), neighbours: new Map(), routes: new Map() };
+  return { links: new Set(), bridges: new Map(), vxlans: new Map(), flood: new Map(), fdb: new Map(), neighbours: new Map(), routes: new Map() };
 }
 
 /**
@@ -93,6 +95,7 @@ function inner<K>(m: Map<string, K>, key: string, make: () => K): K {
 export function readLinks(into: ObservedHost, links: unknown): void {
   for (const l of arr(links)) {
     const name = l.ifname;
+    if (typeof name === "string") into.links.add(name);
     if (!isOwned(name)) continue;
     const info = (l.linkinfo ?? {}) as Json;
     const data = (info.info_data ?? {}) as Json;

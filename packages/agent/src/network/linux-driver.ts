@@ -14,11 +14,14 @@
  *   kumo_agent_network_last_sync_duration_seconds ← lastSync.durationMs / 1000
  *   kumo_agent_network_last_sync_timestamp_seconds ← Date.parse(lastSync.at) / 1000
  */
-import { nsArgs, runBatch, runOk, type BatchFailures } from "./batch.js";
+import { nsArgs, runBatch, runOk, type BatchResult } from "./batch.js";
 import { diff, type AppliedState, type PlannedLine } from "./diff.js";
 import { parseObserved, toHostState, type ObservedHost } from "./ip-json.js";
 import { BRIDGE_PREFIX, ENTRY_KINDS, KUMO_ROUTE_PROTO, VXLAN_PREFIX, type EntryKind, type HostNetworkState, type Logger, type NetworkSyncReport, type SyncReport } from "./types.js";
 import { validateDesired } from "./validate.js";
+
+/** Refused lines quoted in a SyncReport; the rest are only counted. */
+const MAX_ERRORS = 20;
 
 /** Options of LinuxNetworkDriver. */
 export interface LinuxNetworkDriverOptions {
@@ -107,13 +110,13 @@ export class LinuxNetworkDriver {
           ? [[["ip", ipAll]], [["bridge", plan.bridgeLines]]]
           : [[["ip", ipAll], ["bridge", plan.bridgeLines]]];
         const gaps = new Map<string, number>();
-        const errors: string[] = [];
+        const errors: string[] = [...plan.problems];
         let spawns = 2;
         for (const step of steps) {
           const batches = step.filter(([, lines]) => lines.length > 0);
           spawns += batches.length;
-          const failures = await Promise.all(batches.map(([tool, lines]) => runBatch(tool, this.netns, lines.map((l) => l.line))));
-          batches.forEach(([, lines], i) => errors.push(...this.account(plan.reports, plan.applied, lines, failures[i]!, gaps)));
+          const results = await Promise.all(batches.map(([tool, lines]) => runBatch(tool, this.netns, lines.map((l) => l.line))));
+          batches.forEach(([, lines], i) => errors.push(...this.account(plan.reports, plan.applied, lines, results[i]!, gaps)));
         }
         const t3 = performance.now();
         this.lastApplied = plan.applied;
@@ -122,10 +125,12 @@ export class LinuxNetworkDriver {
           startedAt, durationMs: t3 - started, phasesMs: { observe: t1 - started, diff: t2 - t1, apply: t3 - t2 },
           networks: plan.reports, writes, spawns,
           driftRepairs: plan.reports.reduce((s, r) => s + ENTRY_KINDS.reduce((t, k) => t + r.kinds[k].repaired, 0), 0),
-          errors,
+          failedWrites: errors.length - plan.problems.length,
+          // One missing underlay device can refuse thousands of lines: keep the report readable.
+          errors: errors.length > MAX_ERRORS ? [...errors.slice(0, MAX_ERRORS), `... and ${errors.length - MAX_ERRORS} more`] : errors,
         };
         this.record(report, gaps);
-        if (report.driftRepairs || errors.length) this.log.warn?.({ netns: this.netns, driftRepairs: report.driftRepairs, errors }, "network sync repaired drift or had errors");
+        if (report.driftRepairs || errors.length) this.log.warn?.({ netns: this.netns, driftRepairs: report.driftRepairs, errors: report.errors }, "network sync repaired drift or had errors");
         else if (writes) this.log.info?.({ netns: this.netns, writes, ms: report.durationMs }, "network sync applied changes");
         return report;
       } catch (e) {
@@ -139,8 +144,15 @@ export class LinuxNetworkDriver {
   }
 
   /** Marks refused lines in the reports and drops their entries from the drift baseline. */
-  private account(reports: NetworkSyncReport[], applied: AppliedState, lines: PlannedLine[], failed: BatchFailures, gaps: Map<string, number>): string[] {
+  private account(reports: NetworkSyncReport[], applied: AppliedState, lines: PlannedLine[], result: BatchResult, gaps: Map<string, number>): string[] {
     const errors: string[] = [];
+    const failed = new Map(result.failures);
+    if (result.aborted) {
+      // Lines up to the last reported failure ran; the rest may not have: treat them as refused,
+      // so they are neither counted as present nor used as the drift baseline.
+      const from = Math.max(-1, ...failed.keys()) + 1;
+      for (let i = from; i < lines.length; i++) failed.set(i, result.aborted);
+    }
     for (const [i, msg] of failed) {
       const l = lines[i];
       if (!l) continue;
@@ -159,7 +171,7 @@ export class LinuxNetworkDriver {
   private record(r: SyncReport, gaps: Map<string, number>): void {
     this.stats.syncs++;
     this.stats.writesTotal += r.writes;
-    this.stats.writeFailuresTotal += r.errors.length;
+    this.stats.writeFailuresTotal += r.failedWrites;
     this.stats.driftRepairsTotal += r.driftRepairs;
     this.lastSync = { at: r.startedAt, durationMs: r.durationMs, ok: r.errors.length === 0, writes: r.writes };
     this.lastSyncEnd = Date.now();
@@ -172,7 +184,8 @@ export class LinuxNetworkDriver {
       for (const k of ENTRY_KINDS) {
         const c = n.kinds[k];
         repairs[k] += c.repaired;
-        kinds[k] = { desired: c.desired, actual: c.desired + (gaps.get(`${n.name}/${k}`) ?? 0), driftRepairsTotal: repairs[k] };
+        const actual = n.problem ? c.actualBefore : c.desired + (gaps.get(`${n.name}/${k}`) ?? 0);
+        kinds[k] = { desired: c.desired, actual, driftRepairsTotal: repairs[k] };
       }
       networks[n.name] = { kinds };
     }
@@ -187,8 +200,8 @@ export class LinuxNetworkDriver {
       if (!br) return false;
       const vx = VXLAN_PREFIX + br.name.slice(BRIDGE_PREFIX.length);
       const lines = [...(o.vxlans.has(vx) ? [`link del dev ${vx}`] : []), `link del dev ${br.name}`];
-      const failed = await runBatch("ip", this.netns, lines);
-      if (failed.size) throw new Error(`removeNetwork ${name}: ${[...failed.values()].join("; ")}`);
+      const r = await runBatch("ip", this.netns, lines);
+      if (r.failures.size || r.aborted) throw new Error(`removeNetwork ${name}: ${[...r.failures.values(), r.aborted ?? ""].join("; ")}`);
       this.lastApplied.delete(name);
       this.repairsByNetwork.delete(name);
       delete this.networks[name];

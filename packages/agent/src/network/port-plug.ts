@@ -4,7 +4,7 @@
  * client there. `kumo port plug` uses it today; instances (runc, QEMU taps) reuse the same calls.
  */
 import { createHash } from "node:crypto";
-import { access, chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { access, chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nsArgs, run, runBatch, runOk } from "./batch.js";
 import { normMac } from "./validate.js";
@@ -65,7 +65,7 @@ export async function plugPort(o: PlugPortOptions): Promise<void> {
     runBatch("ip", o.hostNetns, [`link set dev ${o.ifName} mtu ${o.mtu} master ${o.bridge} up`]),
     runBatch("ip", o.portNetns, ["link set dev lo up", `link set dev ${PORT_DEVICE} mtu ${o.mtu} up`]),
   ]);
-  const failed = [...hf.values(), ...pf.values()];
+  const failed = [...hf.failures.values(), ...pf.failures.values(), hf.aborted, pf.aborted].filter(Boolean);
   if (failed.length) throw new Error(`plugPort ${o.portNetns}: ${failed.join("; ")}`);
 }
 
@@ -133,8 +133,13 @@ export async function runDhcpClient(portNetns: string, opts: DhcpClientOptions =
   const dir = opts.stateDir ?? "/run/kumo";
   await mkdir(dir, { recursive: true });
   const script = join(dir, "udhcpc-hook.sh");
-  await writeFile(script, SCRIPT);
-  await chmod(script, 0o755);
+  // Written only when absent or different, and atomically: a concurrent udhcpc may be executing it.
+  if ((await readFile(script, "utf8").catch(() => "")) !== SCRIPT) {
+    const tmp = `${script}.${process.pid}.${Date.now()}`;
+    await writeFile(tmp, SCRIPT, { mode: 0o755 });
+    await chmod(tmp, 0o755);
+    await rename(tmp, script);
+  }
   const etc = join("/etc/netns", portNetns);
   await mkdir(etc, { recursive: true });
   await runOk("ip", ["-n", portNetns, "link", "set", "dev", PORT_DEVICE, "up"]);

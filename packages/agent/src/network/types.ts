@@ -111,6 +111,8 @@ export interface NetworkSyncReport {
   name: string;
   /** true when the network was not desired and was deleted. */
   removed: boolean;
+  /** Why nothing was written for this network (e.g. its underlay device is missing). */
+  problem?: string;
   kinds: Record<EntryKind, KindCounts>;
 }
 
@@ -127,7 +129,9 @@ export interface SyncReport {
   spawns: number;
   /** Sum of repaired over all kinds and networks. */
   driftRepairs: number;
-  /** Refused writes: the batch line and the tool's message. */
+  /** Batch lines the kernel refused. */
+  failedWrites: number;
+  /** Refused writes (the first 20): the batch line and the tool's message. */
   errors: string[];
 }
 
