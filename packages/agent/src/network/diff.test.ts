@@ -149,6 +149,20 @@ describe("diff", () => {
     assert.equal(p.bridgeAfterIp, true);
   });
 
+  it("does not count entries lost to its own VXLAN recreation as drift", () => {
+    const before = { networks: [net()] };
+    const last = run(before, bare()).applied;
+    const moved = { networks: [net({ localVtep: "192.168.77.50" })] };
+    const p = run(moved, kernelOf(before), last);
+    assert.equal(p.reports[0]!.kinds.fdb.added, 2);
+    assert.equal(p.reports[0]!.kinds.fdb.repaired, 0);
+    // The same device rebuilt by hand with another VTEP is drift: the desired state did not change.
+    const o = kernelOf(before);
+    o.vxlans.get("kvx-42")!.local = "192.168.77.50";
+    o.fdb.get("kvx-42")!.clear();
+    assert.equal(run(before, o, last).reports[0]!.kinds.fdb.repaired, 2);
+  });
+
   it("skips a network whose underlay device is missing (it would abort the whole ip batch)", () => {
     const p = run({ networks: [net({ underlayDev: "eth9" }), net({ name: "red", vni: 7, ...deviceNames(7) })] }, bare());
     assert.ok(!lines(p).some((l) => l.includes("kvx-42") || l.includes("kbr-42")));

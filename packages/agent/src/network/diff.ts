@@ -141,6 +141,10 @@ function diffNetwork(n: NetworkDataplane, o: ObservedHost, last: Record<EntryKin
   if (bridgeFresh && vx) have.vxlan.set(n.vxlan, (have.vxlan.get(n.vxlan) ?? "").replace(/master=\S*/, "master="));
   if (vxlanFresh) { have.flood.clear(); have.fdb.clear(); have.neighbour.clear(); }
   plan.bridgeAfterIp ||= vxlanFresh;
+  // Entries lost because *we* recreate the VXLAN device (its VNI/VTEP changed in desired state)
+  // are not drift; entries lost because someone removed or rebuilt it by hand are.
+  const ourRecreate = recreateVxlan && last?.vxlan.get(n.vxlan) !== want.vxlan.get(n.vxlan);
+  const dependsOnVxlan = (k: EntryKind) => k === "flood" || k === "fdb" || k === "neighbour";
   for (const kind of ENTRY_KINDS) {
     const c = report.kinds[kind];
     for (const [key, value] of want[kind]) {
@@ -149,7 +153,7 @@ function diffNetwork(n: NetworkDataplane, o: ObservedHost, last: Record<EntryKin
       if (cur === value && !recreate) continue;
       const op = cur === undefined ? "add" : "update";
       if (op === "add") c.added++; else c.updated++;
-      if (last?.[kind].get(key) === value) c.repaired++;
+      if (last?.[kind].get(key) === value && !(ourRecreate && dependsOnVxlan(kind))) c.repaired++;
       const lines = writeLines(n, kind, key, value, { exists: cur !== undefined, recreate, clearExtra: cur?.includes(",") ?? false });
       for (const line of lines) target(kind, plan).push({ line, network: n.name, kind, key, op });
     }

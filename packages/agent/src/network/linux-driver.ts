@@ -157,7 +157,9 @@ export class LinuxNetworkDriver {
       const l = lines[i];
       if (!l) continue;
       errors.push(`${l.line}: ${msg}`);
-      const r = reports.find((x) => x.name === l.network && !x.removed) ?? reports.find((x) => x.name === l.network);
+      // Only deleting an undesired network removes a bridge/VXLAN device; a same-named desired network may coexist.
+      const ofGone = l.op === "remove" && (l.kind === "bridge" || l.kind === "vxlan");
+      const r = reports.find((x) => x.name === l.network && x.removed === ofGone);
       if (r) r.kinds[l.kind].failed++;
       if (l.op !== "remove") applied.get(l.network)?.[l.kind].delete(l.key);
       // gaps: how far the kernel's count is from desired (a failed add is missing, a failed remove stays).

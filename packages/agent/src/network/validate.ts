@@ -85,7 +85,10 @@ function checkNetwork(n: NetworkDataplane, at: string, problems: string[]): Netw
     neighbours: uniq(n.neighbours.map((e, i) => ({ ip: ip(e.ip, `neighbours[${i}].ip`), mac: mac(e.mac, `neighbours[${i}].mac`) })),
       (e) => e.ip, "neighbours", (a, b) => a.mac === b.mac),
     routes: uniq((n.routes ?? []).map((r, i) => {
+      // IPv4 only: the driver reads routes back with `ip route show` (inet), so an IPv6 route would
+      // never be seen and would be rewritten on every sync.
       const dst = normRouteDst(r.dst) ?? (bad(`routes[${i}].dst`, `not a destination: ${JSON.stringify(r.dst)}`), r.dst);
+      if (dst.includes(":") || (r.via ?? "").includes(":")) bad(`routes[${i}]`, "IPv4 routes only");
       return r.via === undefined ? { dst } : { dst, via: ip(r.via, `routes[${i}].via`) };
     }), (r) => r.dst, "routes", (a, b) => a.via === b.via),
   };
