@@ -7,7 +7,9 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { CompositeRuntimeDriver } from "../composite.js";
 import { pidAlive, runOk, waitFor } from "../proc.js";
+import { RuncDriver } from "../runc/runc-driver.js";
 import { buildImage, createNetns, deleteNetns, skipReason } from "../testing.js";
 import type { VmRuntimeSpec } from "../types.js";
 import { QemuDriver, type QemuDriverOptions } from "./qemu-driver.js";
@@ -108,6 +110,9 @@ describe("QemuDriver (real qemu)", { skip }, () => {
     const dead = await waitFor(async () => (await d.list()).find((x) => x.id === "crash" && x.state === "exited"), 5000);
     assert.match(dead?.detail ?? "", /terminating on signal 15/);
     assert.equal((await d.ensure(spec("crash", { accel: "tcg", nics: [] }))).state, "exited");
-    await d.remove("crash");
+    // Calls by id through the composite reach the VM driver (the runc driver would leave the dir).
+    const both = new CompositeRuntimeDriver(new RuncDriver({ stateDir: join(tmp, "no-containers") }), d);
+    await both.remove("crash");
+    assert.equal(existsSync(d.paths("crash").dir), false);
   });
 });
