@@ -1,7 +1,7 @@
 /**
  * DnsmasqDriver on a real dnsmasq (root): start, lease, SIGHUP reload on host changes (same pid),
  * adoption by a fresh driver after an "agent restart" (no second daemon), restart only when the
- * command line changes, unknown MACs refused and counted, removal by pid.
+ * command line changes, unknown MACs refused and counted, stale leases released, removal by pid.
  */
 import assert from "node:assert/strict";
 import { readdir, readFile, rm } from "node:fs/promises";
@@ -101,6 +101,18 @@ describe("DnsmasqDriver", { skip }, () => {
     const s = (await driver.observe()).networks[0]!;
     assert.ok(s.counters.noAddress >= 1, JSON.stringify(s.counters));
     assert.equal(driver.snapshot().networks.green!.counters.noAddress, s.counters.noAddress);
+  });
+
+  it("releases the lease of a removed port so its address can go to another MAC at once", async () => {
+    const b = ports[1]!;
+    // alpha's port is gone; its address now belongs to the port in b's netns (MAC ...:99).
+    const reused = cfg({ hosts: [{ mac: "02:6b:00:00:01:99", ip: ports[0]!.ip, name: "gamma" }] });
+    assert.equal(await driver.ensure(reused), "reloaded");
+    assert.equal(driver.snapshot().totals.releases, 1);
+    const lease = await runDhcpClient(b.ns, { stateDir: `${stateDir}-udhcpc`, timeoutMs: 5000 });
+    assert.equal(lease.ip, ports[0]!.ip);
+    const leases = (await driver.observe()).networks[0]!.leases;
+    assert.deepEqual(leases.map((l) => [l.mac, l.ip]), [["02:6b:00:00:01:99", ports[0]!.ip]]);
   });
 
   it("restarts only when the command line changes, then removes by pid", async () => {

@@ -10,12 +10,14 @@
  *   kumo_agent_dhcp_hosts                 ← networks[n].hosts
  *   kumo_agent_dhcp_messages_total{type}  ← networks[n].counters.{discover,offer,request,ack,nak,decline,release,inform}
  *   kumo_agent_dhcp_no_address_total      ← networks[n].counters.noAddress
- *   kumo_agent_dnsmasq_starts_total / _restarts_total / _reloads_total / _adoptions_total ← totals.*
+ *   kumo_agent_dnsmasq_starts_total / _restarts_total / _reloads_total / _adoptions_total / _stops_total ← totals.*
+ *   kumo_agent_dhcp_releases_total        ← totals.releases (stale leases released for removed ports)
  */
 import { spawn } from "node:child_process";
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { run } from "../network/batch.js";
 import type { Logger } from "../network/types.js";
 import { addnHostsContent, dnsmasqArgs, dnsmasqPaths, hostsFileContent, validateDhcpConfig, type DnsmasqPaths } from "./dnsmasq-config.js";
 import { LogCounter, parseLeases, zeroCounters } from "./dnsmasq-log.js";
@@ -38,7 +40,7 @@ export type DnsmasqAction = "started" | "adopted" | "reloaded" | "restarted" | "
 
 /** Plain-JSON internal state (see the file comment for metric names); leases/counters as of the last observe(). */
 export interface DnsmasqSnapshot {
-  totals: { starts: number; restarts: number; reloads: number; adoptions: number; stops: number };
+  totals: { starts: number; restarts: number; reloads: number; adoptions: number; stops: number; releases: number };
   networks: Record<string, { pid: number | null; running: boolean; leases: number; hosts: number; counters: DhcpCounters; lastAction?: DnsmasqAction; lastActionAt?: string }>;
 }
 
@@ -52,7 +54,7 @@ export class DnsmasqDriver {
   private readonly counters = new Map<string, LogCounter>();
   private readonly last = new Map<string, { action: DnsmasqAction; at: string }>();
   private observed: DnsmasqState = { networks: [] };
-  private totals = { starts: 0, restarts: 0, reloads: 0, adoptions: 0, stops: 0 };
+  private totals = { starts: 0, restarts: 0, reloads: 0, adoptions: 0, stops: 0, releases: 0 };
 
   constructor(opts: DnsmasqDriverOptions) {
     this.opts = opts;
@@ -94,10 +96,28 @@ export class DnsmasqDriver {
         await this.start(paths, args);
         action = running ? "restarted" : "started";
       }
+      await this.releaseStale(c, paths);
       if (action !== "unchanged") this.log.info?.({ network: c.network, action, netns: this.opts.netns }, "dnsmasq ensured");
       this.last.set(c.network, { action, at: new Date().toISOString() });
       return action;
     });
+  }
+
+  /**
+   * Releases leases whose MAC/IP pair is no longer a desired host (`dhcp_release`, as Neutron
+   * does): a deleted port's lease would otherwise hold its address until expiry, and dnsmasq
+   * refuses a static address still leased to another MAC, so IPAM could not reuse it.
+   */
+  private async releaseStale(c: DhcpNetworkConfig, paths: DnsmasqPaths): Promise<void> {
+    const wanted = new Set(c.hosts.map((h) => `${h.mac.toLowerCase()} ${h.ip}`));
+    const leases = await readFile(paths.leaseFile, "utf8").then(parseLeases, () => []);
+    for (const l of leases.filter((x) => !wanted.has(`${x.mac} ${x.ip}`))) {
+      const args = [c.interface, l.ip, l.mac, ...(l.clientId ? [l.clientId] : [])];
+      const argv = this.opts.netns ? ["ip", "netns", "exec", this.opts.netns, "dhcp_release", ...args] : ["dhcp_release", ...args];
+      const r = await run(argv[0]!, argv.slice(1));
+      if (r.code !== 0) this.log.warn?.({ network: c.network, ip: l.ip, mac: l.mac, stderr: r.stderr }, "dhcp_release failed");
+      else this.totals.releases++;
+    }
   }
 
   /** Makes the state dirs exist and readable by dnsmasq after it drops privileges. */
