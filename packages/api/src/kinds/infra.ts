@@ -30,6 +30,18 @@ export interface HostStatus {
   allocated?: { cpu?: number; memoryMiB?: number; instances?: number };
   lastHeartbeatTime?: string;
   agentVersion?: string;
+  /** The agent's summary of its dataplane: desired vs actual per kind, drift repairs, problems. */
+  dataplane?: HostDataplaneStatus;
+}
+
+/** Agent-reported dataplane summary (the dashboard and `kumo doctor` read it). */
+export interface HostDataplaneStatus {
+  lastSyncTime?: string;
+  syncDurationMs?: number;
+  driftRepairsTotal?: number;
+  networks?: number;
+  entries?: Record<string, { desired: number; actual: number }>;
+  problems?: { network: string; reason: string; message: string }[];
 }
 
 /** A Host object. */
@@ -61,6 +73,16 @@ export const HostKind = defineKind({
         allocated: Type.Optional(Resources),
         lastHeartbeatTime: Type.Optional(Type.String()),
         agentVersion: Type.Optional(Type.String()),
+        dataplane: Type.Optional(
+          Strict({
+            lastSyncTime: Type.Optional(Type.String()),
+            syncDurationMs: Type.Optional(Type.Number()),
+            driftRepairsTotal: Type.Optional(Type.Integer()),
+            networks: Type.Optional(Type.Integer()),
+            entries: Type.Optional(Type.Record(Type.String(), Strict({ desired: Type.Integer(), actual: Type.Integer() }))),
+            problems: Type.Optional(Type.Array(Strict({ network: Type.String(), reason: Type.String(), message: Type.String() }))),
+          }),
+        ),
       }),
     ),
   }),

@@ -1,0 +1,249 @@
+/**
+ * `kumo agent`: one per host. Registers the Host, beats, watches hosts/networks/subnets/ports through
+ * informers and converges the host to the desired state: overlay (bridge, VXLAN, FDB, neighbours),
+ * dnsmasq per network, the host's DHCP ports and probe namespaces. Level-triggered: every pass
+ * computes the whole desired state; watch events only decide when the next pass runs, and a periodic
+ * resync repairs drift nobody announced (an FDB entry deleted by hand).
+ */
+import { type Host, HostKind, type KObject, type Network, NetworkKind, type Port, PortKind, type SubnetSpec, SubnetKind, isNotFound } from "@kumo/api";
+import { setMaxListeners } from "node:events";
+import { Informer, type KumoClient } from "@kumo/client";
+import type { Logger } from "pino";
+import { DnsmasqDriver } from "../dhcp/dnsmasq.js";
+import { LinuxNetworkDriver } from "../network/linux-driver.js";
+import type { SyncReport } from "../network/types.js";
+import { DHCP_OWNER, type DesiredHost, computeDesired, dhcpPortName } from "./desired.js";
+import { AgentEvents } from "./events.js";
+import { AgentMetrics } from "./metrics.js";
+import { ProbeManager } from "./probes.js";
+import { AGENT_MANAGER, type HostIdentity, heartbeat, publishVtep, registerHost } from "./registration.js";
+
+/** Agent settings. */
+export interface AgentOptions {
+  identity: HostIdentity;
+  underlayDev: string;
+  stateDir: string;
+  /** Prefix of probe namespaces this agent creates (`<prefix>-p-...`). */
+  netnsPrefix: string;
+  heartbeatMs?: number;
+  resyncMs?: number;
+  /** How often the VTEP annotations are re-published if someone removed them. */
+  republishMs?: number;
+}
+
+/** The host agent. */
+export class HostAgent {
+  readonly metrics = new AgentMetrics();
+  readonly network = new LinuxNetworkDriver();
+  readonly dnsmasq: DnsmasqDriver;
+  private readonly informers: { hosts: Informer<Host>; networks: Informer<Network>; subnets: Informer<KObject<SubnetSpec>>; ports: Informer<Port> };
+  private readonly events: AgentEvents;
+  private readonly probes: ProbeManager;
+  private desired?: DesiredHost;
+  private lastReport?: SyncReport;
+  private dirty = true;
+  private wake?: () => void;
+  private passes = 0;
+  private readonly servedDhcp = new Set<string>();
+  private lastError?: { stage: string; message: string; at: string };
+
+  constructor(private readonly client: KumoClient, private readonly o: AgentOptions, private readonly log: Logger) {
+    this.dnsmasq = new DnsmasqDriver({ stateDir: `${o.stateDir}/dnsmasq` });
+    this.events = new AgentEvents(client, o.identity.name);
+    const onChange = { add: () => this.kick(), update: () => this.kick(), delete: () => this.kick() };
+    const onError = (e: unknown) => this.log.warn({ err: String(e) }, "informer error");
+    this.informers = {
+      hosts: new Informer<Host>(client, HostKind, { onError }),
+      networks: new Informer<Network>(client, NetworkKind, { onError }),
+      subnets: new Informer<KObject<SubnetSpec>>(client, SubnetKind, { onError }),
+      ports: new Informer<Port>(client, PortKind, { onError }),
+    };
+    for (const inf of Object.values(this.informers)) (inf as Informer).addHandler(onChange);
+    this.probes = new ProbeManager(client, this.events, {
+      prefix: o.netnsPrefix,
+      stateDir: o.stateDir,
+      vniOf: (p) => this.informers.networks.list().find((n) => n.metadata.namespace === p.metadata.namespace && n.metadata.name === p.spec!.network)?.spec?.vni,
+      mtuOf: (p) => this.informers.networks.list().find((n) => n.metadata.namespace === p.metadata.namespace && n.metadata.name === p.spec!.network)?.spec?.mtu ?? 1450,
+    });
+  }
+
+  private kick(): void {
+    this.dirty = true;
+    this.wake?.();
+  }
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const id = this.o.identity;
+    setMaxListeners(64, signal); // four informers and their watches all listen on this one signal
+    await retry(() => registerHost(this.client, id), signal, this.log, "register");
+    this.log.info({ host: id.name, vtep: id.underlayIP }, "host registered");
+    for (const inf of Object.values(this.informers)) void (inf as Informer).run(signal);
+    await Promise.all(Object.values(this.informers).map((i) => (i as Informer).waitForSync(signal)));
+    const timers = [
+      setInterval(() => void this.beat(), this.o.heartbeatMs ?? 2000),
+      setInterval(() => this.kick(), this.o.resyncMs ?? 5000),
+      setInterval(() => void publishVtep(this.client, id).catch(() => undefined), this.o.republishMs ?? 30_000),
+    ];
+    void this.beat();
+    signal.addEventListener("abort", () => this.wake?.());
+    try {
+      while (!signal.aborted) {
+        if (!this.dirty) await new Promise<void>((r) => { this.wake = r; });
+        if (signal.aborted) break;
+        this.dirty = false;
+        await new Promise((r) => setTimeout(r, 20)); // coalesce bursts of watch events into one pass
+        await this.reconcile();
+      }
+    } finally {
+      timers.forEach(clearInterval);
+    }
+  }
+
+  /** One pass: desired state from the caches, then each driver converges. */
+  async reconcile(): Promise<void> {
+    this.passes++;
+    const id = this.o.identity;
+    const d = computeDesired({
+      self: id.name, localVtep: id.underlayIP, underlayDev: this.o.underlayDev,
+      hosts: this.informers.hosts.list(), networks: this.informers.networks.list(), subnets: this.informers.subnets.list(), ports: this.informers.ports.list(),
+    });
+    this.desired = d;
+    this.metrics.problems.reset();
+    for (const p of d.problems) this.metrics.problems.labels(p.reason).inc();
+    await this.stage("dhcp-port", () => this.ensureDhcpPorts(d));
+    await this.stage("sync", async () => {
+      const report = await this.network.sync(d.dataplane);
+      this.lastReport = report;
+      this.metrics.observeSync(report);
+      if (report.driftRepairs > 0) {
+        const host = this.informers.hosts.get(id.name);
+        if (host) void this.events.record(host, "Warning", "DriftRepaired", `restored ${report.driftRepairs} dataplane entr${report.driftRepairs === 1 ? "y" : "ies"} that had vanished from the kernel`);
+        this.log.warn({ repairs: report.driftRepairs }, "dataplane drift repaired");
+      }
+    });
+    await this.stage("dhcp", async () => {
+      const want = new Set(d.dhcp.map((c) => c.network));
+      for (const c of d.dhcp) await this.dnsmasq.ensure(c);
+      for (const n of [...this.servedDhcp]) if (!want.has(n)) await this.dnsmasq.remove(n);
+      this.servedDhcp.clear();
+      want.forEach((n) => this.servedDhcp.add(n));
+      await this.dnsmasq.observe();
+    });
+    await this.stage("probe", () => this.probes.sync(d.probes));
+    await this.stage("status", () => this.markDhcpPorts(d));
+    this.metrics.probes.set(this.probes.snapshot().plugged.length);
+  }
+
+  private async stage(name: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      this.metrics.reconcileErrors.labels(name).inc();
+      this.lastError = { stage: name, message: (e as Error).message, at: new Date().toISOString() };
+      this.log.warn({ stage: name, err: (e as Error).message }, "reconcile stage failed");
+      setTimeout(() => this.kick(), 1000);
+    }
+  }
+
+  private async ensureDhcpPorts(d: DesiredHost): Promise<void> {
+    const self = this.o.identity.name;
+    for (const m of d.missingDhcpPorts) {
+      await this.client.create<Port>(PortKind, {
+        apiVersion: "network.kumo.dev/v1", kind: "Port",
+        metadata: { name: dhcpPortName(m.network, self), namespace: m.namespace, labels: { "network.kumo.dev/host": self } },
+        spec: { network: m.network, hostBinding: self, deviceOwner: DHCP_OWNER },
+      }, { fieldManager: AGENT_MANAGER }).catch((e) => {
+        if ((e as { reason?: string }).reason !== "AlreadyExists") throw e;
+      });
+    }
+    // DHCP ports of networks that no longer have workload ports here give their address back.
+    const localNets = new Set(d.dataplane.networks.map((n) => n.name));
+    for (const p of this.informers.ports.list()) {
+      if (p.spec!.deviceOwner !== DHCP_OWNER || p.spec!.hostBinding !== self) continue;
+      if (localNets.has(`${p.metadata.namespace}.${p.spec!.network}`)) continue;
+      await this.client.delete(PortKind, p.metadata.namespace, p.metadata.name!).catch((e) => { if (!isNotFound(e)) throw e; });
+    }
+  }
+
+  /** DHCP ports are Active once their network's dnsmasq runs (their "device" is the bridge). */
+  private async markDhcpPorts(d: DesiredHost): Promise<void> {
+    const running = this.dnsmasq.snapshot().networks;
+    for (const p of this.informers.ports.list()) {
+      if (p.spec!.deviceOwner !== DHCP_OWNER || p.spec!.hostBinding !== this.o.identity.name) continue;
+      const net = d.dataplane.networks.find((n) => n.name === `${p.metadata.namespace}.${p.spec!.network}`);
+      const dhcpName = `${p.metadata.namespace}.${p.spec!.network}`.replace(/\./g, "_");
+      const phase = net && running[dhcpName]?.running ? "Active" : "Bound";
+      if (p.status?.phase === phase && p.status.device === net?.bridge) continue;
+      await this.client.patch(PortKind, p.metadata.namespace, p.metadata.name!, "merge", { status: { phase, device: net?.bridge } }, { subresource: "status", fieldManager: AGENT_MANAGER });
+    }
+  }
+
+  private async beat(): Promise<void> {
+    const r = this.lastReport;
+    const snap = this.network.snapshot();
+    const entries: Record<string, { desired: number; actual: number }> = {};
+    for (const n of Object.values(snap.networks)) {
+      for (const [k, c] of Object.entries(n.kinds)) {
+        const e = (entries[k] ??= { desired: 0, actual: 0 });
+        e.desired += c.desired;
+        e.actual += c.actual;
+      }
+    }
+    const dataplane = {
+      lastSyncTime: snap.lastSync?.at,
+      syncDurationMs: r?.durationMs,
+      driftRepairsTotal: snap.driftRepairsTotal,
+      networks: Object.keys(snap.networks).length,
+      entries,
+      problems: (this.desired?.problems ?? []).slice(0, 20),
+    };
+    try {
+      await heartbeat(this.client, this.o.identity, { dataplane });
+      this.metrics.heartbeats.labels("ok").inc();
+    } catch (e) {
+      this.metrics.heartbeats.labels("error").inc();
+      this.log.warn({ err: (e as Error).message }, "heartbeat failed");
+    }
+  }
+
+  /** Internal state for /debug/state. */
+  debugState() {
+    return {
+      host: this.o.identity,
+      passes: this.passes,
+      lastError: this.lastError,
+      desired: this.desired && { networks: this.desired.dataplane.networks, dhcp: this.desired.dhcp.map((c) => ({ network: c.network, hosts: c.hosts.length, dnsRecords: c.dnsRecords?.length ?? 0 })), problems: this.desired.problems, missingDhcpPorts: this.desired.missingDhcpPorts },
+      lastSync: this.lastReport,
+      network: this.network.snapshot(),
+      dnsmasq: this.dnsmasq.snapshot(),
+      probes: this.probes.snapshot(),
+      events: { recorded: this.events.recorded, failed: this.events.failed },
+      informers: Object.fromEntries(Object.entries(this.informers).map(([k, i]) => [k, (i as Informer).stats()])),
+    };
+  }
+
+  /** Refreshes gauges before a scrape. */
+  refreshMetrics(): void {
+    this.metrics.refresh(this.network.snapshot(), this.dnsmasq.snapshot());
+  }
+
+  /** Stops dnsmasq and unplugs probes (used by `kumo down`-style cleanups, not by restarts). */
+  async teardown(): Promise<void> {
+    await this.probes.unplugAll();
+    await this.dnsmasq.stopAll();
+    await this.network.sync({ networks: [] });
+  }
+}
+
+async function retry<T>(fn: () => Promise<T>, signal: AbortSignal, log: Logger, what: string): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (signal.aborted) throw e;
+      log.warn({ attempt, err: (e as Error).message }, `${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+    }
+  }
+}

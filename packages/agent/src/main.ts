@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * Entry point of the host agent: `node packages/agent/dist/main.js --server URL --ca-file F --token-file F
+ * --name HOST --underlay-ip IP --underlay-dev DEV --state-dir DIR [--metrics-listen IP:PORT]`.
+ * Serves /metrics and /debug/state; SIGTERM stops it and leaves the dataplane in place (a restart adopts it).
+ */
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { networkInterfaces } from "node:os";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { KumoClient } from "@kumo/client";
+import { HostAgent } from "./agent/agent.js";
+import { createNodeFetch } from "./transport.js";
+
+function fail(msg: string): never {
+  process.stderr.write(`error: ${msg}\n`);
+  process.exit(2);
+}
+
+const { values: a } = parseArgs({
+  options: {
+    server: { type: "string" }, "ca-file": { type: "string" }, "token-file": { type: "string" }, token: { type: "string" },
+    name: { type: "string" }, "underlay-ip": { type: "string" }, "underlay-dev": { type: "string", default: "eth0" },
+    "state-dir": { type: "string" }, "metrics-listen": { type: "string" }, "netns-prefix": { type: "string" },
+    "heartbeat-ms": { type: "string" }, "resync-ms": { type: "string" }, "republish-ms": { type: "string" },
+  },
+  strict: true,
+});
+for (const req of ["server", "ca-file", "name", "underlay-ip", "state-dir"] as const) if (!a[req]) fail(`--${req} is required (see the header of packages/agent/src/main.ts)`);
+const token = a.token ?? (a["token-file"] ? (await readFile(a["token-file"], "utf8")).trim() : fail("--token or --token-file is required"));
+const caPem = await readFile(a["ca-file"]!, "utf8").catch(() => fail(`cannot read --ca-file ${a["ca-file"]}`));
+const log = pino({ level: process.env.KUMO_LOG_LEVEL ?? "info", base: { component: "agent", host: a.name } });
+const underlayMac = Object.entries(networkInterfaces()).find(([n]) => n === a["underlay-dev"])?.[1]?.find((i) => i.family === "IPv4")?.mac;
+const client = new KumoClient({ server: a.server!, token, fetch: createNodeFetch({ caPem }), fieldManager: "kumo-agent", userAgent: "kumo-agent/0.1.0" });
+const name = a.name!;
+const agent = new HostAgent(client, {
+  identity: { name, underlayIP: a["underlay-ip"]!, underlayMac },
+  underlayDev: a["underlay-dev"]!,
+  stateDir: a["state-dir"]!,
+  // Probe namespaces are global (/run/netns) and every agent sweeps its own leftovers, so the prefix must be per host.
+  netnsPrefix: a["netns-prefix"] ?? name,
+  heartbeatMs: a["heartbeat-ms"] ? Number(a["heartbeat-ms"]) : undefined,
+  resyncMs: a["resync-ms"] ? Number(a["resync-ms"]) : undefined,
+  republishMs: a["republish-ms"] ? Number(a["republish-ms"]) : undefined,
+}, log);
+
+const listen = a["metrics-listen"] ?? `${a["underlay-ip"]}:9470`;
+const [mhost, mport] = [listen.slice(0, listen.lastIndexOf(":")), Number(listen.slice(listen.lastIndexOf(":") + 1))];
+const http = createServer(async (req, res) => {
+  if (req.url === "/metrics") {
+    agent.refreshMetrics();
+    res.writeHead(200, { "content-type": agent.metrics.registry.contentType });
+    res.end(await agent.metrics.registry.metrics());
+  } else if (req.url === "/debug/state") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(agent.debugState(), null, 1));
+  } else if (req.url === "/healthz") {
+    res.end("ok");
+  } else {
+    res.writeHead(404).end("not found: try /metrics or /debug/state\n");
+  }
+});
+http.listen(mport, mhost, () => log.info({ listen }, "agent metrics listening"));
+http.on("error", (e) => log.warn({ err: e.message, listen }, "metrics endpoint unavailable"));
+
+const stop = new AbortController();
+for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => stop.abort());
+await agent.run(stop.signal).catch((e) => log.error({ err: (e as Error).message }, "agent stopped with an error"));
+http.close();
+log.info({}, "agent stopped");
+process.exit(0);
