@@ -3,7 +3,8 @@
  * dumps only DNS cache stats), so the log is the source; it is read incrementally from the last
  * offset, so a busy server costs only its new lines per observe().
  */
-import { open } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { DhcpCounters, DhcpLeaseEntry } from "./types.js";
 
 /** All-zero counters. */
@@ -70,4 +71,20 @@ export function parseLeases(text: string): DhcpLeaseEntry[] {
     });
   }
   return out;
+}
+
+/**
+ * Reads the lease file until two reads agree (up to 5 tries, 2 ms apart): dnsmasq rewrites it in
+ * place (truncate + write), so a single read can catch it empty or half-written.
+ */
+export async function readLeaseFile(path: string): Promise<DhcpLeaseEntry[]> {
+  const read = () => readFile(path, "utf8").catch(() => "");
+  let prev = await read();
+  for (let i = 0; i < 5; i++) {
+    await sleep(2);
+    const cur = await read();
+    if (cur === prev) break;
+    prev = cur;
+  }
+  return parseLeases(prev);
 }

@@ -20,9 +20,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { run } from "../network/batch.js";
 import type { Logger } from "../network/types.js";
 import { addnHostsContent, dnsmasqArgs, dnsmasqPaths, hostsFileContent, validateDhcpConfig, type DnsmasqPaths } from "./dnsmasq-config.js";
-import { LogCounter, parseLeases, zeroCounters } from "./dnsmasq-log.js";
+import { LogCounter, readLeaseFile, zeroCounters } from "./dnsmasq-log.js";
 import { procAlive, procCmdline, procInNetns, readPidFile, terminate } from "./proc.js";
-import type { DhcpCounters, DhcpNetworkConfig, DnsmasqNetworkState, DnsmasqState } from "./types.js";
+import type { DhcpCounters, DhcpLeaseEntry, DhcpNetworkConfig, DnsmasqNetworkState, DnsmasqState } from "./types.js";
 
 /** Options of DnsmasqDriver. */
 export interface DnsmasqDriverOptions {
@@ -84,6 +84,9 @@ export class DnsmasqDriver {
       await this.prepareDirs(paths.dir);
       const args = [...dnsmasqArgs(c, paths), ...(this.opts.user ? [`--user=${this.opts.user}`] : [])];
       const changed = (await writeIfChanged(paths.hostsFile, hostsFileContent(c))) | (await writeIfChanged(paths.addnHosts, addnHostsContent(c)));
+      // Read before SIGHUP/restart: dnsmasq rewrites the lease file in place (truncate, then
+      // write) right after a reload, and a read in that window sees no leases.
+      const stale = await this.staleLeases(c, paths);
       const running = await this.ourPid(paths);
       let action: DnsmasqAction;
       if (running && sameArgs(running.args, args)) {
@@ -96,7 +99,7 @@ export class DnsmasqDriver {
         await this.start(paths, args);
         action = running ? "restarted" : "started";
       }
-      await this.releaseStale(c, paths);
+      await this.release(c, stale);
       if (action !== "unchanged") this.log.info?.({ network: c.network, action, netns: this.opts.netns }, "dnsmasq ensured");
       this.last.set(c.network, { action, at: new Date().toISOString() });
       return action;
@@ -108,10 +111,14 @@ export class DnsmasqDriver {
    * does): a deleted port's lease would otherwise hold its address until expiry, and dnsmasq
    * refuses a static address still leased to another MAC, so IPAM could not reuse it.
    */
-  private async releaseStale(c: DhcpNetworkConfig, paths: DnsmasqPaths): Promise<void> {
+  private async staleLeases(c: DhcpNetworkConfig, paths: DnsmasqPaths): Promise<DhcpLeaseEntry[]> {
     const wanted = new Set(c.hosts.map((h) => `${h.mac.toLowerCase()} ${h.ip}`));
-    const leases = await readFile(paths.leaseFile, "utf8").then(parseLeases, () => []);
-    for (const l of leases.filter((x) => !wanted.has(`${x.mac} ${x.ip}`))) {
+    return (await readLeaseFile(paths.leaseFile)).filter((x) => !wanted.has(`${x.mac} ${x.ip}`));
+  }
+
+  /** Sends one DHCPRELEASE per lease to the running daemon. */
+  private async release(c: DhcpNetworkConfig, stale: DhcpLeaseEntry[]): Promise<void> {
+    for (const l of stale) {
       const args = [c.interface, l.ip, l.mac, ...(l.clientId ? [l.clientId] : [])];
       const argv = this.opts.netns ? ["ip", "netns", "exec", this.opts.netns, "dhcp_release", ...args] : ["dhcp_release", ...args];
       const r = await run(argv[0]!, argv.slice(1));
@@ -196,7 +203,7 @@ export class DnsmasqDriver {
         if (!counter) this.counters.set(network, (counter = new LogCounter(paths.logFile)));
         const [running, leases, hosts, counters] = await Promise.all([
           this.ourPid(paths),
-          readFile(paths.leaseFile, "utf8").then(parseLeases, () => []),
+          readLeaseFile(paths.leaseFile),
           readFile(paths.hostsFile, "utf8").then((t) => t.split("\n").filter(Boolean).length, () => 0),
           counter.update(),
         ]);
