@@ -55,10 +55,18 @@ const http = createServer(async (req, res) => {
   } else if (req.url === "/debug/state") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify(agent.debugState(), null, 1));
+  } else if (req.url === "/debug/dataplane") {
+    // Read live from the kernel (ip/bridge -json): what `kumo doctor` compares with the API.
+    try {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ host: name, observedAt: new Date().toISOString(), ...(await agent.network.observe()) }));
+    } catch (e) {
+      res.writeHead(500).end(String(e));
+    }
   } else if (req.url === "/healthz") {
     res.end("ok");
   } else {
-    res.writeHead(404).end("not found: try /metrics or /debug/state\n");
+    res.writeHead(404).end("not found: try /metrics, /debug/state or /debug/dataplane\n");
   }
 });
 http.listen(mport, mhost, () => log.info({ listen }, "agent metrics listening"));
