@@ -71,7 +71,7 @@ function parseListen(listen: string): { host: string; port: number } {
 /** Where the built dashboard lives, if it was built. */
 function findWebRoot(): string | undefined {
   const here = dirname(fileURLToPath(import.meta.url));
-  const dir = resolve(here, "../../web/dist");
+  const dir = resolve(here, "../../web/dist/app");
   return existsSync(join(dir, "index.html")) ? dir : undefined;
 }
 
