@@ -73,6 +73,10 @@ export interface WriteRecord {
   user: string;
   operation: "Update" | "Apply" | "Create" | "Delete" | string;
   force: boolean;
+  /** Set for writes through a subresource ("status"). */
+  subresource?: string;
+  /** Managers that lost fields because of `force`. */
+  overridden?: { manager: string; paths: string[] }[];
   changes: FieldChange[];
 }
 
