@@ -128,7 +128,7 @@ INIT
 chmod 755 "$R/init"
 
 cat > "$R/etc/inittab" <<'TAB'
-::respawn:/sbin/udhcpc -f -i eth0 -s /etc/udhcpc.script -T 1 -A 3 -O mtu -x hostname:kumo
+::respawn:/sbin/udhcpc -f -i eth0 -s /etc/udhcpc.script -t 5 -T 1 -A 1 -O mtu
 ::respawn:/usr/sbin/httpd -f -p 80 -h /www
 ::respawn:/sbin/acpid -f -c /etc/acpi
 ::shutdown:/bin/echo kumo-vm: shutting down
