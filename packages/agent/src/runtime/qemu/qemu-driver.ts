@@ -1,8 +1,8 @@
 // VM driver: daemonized QEMU per instance (survives the agent), serial console to a log, QMP for
 // status and shutdown, taps on existing bridges, KVM when it works and TCG when it does not.
-import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KeyedLock, StepTimer, pidAlive, procCmdline, readJson, run, tailFile, waitFor } from "../proc.js";
+import { KeyedLock, StepTimer, pidAlive, readJson, run, tailFile, waitFor } from "../proc.js";
 import {
   assertInstanceId, shouldRestart,
   type Acceleration, type InstanceRuntimeSpec, type InstanceRuntimeStatus, type LogOptions, type RuntimeDriver,
@@ -10,6 +10,7 @@ import {
 } from "../types.js";
 import { AccelChooser } from "./accel.js";
 import { buildQemuArgs, type VmPaths } from "./qemu-args.js";
+import { consoleOutputWithin, isOurQemu, killQemu } from "./qemu-process.js";
 import { qmpOnce } from "./qmp.js";
 import { createTaps, deleteTaps } from "./tap.js";
 
@@ -123,16 +124,18 @@ export class QemuDriver implements RuntimeDriver {
       }
       t.lap("spawn");
       if (choice.probe) {
-        if (pid !== null && (await this.printsWithin(p.serialLog, pid, this.kvmBootTimeoutMs))) {
+        if (pid !== null && (await consoleOutputWithin(p.serialLog, pid, this.kvmBootTimeoutMs))) {
           reason = "kvm: guest console output seen";
           await this.accel.record(true, reason);
         } else {
           reason = failure
             ? `kvm unusable (${failure}); using tcg`
             : `kvm unusable: no console output within ${this.kvmBootTimeoutMs} ms (guest hung); using tcg`;
-          await this.accel.record(false, reason);
+          // Only a direct-kernel boot (console=ttyS0 is ours) proves a hang: a disk image may just
+          // be quiet on serial (e.g. a bootloader menu), so it falls back without a host verdict.
+          if (spec.kernel || failure) await this.accel.record(false, reason);
           this.counters.kvmFallbacks++;
-          if (pid !== null) await this.kill(p, pid);
+          if (pid !== null) await killQemu(p, pid);
           accel = "tcg";
           pid = await this.launch(spec, p, accel);
         }
@@ -149,7 +152,7 @@ export class QemuDriver implements RuntimeDriver {
     } catch (err) {
       // No half-started VM: its tap would stay on the bridge and the next ensure would trip on it.
       const pid = await this.readPid(p);
-      if (pid && (await this.isOurQemu(pid, p))) await this.kill(p, pid);
+      if (pid && (await isOurQemu(pid, p))) await killQemu(p, pid);
       await deleteTaps(spec.netns, spec.nics ?? []);
       throw err;
     }
@@ -171,17 +174,6 @@ export class QemuDriver implements RuntimeDriver {
     return pid;
   }
 
-  // True once the serial log has any byte (QEMU appends, so compare with the size at launch).
-  private async printsWithin(log: string, pid: number, timeoutMs: number): Promise<boolean> {
-    const before = await stat(log).then((s) => s.size, () => 0);
-    const seen = await waitFor(async () => {
-      const size = await stat(log).then((s) => s.size, () => 0);
-      if (size > before) return "output";
-      return (await pidAlive(pid)) ? undefined : "died";
-    }, timeoutMs, 50);
-    return seen === "output";
-  }
-
   async stop(id: string): Promise<void> {
     assertInstanceId(id);
     await this.lock.with(id, () => this.stopLocked(id, this.stopGraceMs));
@@ -198,21 +190,12 @@ export class QemuDriver implements RuntimeDriver {
         await qmpOnce(p.qmpSocket, "system_powerdown", undefined, 1000).catch(() => undefined);
         await waitFor(async () => !(await pidAlive(meta.pid!)), Math.min(1000, deadline - Date.now()), 50);
       }
-      await this.kill(p, meta.pid);
+      await killQemu(p, meta.pid);
     }
     await deleteTaps(meta.spec.netns, meta.spec.nics ?? []);
     meta.stoppedByRequest = true;
     await writeFile(p.metaFile, JSON.stringify(meta));
     this.remember(await this.toStatus(id, meta, false));
-  }
-
-  // QMP quit, then SIGKILL to the pid we launched if QEMU is still there.
-  private async kill(p: VmPaths, pid: number): Promise<void> {
-    if (!(await pidAlive(pid))) return;
-    await qmpOnce(p.qmpSocket, "quit", undefined, 1000).catch(() => undefined); // reply races the close
-    if (await waitFor(async () => !(await pidAlive(pid)), 3000, 20)) return;
-    if (await this.isOurQemu(pid, p)) process.kill(pid, "SIGKILL");
-    await waitFor(async () => !(await pidAlive(pid)), 3000, 20);
   }
 
   async remove(id: string): Promise<void> {
@@ -282,12 +265,7 @@ export class QemuDriver implements RuntimeDriver {
   // Alive = the recorded pid runs and is our QEMU (its argv names this VM's QMP socket): a
   // recycled pid must not be mistaken for the VM.
   private async alive(id: string, meta: VmMeta): Promise<boolean> {
-    return meta.pid !== null && (await pidAlive(meta.pid)) && (await this.isOurQemu(meta.pid, this.paths(id)));
-  }
-
-  private async isOurQemu(pid: number, p: VmPaths): Promise<boolean> {
-    const argv = await procCmdline(pid);
-    return argv !== null && argv.some((a) => a.includes(p.qmpSocket));
+    return meta.pid !== null && (await pidAlive(meta.pid)) && (await isOurQemu(meta.pid, this.paths(id)));
   }
 
   private async readPid(p: VmPaths): Promise<number | null> {
