@@ -45,7 +45,7 @@ export async function forEachManifest(ctx: CliContext, manifests: Manifest[], ac
       failed++;
       process.stderr.write(`error: ${formatError(e)}\n`);
       // Nothing else will get through if the API cannot be reached: stop after the first.
-      if ((e as Error).name === "ConnectionError" || e instanceof UserError) break;
+      if ((e as Error).name === "ConnectionError") break;
     }
   }
   if (failed) throw new AlreadyReported();

@@ -58,7 +58,7 @@ export function parseManifests(text: string, source: string): KObject[] {
     }
   } else {
     for (const doc of parseAllDocuments(text)) {
-      if (doc.errors.length) throw new UserError(`error parsing ${source}: ${doc.errors[0].message.split("\n")[0]}`);
+      if (doc.errors.length) throw new UserError(`error parsing ${source}: ${doc.errors[0].message.split("\n")[0].replace(/:$/, "")}`);
       const v: unknown = doc.toJS();
       if (v !== null && v !== undefined) values.push(v);
     }
