@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * Entry point of the host agent: `node packages/agent/dist/main.js --server URL --ca-file F --token-file F
- * --name HOST --underlay-ip IP --underlay-dev DEV --state-dir DIR [--metrics-listen IP:PORT]`.
- * Serves /metrics and /debug/state; SIGTERM stops it and leaves the dataplane in place (a restart adopts it).
+ * --name HOST --underlay-ip IP --underlay-dev DEV --state-dir DIR [--metrics-listen IP:PORT] [--image-cache-dir DIR]`.
+ * Serves /metrics, /debug/state and /debug/instances/NS/NAME/logs[?tailBytes=N]; SIGTERM stops it and leaves
+ * the dataplane and the instances in place (a restart adopts them).
  */
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
@@ -24,6 +25,7 @@ const { values: a } = parseArgs({
     name: { type: "string" }, "underlay-ip": { type: "string" }, "underlay-dev": { type: "string", default: "eth0" },
     "state-dir": { type: "string" }, "metrics-listen": { type: "string" }, "netns-prefix": { type: "string" },
     "heartbeat-ms": { type: "string" }, "resync-ms": { type: "string" }, "republish-ms": { type: "string" },
+    "image-cache-dir": { type: "string" },
   },
   strict: true,
 });
@@ -43,6 +45,7 @@ const agent = new HostAgent(client, {
   heartbeatMs: a["heartbeat-ms"] ? Number(a["heartbeat-ms"]) : undefined,
   resyncMs: a["resync-ms"] ? Number(a["resync-ms"]) : undefined,
   republishMs: a["republish-ms"] ? Number(a["republish-ms"]) : undefined,
+  imageCacheDir: a["image-cache-dir"],
 }, log);
 
 const listen = a["metrics-listen"] ?? `${a["underlay-ip"]}:9470`;
@@ -63,10 +66,19 @@ const http = createServer(async (req, res) => {
     } catch (e) {
       res.writeHead(500).end(String(e));
     }
+  } else if (req.url?.startsWith("/debug/instances/")) {
+    // Console (VM) or stdout/stderr (container) for `kumo logs`: read-only, like /debug/state.
+    const u = new URL(req.url, "http://agent");
+    const m = /^\/debug\/instances\/([^/]+)\/([^/]+)\/logs$/.exec(u.pathname);
+    const tail = Number(u.searchParams.get("tailBytes") ?? "") || undefined;
+    const text = m ? await agent.instances.logs(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), tail).catch((e: Error) => e) : undefined;
+    if (text instanceof Error) res.writeHead(500).end(`${text.message}\n`);
+    else if (text === undefined) res.writeHead(404).end(m ? `no instance ${m[1]}/${m[2]} on host ${name}\n` : "try /debug/instances/NS/NAME/logs\n");
+    else res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end(text);
   } else if (req.url === "/healthz") {
     res.end("ok");
   } else {
-    res.writeHead(404).end("not found: try /metrics, /debug/state or /debug/dataplane\n");
+    res.writeHead(404).end("not found: try /metrics, /debug/state, /debug/dataplane or /debug/instances/NS/NAME/logs\n");
   }
 });
 http.listen(mport, mhost, () => log.info({ listen }, "agent metrics listening"));

@@ -5,15 +5,23 @@
  * computes the whole desired state; watch events only decide when the next pass runs, and a periodic
  * resync repairs drift nobody announced (an FDB entry deleted by hand).
  */
-import { type Host, HostKind, type KObject, type Network, NetworkKind, type Port, PortKind, type SubnetSpec, SubnetKind, isNotFound } from "@kumo/api";
+import { type Host, HostKind, type Image, ImageKind, type Instance, InstanceKind, type KObject, type Network, NetworkKind, type Port, PortKind, type SubnetSpec, SubnetKind, isNotFound } from "@kumo/api";
 import { setMaxListeners } from "node:events";
+import { join } from "node:path";
 import { Informer, type KumoClient } from "@kumo/client";
 import type { Logger } from "pino";
 import { DnsmasqDriver } from "../dhcp/dnsmasq.js";
 import { LinuxNetworkDriver } from "../network/linux-driver.js";
+import { CompositeRuntimeDriver } from "../runtime/composite.js";
+import { QemuDriver } from "../runtime/qemu/qemu-driver.js";
+import { RuncDriver } from "../runtime/runc/runc-driver.js";
 import type { SyncReport } from "../network/types.js";
 import { DHCP_OWNER, type DesiredHost, computeDesired, dhcpPortName } from "./desired.js";
 import { AgentEvents } from "./events.js";
+import { ImageCache, blobPath } from "./image-cache.js";
+import { agentDataplane } from "./instance-env.js";
+import { InstanceMetrics } from "./instance-metrics.js";
+import { InstanceManager } from "./instances.js";
 import { AgentMetrics } from "./metrics.js";
 import { ProbeManager } from "./probes.js";
 import { AGENT_MANAGER, type HostIdentity, heartbeat, publishVtep, registerHost } from "./registration.js";
@@ -29,6 +37,8 @@ export interface AgentOptions {
   resyncMs?: number;
   /** How often the VTEP annotations are re-published if someone removed them. */
   republishMs?: number;
+  /** Image blob cache (default `<stateDir>/images`); agents on one machine may share it. */
+  imageCacheDir?: string;
 }
 
 /** The host agent. */
@@ -36,7 +46,12 @@ export class HostAgent {
   readonly metrics = new AgentMetrics();
   readonly network = new LinuxNetworkDriver();
   readonly dnsmasq: DnsmasqDriver;
-  private readonly informers: { hosts: Informer<Host>; networks: Informer<Network>; subnets: Informer<KObject<SubnetSpec>>; ports: Informer<Port> };
+  private readonly informers: { hosts: Informer<Host>; networks: Informer<Network>; subnets: Informer<KObject<SubnetSpec>>; ports: Informer<Port>; instances: Informer<Instance>; images: Informer<Image> };
+  /** Container (runc) and VM (QEMU) drivers, state under `<stateDir>/runtime`. */
+  readonly runtime: CompositeRuntimeDriver;
+  readonly images: ImageCache;
+  readonly instances: InstanceManager;
+  private readonly instanceMetrics: InstanceMetrics;
   private readonly events: AgentEvents;
   private readonly probes: ProbeManager;
   private desired?: DesiredHost;
@@ -57,6 +72,8 @@ export class HostAgent {
       networks: new Informer<Network>(client, NetworkKind, { onError }),
       subnets: new Informer<KObject<SubnetSpec>>(client, SubnetKind, { onError }),
       ports: new Informer<Port>(client, PortKind, { onError }),
+      instances: new Informer<Instance>(client, InstanceKind, { onError }),
+      images: new Informer<Image>(client, ImageKind, { onError }),
     };
     for (const inf of Object.values(this.informers)) (inf as Informer).addHandler(onChange);
     this.probes = new ProbeManager(client, this.events, {
@@ -64,6 +81,21 @@ export class HostAgent {
       stateDir: o.stateDir,
       vniOf: (p) => this.informers.networks.list().find((n) => n.metadata.namespace === p.metadata.namespace && n.metadata.name === p.spec!.network)?.spec?.vni,
       mtuOf: (p) => this.informers.networks.list().find((n) => n.metadata.namespace === p.metadata.namespace && n.metadata.name === p.spec!.network)?.spec?.mtu ?? 1450,
+    });
+    const runtimeDir = join(o.stateDir, "runtime");
+    this.runtime = new CompositeRuntimeDriver(new RuncDriver({ stateDir: runtimeDir }), new QemuDriver({ stateDir: runtimeDir }));
+    this.images = new ImageCache({
+      dir: o.imageCacheDir ?? join(o.stateDir, "images"),
+      fetchBlob: (image, part, signal) => client.request("GET", blobPath(image, part), { accept: "application/octet-stream", signal }),
+    });
+    this.instanceMetrics = new InstanceMetrics(this.metrics.registry, () => this.instances, this.images);
+    this.instances = new InstanceManager({
+      self: o.identity.name, netnsPrefix: o.netnsPrefix, stateDir: o.stateDir, client, events: this.events, log,
+      runtime: this.runtime, images: this.images,
+      dataplane: agentDataplane({ desired: () => this.desired, network: this.network, dnsmasq: this.dnsmasq, dnsmasqStateDir: `${o.stateDir}/dnsmasq` }),
+      view: () => ({ instances: this.informers.instances.list(), images: this.informers.images.list(), ports: this.informers.ports.list(), networks: this.informers.networks.list() }),
+      onProgress: () => this.kick(),
+      onStep: (kind, step, ms) => this.instanceMetrics.observeStep(kind, step, ms),
     });
   }
 
@@ -131,6 +163,7 @@ export class HostAgent {
       await this.dnsmasq.observe();
     });
     await this.stage("probe", () => this.probes.sync(d.probes));
+    await this.stage("instances", () => this.instances.sync());
     await this.stage("status", () => this.markDhcpPorts(d));
     this.metrics.probes.set(this.probes.snapshot().plugged.length);
   }
@@ -218,6 +251,9 @@ export class HostAgent {
       network: this.network.snapshot(),
       dnsmasq: this.dnsmasq.snapshot(),
       probes: this.probes.snapshot(),
+      instances: this.instances.snapshot(),
+      images: this.images.snapshotSync(),
+      runtime: this.runtime.snapshot(),
       events: { recorded: this.events.recorded, failed: this.events.failed },
       informers: Object.fromEntries(Object.entries(this.informers).map(([k, i]) => [k, (i as Informer).stats()])),
     };

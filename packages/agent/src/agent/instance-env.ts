@@ -1,0 +1,82 @@
+/**
+ * What the instance flow needs from the rest of the agent, as narrow interfaces (so the flow is
+ * unit-tested with fakes): whether a network's dataplane is up on this host (bridge programmed by
+ * the network reconcile, dnsmasq serving), the network's DHCP leases, and netns plumbing.
+ */
+import { access } from "node:fs/promises";
+import { dnsmasqPaths } from "../dhcp/dnsmasq-config.js";
+import { readLeaseFile } from "../dhcp/dnsmasq-log.js";
+import type { DnsmasqDriver } from "../dhcp/dnsmasq.js";
+import type { DhcpLeaseEntry } from "../dhcp/types.js";
+import { run } from "../network/batch.js";
+import type { LinuxNetworkDriver } from "../network/linux-driver.js";
+import { plugPort, runDhcpClient, unplugPort, type DhcpClientOptions, type DhcpLease, type PlugPortOptions } from "../network/port-plug.js";
+import type { DesiredHost } from "./desired.js";
+
+/** A network's dataplane on this host, as the instance flow sees it. */
+export interface NetworkState {
+  ready: boolean;
+  /** Condition reason when not ready. */
+  reason: string;
+  message: string;
+  bridge?: string;
+  mtu?: number;
+}
+
+/** The host's network dataplane (read side). */
+export interface InstanceDataplane {
+  /** Is network `ns/name` programmed here (bridge up, dnsmasq running)? */
+  networkState(ns: string, network: string): NetworkState;
+  /** Current DHCP leases of network `ns/name` on this host. */
+  leases(ns: string, network: string): Promise<DhcpLeaseEntry[]>;
+}
+
+/** Netns plumbing the container flow uses (port-plug.ts in production). */
+export interface NetOps {
+  plug(o: PlugPortOptions): Promise<void>;
+  unplug(o: { portNetns: string; ifName: string }): Promise<void>;
+  dhcp(netns: string, o: DhcpClientOptions): Promise<DhcpLease>;
+  /** Does eth0 in the netns hold ip (an adopted container keeps its address)? */
+  hasAddress(netns: string, ip: string): Promise<boolean>;
+  fileExists(path: string): Promise<boolean>;
+}
+
+/** dnsmasq's lease time for every network (dnsmasq-config's default): a lease was granted at expiry − this. */
+export const LEASE_SECONDS = 12 * 3600;
+
+/** The real NetOps (the agent already runs inside the host netns, so hostNetns stays undefined). */
+export const linuxNetOps: NetOps = {
+  plug: plugPort,
+  unplug: (o) => unplugPort(o),
+  dhcp: runDhcpClient,
+  hasAddress: async (netns, ip) => {
+    const r = await run("ip", ["-n", netns, "-json", "-4", "addr", "show", "dev", "eth0"]);
+    if (r.code !== 0) return false;
+    const links = JSON.parse(r.stdout || "[]") as { addr_info?: { local?: string }[] }[];
+    return links.some((l) => l.addr_info?.some((a) => a.local === ip));
+  },
+  fileExists: (p) => access(p).then(() => true, () => false),
+};
+
+/** InstanceDataplane over the agent's desired state, network driver and dnsmasq driver. */
+export function agentDataplane(o: { desired: () => DesiredHost | undefined; network: LinuxNetworkDriver; dnsmasq: DnsmasqDriver; dnsmasqStateDir: string }): InstanceDataplane {
+  const dhcpName = (ns: string, net: string) => `${ns}.${net}`.replace(/\./g, "_");
+  return {
+    networkState(ns, network) {
+      const name = `${ns}.${network}`;
+      const d = o.desired();
+      const dp = d?.dataplane.networks.find((n) => n.name === name);
+      if (!dp) {
+        const p = d?.problems.find((x) => x.network === `${ns}/${network}`);
+        return { ready: false, reason: p?.reason ?? "NotProgrammed", message: p ? `network ${network}: ${p.message}` : `network ${network} is not programmed on this host yet` };
+      }
+      const bridge = o.network.snapshot().networks[name]?.kinds.bridge;
+      if (!bridge || bridge.actual < 1) return { ready: false, reason: "BridgeMissing", message: `bridge ${dp.bridge} of network ${network} is not up yet`, bridge: dp.bridge };
+      const served = d!.dhcp.some((c) => c.network === dhcpName(ns, network));
+      const running = o.dnsmasq.snapshot().networks[dhcpName(ns, network)]?.running;
+      if (served && !running) return { ready: false, reason: "DhcpNotRunning", message: `dnsmasq for network ${network} is not running yet`, bridge: dp.bridge };
+      return { ready: true, reason: "BridgeUp", message: `bridge ${dp.bridge} up${served ? ", dnsmasq serving" : ""}`, bridge: dp.bridge, mtu: dp.mtu };
+    },
+    leases: (ns, network) => readLeaseFile(dnsmasqPaths(o.dnsmasqStateDir, dhcpName(ns, network)).leaseFile),
+  };
+}
