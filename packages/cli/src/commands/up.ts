@@ -32,7 +32,11 @@ export function register(program: Command): void {
       const hosts = Number(o.hosts);
       if (!Number.isInteger(hosts) || hosts < 0) throw new UserError(`--hosts must be a whole number, not "${o.hosts}"`);
       const p = cloudPaths();
-      mkdirSync(p.home, { recursive: true });
+      try {
+        mkdirSync(p.home, { recursive: true });
+      } catch (e) {
+        throw new UserError(`cannot create KUMO_HOME ${p.home} (${(e as NodeJS.ErrnoException).code}): set KUMO_HOME to a directory you can write`);
+      }
       const running = runningPid(p);
       let pid: number;
       let url: string;
