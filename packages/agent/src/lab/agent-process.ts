@@ -27,6 +27,8 @@ export interface AgentLaunch {
   node?: string;
   /** Adds `--metrics-listen <underlay-ip>:<port>` (each host has its own address, so one port fits all). */
   metricsPort?: number;
+  /** How long a new agent must stay up to count as started (default 500 ms); earlier exits fail loudly. */
+  settleMs?: number;
 }
 
 /** Path suffix that marks the product agent in a cmdline. */
@@ -83,8 +85,8 @@ export async function agentState(n: LabNames, h: HostNet, l: AgentLaunch): Promi
   return same ? { pid } : { stale: pid };
 }
 
-/** Starts the agent of one host detached; rejects (with the log's tail) if it exits within `settleMs`. */
-export async function startAgent(n: LabNames, h: HostNet, l: AgentLaunch, settleMs = 300): Promise<number> {
+/** Starts the agent of one host detached; rejects (with the log's tail) if it exits within `l.settleMs`. */
+export async function startAgent(n: LabNames, h: HostNet, l: AgentLaunch): Promise<number> {
   const main = agentMainOf(l);
   await access(main).catch(() => {
     throw new Error(`agent not built: ${main} is missing (run \`npx tsc -b\` first)`);
@@ -103,7 +105,7 @@ export async function startAgent(n: LabNames, h: HostNet, l: AgentLaunch, settle
   child.unref();
   // Listen before any await: an agent that dies at once may exit while the pid file is written.
   const exited = new Promise<number | null | undefined>((res) => {
-    const t = setTimeout(() => res(undefined), settleMs);
+    const t = setTimeout(() => res(undefined), l.settleMs ?? 500);
     child.once("exit", (code) => { clearTimeout(t); res(code); });
   });
   await writeFile(f.pid + ".tmp", `${pid}\n`);

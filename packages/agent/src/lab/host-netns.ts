@@ -7,7 +7,6 @@ import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { netnsExists } from "../network/port-plug.js";
 import { run, runBatch, runOk } from "../network/batch.js";
-import { BRIDGE_PREFIX, VXLAN_PREFIX } from "../network/types.js";
 import type { LabNames } from "./naming.js";
 import { hostAddress, UNDERLAY_MTU, type Underlay } from "./underlay.js";
 
@@ -81,21 +80,20 @@ async function dropStaleAddresses(h: HostNet): Promise<void> {
   if (stale.length) await runBatch("ip", h.netns, stale);
 }
 
-/** Link names inside `netns` that kumo's network driver made (`kbr-*`, `kvx-*`). */
-export async function driverLinksIn(netns: string): Promise<string[]> {
+/** Names of every link inside `netns` but lo (bridges, VXLAN, probe veths, taps: all the lab's). */
+export async function linksIn(netns: string): Promise<string[]> {
   const r = await run("ip", ["-n", netns, "-json", "link", "show"]);
   if (r.code !== 0) return [];
-  return (JSON.parse(r.stdout || "[]") as { ifname: string }[])
-    .map((l) => l.ifname)
-    .filter((name) => name.startsWith(BRIDGE_PREFIX) || name.startsWith(VXLAN_PREFIX));
+  return (JSON.parse(r.stdout || "[]") as { ifname: string }[]).map((l) => l.ifname).filter((name) => name !== "lo");
 }
 
 /**
- * Deletes a lab netns: first the driver's devices inside it (so they go even if a foreign process
- * keeps the namespace alive after its name is gone), then the name, then its /etc/netns dir.
+ * Deletes a lab netns: first every device inside it, because netns teardown is asynchronous (a
+ * probe's veth would outlive the call) and a foreign process would keep the namespace, with its
+ * devices, alive after its name is gone; then the name, then its /etc/netns dir.
  */
 export async function deleteNetns(netns: string): Promise<void> {
-  const links = await driverLinksIn(netns);
+  const links = await linksIn(netns);
   if (links.length) await runBatch("ip", netns, links.map((l) => `link del dev ${l}`));
   if (await netnsExists(netns)) {
     const r = await run("ip", ["netns", "del", netns]);

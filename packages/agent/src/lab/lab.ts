@@ -58,7 +58,12 @@ export async function addHost(home: string, launch: AgentLaunch): Promise<LabHos
     const underlay = await ensureUnderlay(n.home);
     for (let i = 1; i <= MAX_HOST_INDEX; i++) {
       // Creating the netns is the reservation (O_EXCL); an existing one belongs to a live host.
-      if (await createNetns(n.host(i))) return ensureHost(n, underlay, i, launch);
+      if (!(await createNetns(n.host(i)))) continue;
+      // A host whose agent cannot start is rolled back, so a failed `host add` leaves no half host.
+      return await ensureHost(n, underlay, i, launch).catch(async (e: unknown) => {
+        await teardownHost(n, i, { agentMain: launch.agentMain, graceMs: 500 });
+        throw e;
+      });
     }
     throw new Error(`all ${MAX_HOST_INDEX} host slots of ${n.home} are taken`);
   });
@@ -90,16 +95,19 @@ export async function removeHost(home: string, name: string, o: TeardownOptions 
   const n = labNames(home);
   const index = n.hostIndex(name);
   if (index === undefined) throw new Error(`${name} is not a host of the lab in ${n.home} (hosts are named ${n.host(1)}, ${n.host(2)}, ...)`);
-  await withLabLock(n, async () => {
-    const f = hostFiles(n, name);
-    const { lab } = await findLabProcesses({ netns: [name], paths: [f.dir + "/"], agents: [{ pidFile: f.pid, host: name }], agentMain: agentMainOf(o) });
-    await stopAll(lab.map((p) => p.pid), o.graceMs ?? 3000);
-    await deleteRootLink(n.veth(index));
-    await deleteNetns(name);
-    await sweepOrphanPortNetns(n, o);
-    await rm(f.dir, { recursive: true, force: true });
-  });
+  await withLabLock(n, () => teardownHost(n, index, o));
   await o.deleteHostObject?.(name);
+}
+
+async function teardownHost(n: LabNames, index: number, o: TeardownOptions): Promise<void> {
+  const name = n.host(index);
+  const f = hostFiles(n, name);
+  const { lab } = await findLabProcesses({ netns: [name], paths: [f.dir + "/"], agents: [{ pidFile: f.pid, host: name }], agentMain: agentMainOf(o) });
+  await stopAll(lab.map((p) => p.pid), o.graceMs ?? 3000);
+  await deleteRootLink(n.veth(index));
+  await deleteNetns(name);
+  await sweepOrphanPortNetns(n, o);
+  await rm(f.dir, { recursive: true, force: true });
 }
 
 // A probe netns whose veth peer lived in a deleted host netns has lost its eth0: nothing can
