@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, it } from "node:test";
-import { ApiClient, type ChildServer, HOSTS, killPid, makeTempDir, removeDir, startChildServer, stopChildServer } from "./helpers.js";
+import { ApiClient, type ChildServer, HOSTS, killChild, makeTempDir, removeDir, startChildServer, stopChildServer } from "./helpers.js";
 
 const WRITERS = 32;
 const WRITE_FOR_MS = 1_500;
@@ -19,8 +19,7 @@ describe("kill -9 during 32-way concurrent creates", () => {
 
   after(async () => {
     for (const c of clients) c.close();
-    killPid(first?.pid, "SIGKILL");
-    await first?.exited;
+    if (killChild(first?.child)) await first?.exited;
     await stopChildServer(second);
     await removeDir(dir);
   });
@@ -54,7 +53,7 @@ describe("kill -9 during 32-way concurrent creates", () => {
     const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
     await sleep(WRITE_FOR_MS);
     const ackedAtKill = acked.size;
-    assert.ok(killPid(first.pid, "SIGKILL"), "the server was running when killed");
+    assert.ok(killChild(first.child, "SIGKILL"), "the server was running when killed");
     assert.equal(await first.exited, "SIGKILL");
     stop = true;
     await Promise.all(writers);

@@ -110,6 +110,12 @@ export function killPid(pid: number | undefined, signal: NodeJS.Signals = "SIGKI
   }
 }
 
+/** Signals a child we spawned, by its PID, only while it is still running (a PID may be reused after exit). */
+export function killChild(child: ChildProcess | undefined, signal: NodeJS.Signals = "SIGKILL"): boolean {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return false;
+  return killPid(child.pid, signal);
+}
+
 /** A kumo server running in a child process. */
 export interface ChildServer {
   pid: number;
@@ -140,7 +146,7 @@ export function startChildServer(dataDir: string, datastore: string, timeoutMs =
       fn();
     };
     const timer = setTimeout(() => {
-      killPid(child.pid);
+      killChild(child);
       settle(() => reject(new Error(`kumo server did not become ready in ${timeoutMs} ms; output:\n${out}`)));
     }, timeoutMs);
     child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
@@ -158,12 +164,11 @@ export function startChildServer(dataDir: string, datastore: string, timeoutMs =
 
 /** Stops a child server: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
 export async function stopChildServer(server: ChildServer | undefined, graceMs = 5_000): Promise<void> {
-  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
-  killPid(server.pid, "SIGTERM");
+  if (!server || !killChild(server.child, "SIGTERM")) return;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<string>((res) => (timer = setTimeout(() => res("timeout"), graceMs)));
   if ((await Promise.race([server.exited, timedOut])) === "timeout") {
-    killPid(server.pid, "SIGKILL");
+    killChild(server.child, "SIGKILL");
     await server.exited;
   }
   clearTimeout(timer);

@@ -9,7 +9,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startTestServer, type TestServer } from "@kumo/server/testing";
-import { HOSTS, killPid, makeTempDir, removeDir, waitFor } from "./helpers.js";
+import { HOSTS, killChild, makeTempDir, removeDir, waitFor } from "./helpers.js";
 
 const KUBECTL = "/usr/bin/kubectl";
 const skip = existsSync(KUBECTL) ? false : `kubectl not found at ${KUBECTL}; install kubectl 1.32 to run these tests`;
@@ -67,7 +67,7 @@ describe("kubectl against kumo", { skip }, () => {
   });
 
   after(async () => {
-    killPid(watcher?.pid);
+    killChild(watcher);
     await server?.stop();
     await removeDir(dir);
   });
@@ -151,7 +151,7 @@ describe("kubectl against kumo", { skip }, () => {
       assert.equal(watcher.exitCode, null, `kubectl get --watch exited early: ${out}`);
       assert.equal(out.match(/^NAME\s/gm)?.length, 1, `one header, rows stay Tables: ${out}`);
     } finally {
-      killPid(watcher.pid, "SIGTERM");
+      killChild(watcher, "SIGTERM");
     }
   });
 
