@@ -180,13 +180,19 @@ async function waitForLeases(d: FlowDeps, inst: Instance, ports: Port[], st: Ins
       await d.write(inst, r.blocked("AddressAssigned", "NoLease", `no DHCP lease yet for ${missing.join(", ")} (see kumo logs ${inst.metadata.name})`));
       return false;
     }
-    await new Promise<void>((res, rej) => {
-      const t = setTimeout(res, d.leasePollMs);
-      signal.addEventListener("abort", () => { clearTimeout(t); rej(Object.assign(new Error("aborted"), { name: "AbortError" })); }, { once: true });
-    });
+    await sleepUnlessAborted(d.leasePollMs, signal);
   }
   r.done("AddressAssigned", "DHCPLease", ports.map((p) => `${p.spec!.fixedIPs![0]!.ipAddress} leased to ${p.spec!.macAddress}`).join(", "), { at: new Date().toISOString(), perRun: true });
   return true;
+}
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((res, rej) => {
+    const onAbort = () => { clearTimeout(t); rej(Object.assign(new Error("aborted"), { name: "AbortError" })); };
+    const t = setTimeout(() => { signal.removeEventListener("abort", onAbort); res(); }, ms);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 async function stop(d: FlowDeps, inst: Instance, id: string, known: InstanceRuntimeStatus | undefined, r: StatusReport): Promise<boolean> {

@@ -67,16 +67,32 @@ export function networkOf(networks: Network[], ns: string | undefined, name: str
   return networks.find((n) => n.metadata.namespace === ns && n.metadata.name === name);
 }
 
+/** Annotation where the server records the resolved cpu/memory (a Flavor's, when spec has none). */
+export const RESOURCES_ANNOTATION = "compute.kumo.dev/resources";
+
+/** cpu (millicores) and memory of an instance: spec first, else the server's resolved annotation, else defaults. */
+export function instanceResources(inst: Instance): { cpu: number; memoryMiB: number } {
+  let r: { cpu?: number; memoryMiB?: number } = {};
+  try {
+    r = JSON.parse(inst.metadata.annotations?.[RESOURCES_ANNOTATION] ?? "{}") as typeof r;
+  } catch {
+    // a malformed annotation: fall back to the defaults below
+  }
+  const vm = inst.spec!.kind === "vm";
+  return { cpu: inst.spec!.cpu ?? r.cpu ?? (vm ? 1000 : 250), memoryMiB: inst.spec!.memoryMiB ?? r.memoryMiB ?? (vm ? 256 : 64) };
+}
+
 /** Default process of a container whose spec has no command: keep running, do nothing. */
 export const DEFAULT_COMMAND = ["/bin/sh", "-c", "exec sleep 2147483647"];
 
 /** The runc spec of a container instance. */
 export function containerRuntimeSpec(inst: Instance, id: string, img: CachedImage, net?: { netnsPath: string; resolvConf?: string }): ContainerRuntimeSpec {
   const s = inst.spec!;
+  const res = instanceResources(inst);
   if (!img.rootfs) throw new Error(`image ${img.name} (${img.format}) is not a container image: use a rootfs-tar image or --kind vm`);
   return {
     id, kind: "container", rootfs: img.rootfs,
-    memoryMiB: s.memoryMiB ?? 64, cpuMillicores: s.cpu,
+    memoryMiB: res.memoryMiB, cpuMillicores: res.cpu,
     command: s.command?.length ? s.command : s.args?.length ? [] : DEFAULT_COMMAND,
     args: s.args, env: s.env, restartPolicy: s.restartPolicy ?? "Never",
     hostname: inst.metadata.name!.slice(0, 63),
@@ -89,8 +105,9 @@ export function containerRuntimeSpec(inst: Instance, id: string, img: CachedImag
 /** The QEMU spec of a VM instance; `netns` undefined = QEMU and taps live in the agent's (host) netns. */
 export function vmRuntimeSpec(inst: Instance, id: string, img: CachedImage, cmdline: string | undefined, nics: VmNicSpec[]): VmRuntimeSpec {
   const s = inst.spec!;
+  const res = instanceResources(inst);
   const base = {
-    id, kind: "vm" as const, memoryMiB: s.memoryMiB ?? 256, vcpus: Math.max(1, Math.ceil((s.cpu ?? 1000) / 1000)),
+    id, kind: "vm" as const, memoryMiB: res.memoryMiB, vcpus: Math.max(1, Math.ceil(res.cpu / 1000)),
     restartPolicy: s.restartPolicy ?? "Never", hostname: inst.metadata.name!.slice(0, 63), nics, accel: "auto" as const,
   };
   if (img.format === "kernel+initrd") return { ...base, kernel: img.files.kernel, initrd: img.files.initrd, cmdline };
