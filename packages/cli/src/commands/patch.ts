@@ -36,7 +36,7 @@ export function register(program: Command): void {
       try {
         body = parseYaml(o.patch);
       } catch (e) {
-        throw new UserError(`the patch is not valid JSON: ${(e as Error).message.split("\n")[0]}`);
+        throw new UserError(`the patch is not valid JSON: ${(e as Error).message.split("\n")[0].replace(/:$/, "")}`);
       }
       if (o.type === "json" && !Array.isArray(body)) throw new UserError("a JSON patch (--type json) must be a list of operations: [{\"op\":\"replace\",\"path\":\"/spec/x\",\"value\":1}]");
       if (o.type === "merge" && (typeof body !== "object" || body === null || Array.isArray(body))) throw new UserError("a merge patch (--type merge) must be a JSON object");
