@@ -98,6 +98,10 @@ test("list failures are reported and retried with backoff until the server answe
   const running = inf.run(ac.signal);
   await waitFor(() => errors.length >= 2);
   assert.equal(inf.hasSynced(), false);
+  const gaveUp = new AbortController();
+  const waiting = inf.waitForSync(gaveUp.signal);
+  gaveUp.abort();
+  assert.equal(await waiting, false, "a caller can stop waiting for a sync that is not coming");
   api.intercept = undefined;
   assert.equal(await inf.waitForSync(), true);
   ac.abort();

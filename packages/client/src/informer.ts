@@ -73,9 +73,16 @@ export class Informer<T extends KObject = KObject> {
     if (this.synced) return Promise.resolve(true);
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve(false);
-      const done = () => resolve(true);
+      const onAbort = () => {
+        this.syncWaiters = this.syncWaiters.filter((w) => w !== done);
+        resolve(false);
+      };
+      const done = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(true);
+      };
       this.syncWaiters.push(done);
-      signal?.addEventListener("abort", () => resolve(false), { once: true });
+      signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 
