@@ -16,6 +16,12 @@ import { Admission } from "./apiserver/admission.js";
 import type { ApiDeps } from "./apiserver/deps.js";
 import { bootstrap } from "./auth/bootstrap.js";
 import { IamCache, type UserInfo } from "./auth/iam-cache.js";
+import { BlobStore } from "./controllers/compute/blob-store.js";
+import { resyncAllocations } from "./controllers/compute/host-allocation.js";
+import { ImageBlobCollector } from "./controllers/compute/image-gc.js";
+import { InstanceController } from "./controllers/compute/instance-controller.js";
+import { Scheduler, SCHEDULER_CTX } from "./controllers/compute/scheduler.js";
+import { SCHEDULE_POLICIES, type SchedulePolicy } from "./controllers/compute/score.js";
 import { EventRecorder } from "./controllers/events.js";
 import { GarbageCollector } from "./controllers/gc.js";
 import { HostLifecycleController } from "./controllers/host-lifecycle.js";
@@ -48,6 +54,12 @@ export interface ServerOptions {
   heartbeatGraceMs?: number;
   /** Write the audit log (default true). */
   audit?: boolean;
+  /** Placement policy of the scheduler (`--schedule-policy`): spread (default) or pack. */
+  schedulePolicy?: SchedulePolicy;
+  /** Run the built-in scheduler (default true; tests that drive their own Scheduler objects turn it off). */
+  scheduler?: boolean;
+  /** Largest image blob accepted, in bytes (default 16 GiB). */
+  maxBlobBytes?: number;
 }
 
 /** A running server. */
@@ -131,9 +143,23 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
   await releaser.start();
   debugState.set("allocator", () => ({ claimsTotal: allocator.claimsTotal, releasesTotal: allocator.releasesTotal, exhaustedTotal: allocator.exhaustedTotal, sweptTotal: releaser.sweptTotal }));
   const admission = new Admission(store, new NetworkAdmission(store, allocator));
+  if (opts.schedulePolicy && !SCHEDULE_POLICIES.includes(opts.schedulePolicy)) throw new Error(`--schedule-policy must be one of ${SCHEDULE_POLICIES.join(", ")}, not "${opts.schedulePolicy}"`);
+  const blobs = new BlobStore(dataDir, opts.maxBlobBytes);
+  await blobs.init();
+  const imageGc = new ImageBlobCollector(store, cache, blobs, log, metrics.registry);
+  await imageGc.start();
+  debugState.set("imageBlobs", () => imageGc.snapshot());
+  // Before any scheduler runs (no reservation may be in flight): give back capacity a crash leaked.
+  const repairs = await resyncAllocations(store, SCHEDULER_CTX, log);
+  const instanceController = new InstanceController(store, cache, admission, new EventRecorder(store, "kumo-instance-controller", log), log, metrics.registry);
+  await instanceController.start();
+  debugState.set("instanceController", () => instanceController.snapshot());
+  const scheduler = opts.scheduler === false ? undefined : new Scheduler(store, cache, new EventRecorder(store, "kumo-scheduler", log), log, metrics.registry, { policy: opts.schedulePolicy });
+  await scheduler?.start();
+  debugState.set("scheduler", () => ({ ...(scheduler?.snapshot() ?? { enabled: false }), allocationRepairsAtStart: repairs }));
   const deps: ApiDeps = { kinds, store, cache, history, iam, admission, gc, metrics, audit, log, debugState, webRoot: findWebRoot() };
   let ready = false;
-  const app = createApp(deps, () => ready);
+  const app = createApp(deps, () => ready, { blobs });
 
   const { host, port } = parseListen(opts.listen ?? "127.0.0.1:6443");
   const pki = await ensurePki(join(dataDir, "pki"), [host]);
@@ -184,6 +210,9 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
     close: async () => {
       ready = false;
       clearInterval(compactor);
+      await scheduler?.stop();
+      await instanceController.stop();
+      imageGc.stop();
       gc.stop();
       releaser.stop();
       hostLifecycle.stop();

@@ -12,7 +12,9 @@ import { openApiIndex } from "./openapi.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
 import { createItem, deleteCollection, deleteItem, getItem, listItems, patchItem, sendJson, updateItem } from "./resources.js";
 import { watchItems } from "./watch.js";
+import { mountBlobRoutes } from "./blobs.js";
 import type { UserInfo } from "../auth/iam-cache.js";
+import type { BlobStore } from "../controllers/compute/blob-store.js";
 
 /** Hono bindings: in-process callers (controllers) pass their identity here; network requests cannot. */
 export interface AppEnv {
@@ -33,8 +35,8 @@ function errorResponse(c: Context, e: unknown, d: ApiDeps): Response {
   return sendJson(c, err.code, err.toStatus());
 }
 
-/** Builds the Hono app. `ready()` tells /readyz whether the store and caches are up. */
-export function createApp(d: ApiDeps, ready: () => boolean): Hono<AppEnv> {
+/** Builds the Hono app. `ready()` tells /readyz whether the store and caches are up; `blobs` serves image blobs. */
+export function createApp(d: ApiDeps, ready: () => boolean, opts: { blobs?: BlobStore } = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const openapi = openApiIndex(d.kinds);
 
@@ -173,6 +175,8 @@ export function createApp(d: ApiDeps, ready: () => boolean): Hono<AppEnv> {
       default: throw methodNotAllowed(`${c.req.method} is not supported on ${path}`);
     }
   };
+  // Image blobs are raw streams, not objects: routed before the resource handler (and after authentication).
+  if (opts.blobs) mountBlobRoutes(app, d, opts.blobs);
   app.all("/api/*", resourceHandler);
   app.all("/apis/*", resourceHandler);
   return app;

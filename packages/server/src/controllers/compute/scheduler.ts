@@ -1,0 +1,342 @@
+/**
+ * The scheduler: places each unscheduled Instance on a Host.
+ *
+ * A decision is taken synchronously on the local view (filters + score), ASSUMED locally so this scheduler's
+ * next decisions already see it, then COMMITTED with the API's concurrency rules: reserve on the Host
+ * (host-allocation.ts re-checks capacity on the latest version), then bind the Instance (status.host, phase,
+ * Scheduled=True) with a guaranteedUpdate that refuses an instance already bound, deleted or re-created; a
+ * failed bind gives the reservation back. Any number of schedulers may run against one store.
+ * Anti-affinity is exact within one scheduler and best-effort between concurrent ones (it has no counter on
+ * the Host to re-check).
+ */
+import { HostKind, ImageKind, type ImageStatus, type InstanceSpec, type InstanceStatus, InstanceKind, type KindDefinition, type KObject, findCondition, isNotFound, setCondition } from "@kumo/api";
+import { WorkQueue } from "@kumo/client";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { ObjectStore, WriteContext } from "../../registry/store.js";
+import type { WatchCache } from "../../registry/watch-cache.js";
+import type { EventRecorder } from "../events.js";
+import { type FilterFailure, type HostFacts, type PlacementRequest, dominantFailure, filterHosts, unschedulableMessage } from "./filters.js";
+import { release, reserve, ReservationRefused } from "./host-allocation.js";
+import { LocalInformer } from "./local-informer.js";
+import { INSTANCE_FINALIZER, type Resources, addResources, hostAllocated, hostCapacity, hostReady, instanceResources, keyOf, splitKey } from "./resources.js";
+import { LatencyWindow, schedulerMetrics, type SchedulerMetrics } from "./scheduler-metrics.js";
+import { pickHost, type SchedulePolicy } from "./score.js";
+
+/** Field manager and user of every scheduler write. */
+export const SCHEDULER_CTX: WriteContext = { user: "system:kumo-scheduler", manager: "kumo-scheduler" };
+
+/** Options of a Scheduler. */
+export interface SchedulerOptions {
+  policy?: SchedulePolicy;
+  /** Shown in /debug/state and logs (several schedulers may run). */
+  name?: string;
+  /** Concurrent commits (decisions themselves are serialised by the event loop). */
+  workers?: number;
+  /** First retry delay of an unschedulable instance (doubles per failure, capped by retryMaxMs). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** At most one FailedScheduling event per instance per this interval. */
+  eventIntervalMs?: number;
+}
+
+/** One decision, for /debug/state. */
+interface DecisionRecord {
+  instance: string;
+  result: string;
+  host?: string;
+  reason?: string;
+  message?: string;
+  ms: number;
+  at: string;
+}
+
+/** A placement decided but not yet visible in the informer's Host (or still being bound). */
+interface Assumption {
+  host: string;
+  resources: Resources;
+  group?: string;
+  /** resourceVersion of the Host write that committed it: a Host at or past it already counts it. */
+  committedRv?: number;
+}
+
+class BindConflict extends Error {}
+
+/** True for instances the scheduler must place: admitted by the instance controller, unbound, not deleting. */
+export function needsScheduling(inst: KObject): boolean {
+  const st = inst.status as InstanceStatus | undefined;
+  return !st?.host && !inst.metadata.deletionTimestamp && (inst.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER) && !!instanceResources(inst);
+}
+
+const NO_GROUPS: ReadonlySet<string> = new Set();
+
+/** Places instances on hosts. */
+export class Scheduler {
+  readonly name: string;
+  readonly policy: SchedulePolicy;
+  private readonly informer: LocalInformer;
+  private readonly queue: WorkQueue<string>;
+  private readonly m: SchedulerMetrics;
+  private readonly hosts = new Map<string, { facts: HostFacts; rv: number }>();
+  private readonly assumed = new Map<string, Assumption>();
+  /** Instances that failed and wait for a host or image change (or their backoff). */
+  private readonly pending = new Set<string>();
+  private readonly warnedAt = new Map<string, number>();
+  /** antiAffinityGroup → instance key → host, for bound instances. */
+  private readonly groups = new Map<string, Map<string, string>>();
+  private readonly recent: DecisionRecord[] = [];
+  private readonly latency = new LatencyWindow();
+  private readonly depth = () => this.queue.len();
+  private readonly abort = new AbortController();
+  private workers: Promise<void>[] = [];
+  placedTotal = 0;
+
+  constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly events: EventRecorder, private readonly log: Logger, registry: Registry, private readonly opts: SchedulerOptions = {}) {
+    this.name = opts.name ?? "kumo-scheduler";
+    this.policy = opts.policy ?? "spread";
+    this.queue = new WorkQueue<string>({ baseDelayMs: opts.retryBaseMs ?? 500, maxDelayMs: opts.retryMaxMs ?? 30_000 });
+    this.m = schedulerMetrics(registry);
+    this.informer = new LocalInformer(store, cache, [HostKind, ImageKind, InstanceKind], (k, t, o, p) => this.onChange(k, t, o, p));
+  }
+
+  /** Fills the caches, queues every unscheduled instance and starts the workers. */
+  async start(): Promise<void> {
+    this.m.queues.add(this.depth);
+    await this.informer.start();
+    for (let i = 0; i < (this.opts.workers ?? 8); i++) this.workers.push(this.work());
+    this.log.info({ scheduler: this.name, policy: this.policy, hosts: this.hosts.size, queued: this.queue.len() }, "scheduler started");
+  }
+
+  /** Stops taking work and waits for in-flight commits. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.queue.shutDown();
+    this.informer.stop();
+    await Promise.allSettled(this.workers);
+    this.m.queues.delete(this.depth);
+  }
+
+  private onChange(kind: KindDefinition, type: string, obj: KObject, prev?: KObject): void {
+    if (kind === HostKind) return this.onHost(type, obj);
+    if (kind === ImageKind) {
+      if ((obj.status as ImageStatus | undefined)?.phase === "Ready" || type === "DELETED") this.retryPending();
+      return;
+    }
+    const key = keyOf(obj);
+    const spec = obj.spec as InstanceSpec;
+    const host = (obj.status as InstanceStatus | undefined)?.host;
+    if (spec.antiAffinityGroup) {
+      const m = this.groups.get(spec.antiAffinityGroup) ?? new Map<string, string>();
+      if (type === "DELETED" || !host) m.delete(key);
+      else m.set(key, host);
+      if (m.size) this.groups.set(spec.antiAffinityGroup, m);
+      else this.groups.delete(spec.antiAffinityGroup);
+      if (type === "DELETED" && host) this.retryPending(); // a freed anti-affinity slot
+    }
+    if (type === "DELETED" || !needsScheduling(obj)) {
+      this.pending.delete(key);
+      this.warnedAt.delete(key);
+      return;
+    }
+    // A refused instance waits for its backoff or a host/image change; its own status updates are not news.
+    if (this.pending.has(key) && prev && prev.metadata.generation === obj.metadata.generation) return;
+    this.queue.add(key);
+  }
+
+  private onHost(type: string, obj: KObject): void {
+    const name = obj.metadata.name!;
+    if (type === "DELETED") {
+      this.hosts.delete(name);
+      return;
+    }
+    const facts: HostFacts = {
+      name, labels: obj.metadata.labels ?? {}, ready: hostReady(obj), unschedulable: !!(obj.spec as { unschedulable?: boolean } | undefined)?.unschedulable,
+      capacity: hostCapacity(obj), allocated: hostAllocated(obj), groups: NO_GROUPS,
+    };
+    const before = this.hosts.get(name)?.facts;
+    this.hosts.set(name, { facts, rv: Number(obj.metadata.resourceVersion) });
+    // Heartbeats change hosts every few seconds; only a change that can make a refused instance fit retries it.
+    const b = before;
+    const more = !b || facts.ready !== b.ready || facts.unschedulable !== b.unschedulable || JSON.stringify(facts.labels) !== JSON.stringify(b.labels) ||
+      facts.capacity.cpu !== b.capacity.cpu || facts.capacity.memoryMiB !== b.capacity.memoryMiB || facts.capacity.instances !== b.capacity.instances ||
+      facts.allocated.cpu < b.allocated.cpu || facts.allocated.memoryMiB < b.allocated.memoryMiB || facts.allocated.instances < b.allocated.instances;
+    if (more) this.retryPending();
+  }
+
+  private retryPending(): void {
+    for (const k of this.pending) this.queue.add(k);
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get(this.abort.signal);
+      if (key === undefined) return;
+      try {
+        await this.scheduleOne(key);
+      } catch (e) {
+        this.m.decisions.labels("error").inc();
+        this.m.failures.labels("Error").inc();
+        this.log.warn({ scheduler: this.name, instance: key, err: String(e) }, "scheduling failed; retrying with backoff");
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  /** The hosts as this scheduler should see them now: the informer's view plus placements not yet in it. */
+  private view(group: string | undefined): HostFacts[] {
+    const extra = new Map<string, Resources>();
+    const withGroup = new Set<string>();
+    for (const a of this.assumed.values()) {
+      const h = this.hosts.get(a.host);
+      if (!h) continue;
+      if (a.committedRv === undefined || h.rv < a.committedRv) extra.set(a.host, addResources(extra.get(a.host) ?? { cpu: 0, memoryMiB: 0, instances: 0 }, a.resources));
+      if (group && a.group === group) withGroup.add(a.host);
+    }
+    if (group) for (const host of this.groups.get(group)?.values() ?? []) withGroup.add(host);
+    if (!extra.size && !withGroup.size) return [...this.hosts.values()].map((h) => h.facts);
+    const groupSet: ReadonlySet<string> = group ? new Set([group]) : NO_GROUPS;
+    return [...this.hosts.values()].map(({ facts }) => {
+      const add = extra.get(facts.name);
+      const g = withGroup.has(facts.name);
+      if (!add && !g) return facts;
+      return { ...facts, allocated: add ? addResources(facts.allocated, add) : facts.allocated, groups: g ? groupSet : NO_GROUPS };
+    });
+  }
+
+  private async scheduleOne(key: string): Promise<void> {
+    const inst = this.informer.get(InstanceKind, key);
+    if (!inst || !needsScheduling(inst)) {
+      this.pending.delete(key);
+      this.queue.forget(key);
+      return;
+    }
+    const t0 = performance.now();
+    const spec = inst.spec as InstanceSpec;
+    const image = this.informer.get(ImageKind, `/${spec.image}`);
+    if (!image) return this.refuse(inst, "ImageNotFound", `image "${spec.image}" not found`, "ImageNotFound", t0);
+    if ((image.status as ImageStatus | undefined)?.phase !== "Ready") return this.refuse(inst, "ImageNotReady", `image "${spec.image}" is not Ready (its parts are not all uploaded)`, "ImageNotReady", t0);
+    const req: PlacementRequest = { resources: instanceResources(inst)!, nodeSelector: spec.nodeSelector, antiAffinityGroup: spec.antiAffinityGroup };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const hosts = this.view(req.antiAffinityGroup);
+      const { feasible, failures } = filterHosts(hosts, req);
+      const best = pickHost(feasible, req, this.policy);
+      if (!best) {
+        const top = dominantFailure(failures);
+        return this.refuse(inst, "Unschedulable", unschedulableMessage(hosts.length, failures), top ?? "Unschedulable", t0);
+      }
+      const a: Assumption = { host: best.name, resources: req.resources, group: req.antiAffinityGroup };
+      this.assumed.set(key, a);
+      try {
+        let host: KObject;
+        try {
+          host = await reserve(this.store, best.name, req.resources, SCHEDULER_CTX);
+        } catch (e) {
+          if (!(e instanceof ReservationRefused)) throw e;
+          // Someone else took the room first: our view was stale. Catch up and decide again.
+          this.m.failures.labels("ReservationRefused").inc();
+          this.informer.observe(HostKind, e.host);
+          continue;
+        }
+        a.committedRv = Number(host.metadata.resourceVersion);
+        this.informer.observe(HostKind, host);
+        return await this.commit(inst, best.name, req.resources, t0);
+      } finally {
+        this.assumed.delete(key);
+      }
+    }
+    this.queue.addRateLimited(key); // lost the race five times in a row: back off
+  }
+
+  /** Binds after a successful reservation; gives the reservation back if the bind is refused. */
+  private async commit(inst: KObject, host: string, res: Resources, t0: number): Promise<void> {
+    const key = keyOf(inst);
+    let bound: KObject;
+    try {
+      bound = await this.bind(inst, host);
+    } catch (e) {
+      await release(this.store, host, res, SCHEDULER_CTX).then((h) => h && this.informer.observe(HostKind, h)).catch((err) => {
+        this.m.failures.labels("ReleaseFailed").inc();
+        this.log.error({ scheduler: this.name, instance: key, host, err: String(err) }, "could not give back a reservation after a failed bind; the next server start repairs it");
+      });
+      if (!(e instanceof BindConflict)) throw e;
+      this.m.failures.labels("BindConflict").inc();
+      this.record(inst, "conflict", t0, { host, message: e.message });
+      return;
+    }
+    this.informer.observe(InstanceKind, bound);
+    this.pending.delete(key);
+    this.warnedAt.delete(key);
+    this.queue.forget(key);
+    this.placedTotal++;
+    this.record(inst, "scheduled", t0, { host });
+    await this.events.record(bound, "Normal", "Scheduled", `assigned to host ${host} (${this.policy}) by ${this.name}`);
+  }
+
+  private bind(inst: KObject, host: string): Promise<KObject> {
+    const { namespace, name } = splitKey(keyOf(inst));
+    return this.store.guaranteedUpdate(InstanceKind, namespace, name, { ...SCHEDULER_CTX, subresource: "status" }, (cur) => {
+      const st = (cur.status ?? {}) as InstanceStatus;
+      if (cur.metadata.uid !== inst.metadata.uid) throw new BindConflict("the instance was deleted and re-created");
+      if (cur.metadata.deletionTimestamp) throw new BindConflict("the instance is being deleted");
+      if (st.host) throw new BindConflict(`already bound to host ${st.host}`);
+      const conditions = setCondition(st.conditions, { type: "Scheduled", status: "True", reason: "Assigned", message: `assigned to host ${host}` });
+      return { ...cur, status: { ...st, host, phase: "Scheduled", conditions } };
+    }).catch((e) => {
+      if (isNotFound(e)) throw new BindConflict("the instance was deleted");
+      throw e;
+    });
+  }
+
+  /** Records a refusal: Scheduled=False with the reason (written only when it changes), a throttled Warning, a retry. */
+  private async refuse(inst: KObject, reason: string, message: string, metricReason: FilterFailure | string, t0: number): Promise<void> {
+    const key = keyOf(inst);
+    this.pending.add(key);
+    this.queue.addRateLimited(key);
+    this.m.failures.labels(metricReason).inc();
+    const cur = findCondition((inst.status as InstanceStatus | undefined)?.conditions, "Scheduled");
+    if (cur?.status !== "False" || cur.reason !== reason || cur.message !== message) {
+      const { namespace, name } = splitKey(key);
+      try {
+        const updated = await this.store.guaranteedUpdate(InstanceKind, namespace, name, { ...SCHEDULER_CTX, subresource: "status" }, (o) => {
+          const st = (o.status ?? {}) as InstanceStatus;
+          if (o.metadata.uid !== inst.metadata.uid || st.host || o.metadata.deletionTimestamp) return o;
+          return { ...o, status: { ...st, phase: st.phase ?? "Pending", conditions: setCondition(st.conditions, { type: "Scheduled", status: "False", reason, message }) } };
+        });
+        this.informer.observe(InstanceKind, updated);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    this.record(inst, "unschedulable", t0, { reason, message });
+    const last = this.warnedAt.get(key) ?? 0;
+    if (Date.now() - last >= (this.opts.eventIntervalMs ?? 30_000)) {
+      this.warnedAt.set(key, Date.now());
+      await this.events.record(inst, "Warning", "FailedScheduling", message);
+    }
+  }
+
+  private record(inst: KObject, result: "scheduled" | "unschedulable" | "conflict", t0: number, d: { host?: string; reason?: string; message?: string }): void {
+    const ms = performance.now() - t0;
+    this.m.decisions.labels(result).inc();
+    this.m.decisionSeconds.observe(ms / 1000);
+    this.latency.push(ms);
+    this.recent.push({ instance: keyOf(inst), result, ...d, ms: Math.round(ms * 1000) / 1000, at: new Date().toISOString() });
+    if (this.recent.length > 50) this.recent.shift();
+  }
+
+  /** Decision latency percentiles over the last decisions, in ms. */
+  latencyMs() {
+    return { p50: this.latency.quantile(0.5), p99: this.latency.quantile(0.99), samples: this.latency.count };
+  }
+
+  /** State for /debug/state. */
+  snapshot() {
+    return {
+      name: this.name, policy: this.policy, hosts: this.hosts.size, instances: this.informer.count(InstanceKind), placedTotal: this.placedTotal,
+      queue: this.queue.stats(), pending: [...this.pending].slice(0, 100), pendingCount: this.pending.size,
+      inFlight: Object.fromEntries([...this.assumed].map(([k, a]) => [k, a.host])), latencyMs: this.latencyMs(), lastDecisions: this.recent.slice(-20)
+    };
+  }
+}
