@@ -148,7 +148,9 @@ describe("host lab (root, real namespaces)", { skip }, () => {
     };
     const [probe3, probe1] = [probe(h3.netns, "cafe0003"), probe(hostsA[0]!.netns, "cafe0001")];
     const deleted: string[] = [];
-    await removeHost(homeA, h3.name, { agentMain: fake, graceMs: 500, deleteHostObject: async (name) => { deleted.push(name); } });
+    const removed = await removeHost(homeA, h3.name, { agentMain: fake, graceMs: 500, deleteHostObject: async (name) => { deleted.push(name); } });
+    assert.equal(removed.existed, true);
+    assert.equal((await removeHost(homeA, h3.name, { agentMain: fake })).existed, false);
     assert.deepEqual(deleted, [h3.name]);
     assert.ok(!netnsOf(A.prefix).includes(h3.netns));
     assert.ok(!linksOf(A.prefix).includes(h3.veth));
@@ -199,6 +201,7 @@ describe("host lab (root, real namespaces)", { skip }, () => {
       assert.deepEqual(await processesOf(homeA), []);
       assert.equal(existsSync(join(A.hostDir(A.host(1)), "agent.pid")), false);
       assert.ok(existsSync(join(A.hostDir(A.host(1)), "agent.log")), "logs stay for the post-mortem");
+      assert.deepEqual((await labStatus(homeA)).hosts, [], "a host dir holding only a log is no host");
       // The other home is untouched.
       const b = await labStatus(homeB, { agentMain: fake });
       assert.equal(b.underlay?.up, true);

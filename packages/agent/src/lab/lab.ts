@@ -3,7 +3,7 @@
  * its own agent. `kumo up` calls ensureUnderlay (before the API server, which listens on the bridge
  * address) and ensureLab; `kumo host add/remove` call addHost/removeHost; `kumo down` destroyLab.
  */
-import { readdir, rm } from "node:fs/promises";
+import { access, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { run, runOk } from "../network/batch.js";
 import { netnsExists } from "../network/port-plug.js";
@@ -89,14 +89,20 @@ function checkServerUrl(url: string): void {
 /**
  * Removes one host: stops its agent and everything of the home running in its netns, deletes its
  * veth, netns and files, then calls `deleteHostObject` (after the agent is gone, so it cannot
- * re-register the Host).
+ * re-register the Host). `existed` is false when the lab had nothing of that host.
  */
-export async function removeHost(home: string, name: string, o: TeardownOptions & { deleteHostObject?: (name: string) => Promise<void> } = {}): Promise<void> {
+export async function removeHost(home: string, name: string, o: TeardownOptions & { deleteHostObject?: (name: string) => Promise<void> } = {}): Promise<{ existed: boolean }> {
   const n = labNames(home);
   const index = n.hostIndex(name);
   if (index === undefined) throw new Error(`${name} is not a host of the lab in ${n.home} (hosts are named ${n.host(1)}, ${n.host(2)}, ...)`);
-  await withLabLock(n, () => teardownHost(n, index, o));
+  const existed = await withLabLock(n, async () => {
+    const was = (await netnsExists(name)) || (await access(n.hostDir(name)).then(() => true, () => false));
+    await teardownHost(n, index, o);
+    return was;
+  });
+  // Called even when the lab had no such host: a Host object can outlive its netns (a crash).
   await o.deleteHostObject?.(name);
+  return { existed };
 }
 
 async function teardownHost(n: LabNames, index: number, o: TeardownOptions): Promise<void> {
@@ -188,8 +194,10 @@ export interface LabStatus {
 export async function labStatus(home: string, o: Pick<TeardownOptions, "agentMain"> = {}): Promise<LabStatus> {
   const n = labNames(home);
   const all = await listNetns();
+  // A host dir alone is only a log kept after `kumo down`; with a pid file it is a host whose netns vanished.
   const dirs = await readdir(n.hostsDir).catch(() => [] as string[]);
-  const names = [...new Set([...all, ...dirs])].filter((x) => n.hostIndex(x) !== undefined);
+  const withPid = await Promise.all(dirs.map((d) => access(hostFiles(n, d).pid).then(() => d, () => "")));
+  const names = [...new Set([...all, ...withPid])].filter((x) => n.hostIndex(x) !== undefined);
   names.sort((a, b) => n.hostIndex(a)! - n.hostIndex(b)!);
   const u = await readUnderlay(n.home);
   const hosts = await Promise.all(names.map(async (name): Promise<LabHostStatus> => {

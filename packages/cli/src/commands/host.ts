@@ -88,8 +88,8 @@ export function register(program: Command): void {
       const { home } = cloudPaths();
       const access = o.keepObject ? undefined : await labAccess(home);
       const deleteHostObject = access ? (n: string) => deleteHost(access, n) : undefined;
-      await removeHost(home, name, { deleteHostObject });
-      process.stdout.write(`host ${name} removed\n`);
+      const { existed } = await removeHost(home, name, { deleteHostObject });
+      process.stdout.write(existed ? `host ${name} removed\n` : `host ${name} was not in the lab of ${home}${access ? " (its Host object is gone too)" : ""}\n`);
     });
 
   host
