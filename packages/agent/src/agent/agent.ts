@@ -21,6 +21,7 @@ import { AgentEvents } from "./events.js";
 import { ImageCache, blobPath } from "./image-cache.js";
 import { agentDataplane } from "./instance-env.js";
 import { InstanceMetrics } from "./instance-metrics.js";
+import { runtimeDir } from "./instance-paths.js";
 import { InstanceManager } from "./instances.js";
 import { AgentMetrics } from "./metrics.js";
 import { ProbeManager } from "./probes.js";
@@ -82,8 +83,8 @@ export class HostAgent {
       vniOf: (p) => this.informers.networks.list().find((n) => n.metadata.namespace === p.metadata.namespace && n.metadata.name === p.spec!.network)?.spec?.vni,
       mtuOf: (p) => this.informers.networks.list().find((n) => n.metadata.namespace === p.metadata.namespace && n.metadata.name === p.spec!.network)?.spec?.mtu ?? 1450,
     });
-    const runtimeDir = join(o.stateDir, "runtime");
-    this.runtime = new CompositeRuntimeDriver(new RuncDriver({ stateDir: runtimeDir }), new QemuDriver({ stateDir: runtimeDir }));
+    const rt = runtimeDir(o.stateDir);
+    this.runtime = new CompositeRuntimeDriver(new RuncDriver({ stateDir: rt }), new QemuDriver({ stateDir: rt }));
     this.images = new ImageCache({
       dir: o.imageCacheDir ?? join(o.stateDir, "images"),
       fetchBlob: (image, part, signal) => client.request("GET", blobPath(image, part), { accept: "application/octet-stream", signal }),
