@@ -3,6 +3,10 @@
  * route on the machine uses yet. The choice is recorded in `$KUMO_HOME/hosts/underlay.json` and
  * kept across `kumo down`, because the API server listens on the bridge address and its
  * certificate (made once, on first start) names that address.
+ *
+ * No IP forwarding is needed: hosts reach each other across the bridge (layer 2) and the API server
+ * by local delivery to the bridge address. Where br_netfilter passes bridged frames through an
+ * iptables FORWARD chain with policy DROP (Docker sets one), host-to-host traffic is dropped.
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
