@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { freePort, KUMO_BIN, runKumo, type CliResult } from "./testing.js";
 
 const root = mkdtempSync(join(tmpdir(), "kumo-cli-test-"));
@@ -143,6 +143,10 @@ describe("kumo CLI on a real cloud", { concurrency: false }, () => {
     chmodSync(bad, 0o755);
     const failed = await runKumo(["edit", "host", "h1"], { env: { ...env, EDITOR: bad } });
     assert.equal(failed.code, 1);
+    // The user's version is kept for them; this test cleans it up.
+    const kept = failed.stderr.match(/your version is in (\S+)\)\n$/)?.[1];
+    if (kept) rmSync(dirname(kept), { recursive: true, force: true });
+    assert.ok(kept, failed.stderr);
     assert.match(failed.stderr, /^error: edit cancelled, no valid changes were saved \(last error: .*spec\.capacity\.cpu.*\)\n$/);
     assert.match(readFileSync(join(root, "reopened.yaml"), "utf8"), /^# error: Host "h1" is invalid: .*\n#\n(.*\n)*.*cpu: lots/m);
   });
