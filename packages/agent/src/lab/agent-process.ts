@@ -48,7 +48,7 @@ export function agentMainOf(l: Pick<AgentLaunch, "agentMain" | "repoRoot">): str
   return join(resolve(root), "packages/agent/dist/main.js");
 }
 
-/** argv of the agent itself (what /proc shows once `ip netns exec` has exec'd). */
+/** argv of the agent itself (what /proc shows once nsenter has exec'd). */
 export function agentArgv(n: LabNames, h: HostNet, l: AgentLaunch): string[] {
   const f = hostFiles(n, h.name);
   return [
@@ -96,12 +96,14 @@ export async function startAgent(n: LabNames, h: HostNet, l: AgentLaunch): Promi
   const log = await open(f.log, "a");
   let child: ChildProcess;
   try {
-    child = spawn("ip", ["netns", "exec", h.netns, ...agentArgv(n, h, l)], { detached: true, stdio: ["ignore", log.fd, log.fd] });
+    // nsenter switches only the network namespace. `ip netns exec` would also give the agent a private
+    // mount namespace, hiding every netns the agent creates (probes, containers) from the rest of the machine.
+    child = spawn("nsenter", [`--net=/run/netns/${h.netns}`, ...agentArgv(n, h, l)], { detached: true, stdio: ["ignore", log.fd, log.fd] });
   } finally {
     await log.close();
   }
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start the agent of ${h.name} (ip not found?)`);
+  if (pid === undefined) throw new Error(`could not start the agent of ${h.name} (nsenter not found? it is in util-linux)`);
   child.unref();
   // Listen before any await: an agent that dies at once may exit while the pid file is written.
   const exited = new Promise<number | null | undefined>((res) => {
