@@ -1,6 +1,6 @@
 /**
  * Starting and recognising one lab host's agent. The agent runs detached (its own session, so a
- * Ctrl-C of `kumo up` does not reach it) inside the host netns via `ip netns exec`, which execs,
+ * Ctrl-C of `kumo up` does not reach it) inside the host netns via `nsenter --net`, which execs,
  * so the pid we record is the agent's own. A pid file alone is never trusted: a pid counts as the
  * agent only if /proc/PID/cmdline holds the agent main and `--name HOST`.
  */

@@ -38,8 +38,9 @@ export interface FoundProcess {
 export function labKind(argv: string[], agentMain?: string): string | undefined {
   if (argv.some((a) => a.endsWith(AGENT_MAIN_SUFFIX) || (agentMain !== undefined && a === agentMain))) return "agent";
   const bin = basename(argv[0] ?? "");
-  // Between fork and exec, a process started by `ip netns exec NS CMD` still shows that wrapper.
+  // Between fork and exec, a process started by `ip netns exec NS CMD` or `nsenter --net=F CMD` still shows that wrapper.
   if (bin === "ip" && argv[1] === "netns" && argv[2] === "exec" && argv.length > 4) return labKind(argv.slice(4), agentMain);
+  if (bin === "nsenter" && argv[1]?.startsWith("--net=") && argv.length > 2) return labKind(argv.slice(2), agentMain);
   if (bin === "dnsmasq" || bin === "udhcpc" || bin === "runc" || bin === "crun") return bin;
   if (bin === "busybox" && argv[1] === "udhcpc") return "udhcpc";
   if (bin.startsWith("qemu-system")) return "qemu";
