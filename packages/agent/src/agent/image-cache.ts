@@ -82,8 +82,11 @@ export class ImageCache {
     return true;
   }
 
-  /** Makes every part of a Ready image local (download + verify, unpack), deduplicating concurrent calls by digest. */
-  async ensure(img: Image, signal?: AbortSignal): Promise<CachedImage> {
+  /**
+   * Makes every part of a Ready image local (download + verify, unpack), deduplicating concurrent calls
+   * by digest. `quiet`: a re-check for an instance already running (not counted as a hit).
+   */
+  async ensure(img: Image, signal?: AbortSignal, o: { quiet?: boolean } = {}): Promise<CachedImage> {
     const t0 = performance.now();
     const name = img.metadata.name!;
     const blobs = requiredBlobs(img);
@@ -109,8 +112,8 @@ export class ImageCache {
       rootfs = this.rootfsDir(sha);
       await this.once(`rootfs:${sha}`, () => this.unpack(sha));
     }
-    if (hit) this.stats.hits++;
-    else this.stats.misses++;
+    if (!hit) this.stats.misses++;
+    else if (!o.quiet) this.stats.hits++;
     return { name, format: img.spec!.format, files, rootfs, hit, downloadedBytes: downloaded, ms: Math.round(performance.now() - t0) };
   }
 

@@ -87,7 +87,7 @@ describe("instance flow (fakes)", () => {
     assert.deepEqual([spec.netnsPath, spec.rootfs, spec.command, spec.mounts?.[0]?.destination], [`/run/netns/${ns}`, "/c/rootfs", ["sleep", "9"], "/etc/resolv.conf"]);
     for (const t of ["ImageReady", "NetworkReady", "AddressAssigned", "Started", "Running"]) assert.equal(w.cond(t)?.status, "True", t);
     assert.equal(w.status()!.phase, "Running");
-    assert.ok(w.events.includes("Normal ImageDownloaded"));
+    assert.match(w.cond("ImageReady")?.message ?? "", /downloaded and verified/);
     // Second pass: address known, nothing changes.
     const again = world();
     again.d.addressed.set(runtimeId(inst), "10.0.0.5");

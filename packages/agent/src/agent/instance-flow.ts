@@ -42,6 +42,8 @@ export class StepError extends Error {
   }
 }
 
+const now = () => new Date().toISOString();
+
 async function at<T>(step: AgentStep, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
@@ -65,9 +67,9 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
     const mib = Object.values(image.status.blobs ?? {}).reduce((a, b) => a + b.size, 0) / 1048576;
     changed = await d.write(inst, new StatusReport().blocked("ImageReady", "Downloading", `downloading image ${image.metadata.name} (${mib.toFixed(1)} MiB)`));
   }
-  const cached = await at("ImageReady", () => d.images.ensure(image, signal));
-  r.done("ImageReady", cached.hit ? "Cached" : "Downloaded", cached.hit ? `image ${cached.name} cached` : `downloaded ${(cached.downloadedBytes / 1048576).toFixed(1)} MiB in ${cached.ms} ms`);
-  if (!cached.hit) d.event(inst, "Normal", "ImageDownloaded", `image ${cached.name}: ${(cached.downloadedBytes / 1048576).toFixed(1)} MiB downloaded and verified in ${cached.ms} ms`);
+  const imageDone = inst.status?.conditions?.some((c) => c.type === "ImageReady" && c.status === "True");
+  const cached = await at("ImageReady", () => d.images.ensure(image, signal, { quiet: imageDone }));
+  r.done("ImageReady", cached.hit ? "Cached" : "Downloaded", cached.hit ? `image ${cached.name} cached` : `image ${cached.name}: ${(cached.downloadedBytes / 1048576).toFixed(1)} MiB downloaded and verified in ${cached.ms} ms`, { at: now() });
 
   const ports = instancePorts(inst, v.ports, d.self);
   const waiting = ports.find((p) => p.waiting);
@@ -79,7 +81,7 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
     if (!net || !st.ready) return (await d.write(inst, r.blocked("NetworkReady", net ? st.reason : "NetworkNotFound", net ? st.message : `network ${p.network} does not exist`))) || changed;
     nets.push({ p, net, bridge: st.bridge!, mtu: st.mtu ?? net.spec!.mtu ?? 1450 });
   }
-  r.done("NetworkReady", ports.length ? "BridgeUp" : "NoNetworks", ports.length ? nets.map((n) => `${n.p.network}: ${n.bridge}`).join(", ") : "no networks requested");
+  r.done("NetworkReady", ports.length ? "BridgeUp" : "NoNetworks", ports.length ? nets.map((n) => `${n.p.network}: ${n.bridge}`).join(", ") : "no networks requested", { at: now() });
 
   const known = d.runtimeState(id);
   if (inst.spec!.running === false) return (await stop(d, inst, id, known, r)) || changed;
@@ -109,7 +111,7 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
           d.event(inst, "Warning", "UnexpectedAddress", `DHCP in ${netns} gave ${lease.ip}, port ${port.metadata.name} has ${ip}`);
           return (await d.write(inst, r.blocked("AddressAssigned", "UnexpectedAddress", `DHCP gave ${lease.ip}, expected ${ip}`))) || changed;
         }
-        r.done("AddressAssigned", "DHCP", `eth0 got ${ip} over DHCP in ${Date.now() - t0} ms`, { at: new Date().toISOString() });
+        r.done("AddressAssigned", "DHCP", `eth0 got ${ip} over DHCP in ${Date.now() - t0} ms`, { at: now() });
         changed = true;
       } else r.done("AddressAssigned", "DHCP", `eth0 has ${ip}`);
       d.addressed.set(id, ip);
@@ -145,7 +147,7 @@ async function outcome(d: FlowDeps, inst: Instance, st: InstanceRuntimeStatus, p
     const leased = await waitForLeases(d, inst, ports, st, r, signal);
     if (!leased) return true;
   }
-  r.done("Running", "Running", kind === "vm" && st.acceleration === "tcg" ? "running under TCG emulation (no usable KVM): slower than hardware virtualisation" : `running (pid ${st.pid})`, { at: new Date().toISOString(), perRun: true });
+  r.done("Running", "Running", kind === "vm" && st.acceleration === "tcg" ? "running under TCG emulation (no usable KVM): slower than hardware virtualisation" : `running (pid ${st.pid})`, { at: now(), perRun: true });
   r.phase = "Running";
   r.message = st.acceleration === "tcg" ? `running under TCG emulation: ${st.accelerationReason ?? "KVM unusable"}` : "";
   return d.write(inst, r);
@@ -182,7 +184,7 @@ async function waitForLeases(d: FlowDeps, inst: Instance, ports: Port[], st: Ins
     }
     await sleepUnlessAborted(d.leasePollMs, signal);
   }
-  r.done("AddressAssigned", "DHCPLease", ports.map((p) => `${p.spec!.fixedIPs![0]!.ipAddress} leased to ${p.spec!.macAddress}`).join(", "), { at: new Date().toISOString(), perRun: true });
+  r.done("AddressAssigned", "DHCPLease", ports.map((p) => `${p.spec!.fixedIPs![0]!.ipAddress} leased to ${p.spec!.macAddress}`).join(", "), { at: now(), perRun: true });
   return true;
 }
 
