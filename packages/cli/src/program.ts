@@ -10,6 +10,10 @@ import * as down from "./commands/down.js";
 import * as edit from "./commands/edit.js";
 import * as get from "./commands/get.js";
 import * as history from "./commands/history.js";
+import * as host from "./commands/host.js";
+import * as network from "./commands/network.js";
+import * as port from "./commands/port.js";
+import * as doctor from "./commands/doctor.js";
 import * as patch from "./commands/patch.js";
 import * as server from "./commands/server.js";
 import * as up from "./commands/up.js";
@@ -29,7 +33,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
-  for (const cmd of [get, describe, create, apply, del, patch, edit, watch, history, server, up, down, version]) cmd.register(program);
+  for (const cmd of [get, describe, create, apply, del, patch, edit, watch, history, host, network, port, doctor, server, up, down, version]) cmd.register(program);
   return program;
 }
 

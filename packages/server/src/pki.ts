@@ -31,8 +31,13 @@ async function pemKey(key: CryptoKey): Promise<string> {
 /** Loads the PKI from `dir`, creating it (CA + serving cert for `hosts`) when missing. */
 export async function ensurePki(dir: string, hosts: string[]): Promise<Pki> {
   const files = { caCert: join(dir, "ca.crt"), caKey: join(dir, "ca.key"), cert: join(dir, "server.crt"), key: join(dir, "server.key") };
+  const names = [...new Set(["localhost", hostname(), "127.0.0.1", "::1", ...hosts])].filter((n) => n && n !== "0.0.0.0" && n !== "::");
   if (existsSync(files.caCert) && existsSync(files.cert) && existsSync(files.key)) {
-    return { caCert: await readFile(files.caCert, "utf8"), cert: await readFile(files.cert, "utf8"), key: await readFile(files.key, "utf8") };
+    const existing = { caCert: await readFile(files.caCert, "utf8"), cert: await readFile(files.cert, "utf8"), key: await readFile(files.key, "utf8") };
+    if (names.every((n) => sanNames(existing.cert).includes(n))) return existing;
+    // Listening somewhere new (e.g. the lab bridge): re-issue the serving cert from the same CA, so
+    // every kubeconfig already handed out stays valid.
+    if (existsSync(files.caKey)) return issueServing(files, names, existing.caCert, await readFile(files.caKey, "utf8"));
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const now = new Date(Date.now() - 60_000);
@@ -51,8 +56,25 @@ export async function ensurePki(dir: string, hosts: string[]): Promise<Pki> {
       await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });
+  const caPem = ca.toString("pem");
+  await writeFile(files.caKey, await pemKey(caKeys.privateKey), { mode: 0o600 });
+  await writeFile(files.caCert, caPem);
+  return issueServing(files, names, caPem, await pemKey(caKeys.privateKey));
+}
+
+/** DNS and IP names in a certificate's subjectAltName. */
+function sanNames(certPem: string): string[] {
+  const san = new x509.X509Certificate(certPem).getExtension(x509.SubjectAlternativeNameExtension);
+  return san?.names.items.map((n) => n.value) ?? [];
+}
+
+async function issueServing(files: Record<"caCert" | "caKey" | "cert" | "key", string>, names: string[], caPem: string, caKeyPem: string): Promise<Pki> {
+  const ca = new x509.X509Certificate(caPem);
+  const caPrivate = await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decode(caKeyPem)[0], ALG, true, ["sign"]);
+  const caPublic = await ca.publicKey.export(ALG, ["verify"]);
+  const now = new Date(Date.now() - 60_000);
+  const tenYears = new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000);
   const srvKeys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
-  const names = [...new Set(["localhost", hostname(), "127.0.0.1", "::1", ...hosts])].filter(Boolean);
   const srv = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: "CN=kumo-server",
@@ -60,21 +82,19 @@ export async function ensurePki(dir: string, hosts: string[]): Promise<Pki> {
     notBefore: now,
     notAfter: tenYears,
     publicKey: srvKeys.publicKey,
-    signingKey: caKeys.privateKey,
+    signingKey: caPrivate as unknown as CryptoKey,
     signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension(names.map((n) => (isIP(n) ? { type: "ip" as const, value: n } : { type: "dns" as const, value: n }))),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(caPublic),
     ],
   });
-  const pki = { caCert: ca.toString("pem"), cert: srv.toString("pem"), key: await pemKey(srvKeys.privateKey) };
-  await writeFile(files.caKey, await pemKey(caKeys.privateKey), { mode: 0o600 });
+  const pki = { caCert: caPem, cert: srv.toString("pem"), key: await pemKey(srvKeys.privateKey) };
   await writeFile(files.key, pki.key, { mode: 0o600 });
   await writeFile(files.cert, pki.cert);
-  await writeFile(files.caCert, pki.caCert);
   return pki;
 }
 

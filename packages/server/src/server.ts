@@ -44,8 +44,10 @@ export interface ServerOptions {
   dataDir: string;
   /** Store URL; default `sqlite://<dataDir>/kumo.db`. */
   datastore?: string;
-  /** host:port; default 127.0.0.1:6443 (port 0 picks a free one). */
+  /** host:port; default 127.0.0.1:6443 (port 0 picks a free one). The kubeconfig points here. */
   listen?: string;
+  /** More host:port addresses to serve the same API on (e.g. the lab's underlay bridge, for agents in namespaces). */
+  extraListen?: string[];
   /** Kinds to serve (default: the built-in registry). */
   kinds?: KindRegistry;
   /** How often the store's history is compacted, and how much is kept (default 5 min). */
@@ -162,16 +164,23 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
   const app = createApp(deps, () => ready, { blobs });
 
   const { host, port } = parseListen(opts.listen ?? "127.0.0.1:6443");
-  const pki = await ensurePki(join(dataDir, "pki"), [host]);
-  const server: ServerType = await new Promise((res, rej) => {
-    const s = serve({ fetch: app.fetch, hostname: host, port, createServer: createHttpsServer, serverOptions: { key: pki.key, cert: pki.cert } }, () => res(s));
-    s.once("error", rej);
-  });
-  // Watches stay open for a long time; Node's default request/headers timeouts would cut them.
-  const srv = server as unknown as { requestTimeout: number; headersTimeout: number; keepAliveTimeout: number };
-  srv.requestTimeout = 0;
-  srv.keepAliveTimeout = 65_000;
+  const extra = (opts.extraListen ?? []).map(parseListen);
+  const pki = await ensurePki(join(dataDir, "pki"), [host, ...extra.map((e) => e.host)]);
+  const listenOn = (h: string, p: number): Promise<ServerType> =>
+    new Promise((res, rej) => {
+      const s = serve({ fetch: app.fetch, hostname: h, port: p, createServer: createHttpsServer, serverOptions: { key: pki.key, cert: pki.cert } }, () => res(s));
+      s.once("error", (e) => rej(new Error(`cannot listen on ${h}:${p}: ${e.message}`)));
+    });
+  const server = await listenOn(host, port);
+  const servers = [server];
   const actualPort = (server.address() as AddressInfo).port;
+  for (const e of extra) servers.push(await listenOn(e.host, e.port || actualPort));
+  for (const s of servers) {
+    // Watches stay open for a long time; Node's default request/headers timeouts would cut them.
+    const srv = s as unknown as { requestTimeout: number; headersTimeout: number; keepAliveTimeout: number };
+    srv.requestTimeout = 0;
+    srv.keepAliveTimeout = 65_000;
+  }
   const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   const url = `https://${urlHost}:${actualPort}`;
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
@@ -217,10 +226,10 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
       releaser.stop();
       hostLifecycle.stop();
       cache.stop();
-      await new Promise<void>((res) => {
-        server.close(() => res());
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      await Promise.all(servers.map((srv) => new Promise<void>((res) => {
+        srv.close(() => res());
+        (srv as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      })));
       await audit?.close();
       await backend.close();
       log.info({}, "kumo server stopped");

@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import { ApiError, HostKind } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
-import { addHost, labNames, labStatus, removeHost, type AgentLaunch, type LabStatus } from "@kumo/agent/lab/index";
+import { addHost, labNames, labStatus, readUnderlay, removeHost, type AgentLaunch, type LabStatus } from "@kumo/agent/lab/index";
 import { cloudPaths } from "../daemon.js";
 import { UserError } from "../errors.js";
 import { alignColumns } from "../print/columns.js";
@@ -44,7 +44,10 @@ export async function labAccess(home: string): Promise<LabAccess> {
   const tokenFile = join(dir, "token");
   await writeSecret(caFile, caPem);
   await writeSecret(tokenFile, token + "\n");
-  return { serverUrl: server, caFile, tokenFile, token, caPem };
+  // Agents live in namespaces: they reach the API on the lab bridge (the server listens there too), not on 127.0.0.1.
+  const u = await readUnderlay(home);
+  const serverUrl = u ? `https://${u.gateway}:${new URL(server).port || "443"}` : server;
+  return { serverUrl, caFile, tokenFile, token, caPem };
 }
 
 // tmp + rename: an agent starting meanwhile reads the old file or the new one, never half of one.

@@ -5,6 +5,7 @@ interface ServerFlags {
   dataDir?: string;
   datastore?: string;
   listen: string;
+  extraListen?: string[];
 }
 
 /** Registers `server`. */
@@ -15,11 +16,12 @@ export function register(program: Command): void {
     .option("--data-dir <dir>", "where the store, certificates and kubeconfig live (default: $KUMO_HOME or /var/lib/kumo)")
     .option("--datastore <url>", "store URL: sqlite:///path/kumo.db (default under --data-dir) or memory://")
     .option("--listen <addr>", "HOST:PORT to serve HTTPS on", "127.0.0.1:6443")
+    .option("--extra-listen <addr...>", "more HOST:PORT addresses serving the same API (e.g. the host lab's bridge address)")
     .action(async (o: ServerFlags) => {
       // Loaded here so other commands do not pay for the server's dependencies (sqlite, TLS, ...).
       const { runServer } = await import("@kumo/server");
       const dataDir = o.dataDir ?? process.env.KUMO_HOME ?? "/var/lib/kumo";
-      const srv = await runServer({ dataDir, datastore: o.datastore, listen: o.listen });
+      const srv = await runServer({ dataDir, datastore: o.datastore, listen: o.listen, extraListen: o.extraListen });
       process.stderr.write(`kumo server listening on ${srv.url} (kubeconfig: ${srv.kubeconfigPath})\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;

@@ -11,7 +11,7 @@ import cliProgress from "cli-progress";
 import { sleep } from "@kumo/client";
 import { cloudPaths, cmdlineOf, isAlive, isKumoServerArgv, lastFailure, readPid, serverOfKubeconfig, tailLines, type CloudPaths } from "../daemon.js";
 import { UserError } from "../errors.js";
-import { startHosts } from "../hosts-hook.js";
+import { labListen, startHosts } from "../hosts-hook.js";
 import { createNodeFetch } from "../transport.js";
 
 interface UpOptions {
@@ -48,7 +48,9 @@ export function register(program: Command): void {
         if (at !== o.listen) process.stderr.write(`note: it listens on ${at}, not ${o.listen}; run "kumo down" first to change the address\n`);
       } else {
         const started = Date.now();
-        pid = startServer(p, o.listen);
+        // Hosts live in network namespaces and reach the API on the lab's bridge address: it must exist first.
+        const bridgeListen = await labListen(p.home, o.listen);
+        pid = startServer(p, o.listen, bridgeListen);
         url = await waitReady(p, pid, started, Number(o.timeout) * 1000);
         process.stdout.write(`kumo is up (pid ${pid})\n`);
       }
@@ -68,11 +70,11 @@ export function runningPid(p: CloudPaths): number | undefined {
   return undefined;
 }
 
-function startServer(p: CloudPaths, listen: string): number {
+function startServer(p: CloudPaths, listen: string, extra?: string): number {
   const main = fileURLToPath(new URL("../main.js", import.meta.url));
   const log = openSync(p.logFile, "a");
-  writeFileSync(log, `--- kumo up ${new Date().toISOString()} listen=${listen}\n`);
-  const child = spawn(process.execPath, [main, "server", "--data-dir", p.home, "--listen", listen], {
+  writeFileSync(log, `--- kumo up ${new Date().toISOString()} listen=${listen}${extra ? ` extra=${extra}` : ""}\n`);
+  const child = spawn(process.execPath, [main, "server", "--data-dir", p.home, "--listen", listen, ...(extra ? ["--extra-listen", extra] : [])], {
     detached: true, // own session: survives this shell, and Ctrl-C here does not reach it
     stdio: ["ignore", log, log],
     env: process.env,

@@ -117,7 +117,8 @@ export async function runDoctor(client: KumoClient, io: DoctorIO): Promise<Findi
         const symptom: string[] = [];
         if (io.probePing) {
           for (const lp of local.filter((x) => x.status?.device && x.spec!.plugged)) {
-            const target = gap.ports.find((x) => x.spec!.fixedIPs?.length);
+            // Prefer a plugged probe as the target: it answers pings; a DHCP port's dnsmasq address does too, but says less.
+            const target = [...gap.ports].sort((a, b) => rank(a) - rank(b)).find((x) => x.spec!.fixedIPs?.length);
             if (!target) continue;
             const ok = await io.probePing(lp.status!.device!, target.spec!.fixedIPs![0].ipAddress);
             if (ok === false) symptom.push(`ping ${lp.metadata.name} (${self}) → ${target.metadata.name} ${target.spec!.fixedIPs![0].ipAddress} (${peerName}) fails`);
@@ -132,6 +133,11 @@ export async function runDoctor(client: KumoClient, io: DoctorIO): Promise<Findi
     }
   }
   return findings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === "error" ? -1 : 1));
+}
+
+function rank(p: Port): number {
+  if (p.spec!.plugged && p.status?.phase === "Active") return 0;
+  return p.spec!.deviceOwner === "network:dhcp" ? 2 : 1;
 }
 
 /** One line per finding: symptom → … → cause   [command]. */

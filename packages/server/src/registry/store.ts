@@ -275,8 +275,10 @@ export class ObjectStore {
     }
     const genFields = kind.generationFields ?? ["spec"];
     if (genFields.some((f) => !jsonEqual(cur[f], next[f]))) next.metadata.generation = (cur.metadata.generation ?? 1) + 1;
+    // A write that changes no field and no ownership is a no-op (kubectl apply prints "unchanged"); the
+    // timestamps inside managedFields do not count, or every re-apply would create a new version.
     const curMF = cur.metadata.managedFields;
-    if (changes.length === 0 && jsonEqual(curMF, next.metadata.managedFields) && !(next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0)) return undefined;
+    if (changes.length === 0 && jsonEqual(withoutTimes(curMF), withoutTimes(next.metadata.managedFields)) && !(next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0)) return undefined;
     return { obj: next, changes, overridden };
   }
 
@@ -344,6 +346,10 @@ export class ObjectStore {
     await this.history.record(kind, obj, { ctx, operation, changes, overridden, revision });
     this.onWrite?.({ kind, obj, ctx, changes, overridden });
   }
+}
+
+function withoutTimes(mf: KObject["metadata"]["managedFields"]): unknown {
+  return (mf ?? []).map(({ time: _t, ...rest }) => rest);
 }
 
 function pick<T extends object>(o: T, keys: (keyof T)[]): Partial<T> {
