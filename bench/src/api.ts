@@ -5,7 +5,7 @@
  * Prints a table and, last, one JSON line. Exit code 0 even on MISS: this is a measurement, not a test.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { sqliteBaseline } from "./baseline.js";
@@ -49,6 +49,15 @@ function creates(res: LoadResult): { perSecond: number; lat: Summary } {
   return { perSecond: res.latencies.length / res.seconds, lat: summarize(res.latencies) };
 }
 
+/** Runs a phase and reports the server's CPU time per successful request (CPU-bound or waiting on the disk?). */
+async function measured(server: ServerProcess, run: () => Promise<LoadResult>): Promise<LoadResult & { cpuMsPerOp: number }> {
+  const before = server.cpuSeconds();
+  const res = await run();
+  return { ...res, cpuMsPerOp: ((server.cpuSeconds() - before) * 1000) / Math.max(1, res.latencies.length) };
+}
+
+const load = () => loadavg().map((l) => l.toFixed(1)).join(" ");
+
 function check(res: LoadResult, what: string): void {
   if (res.errors.length) throw new Error(`${what}: ${res.errors.length} failed requests, e.g. ${res.errors[0]}`);
 }
@@ -59,7 +68,8 @@ async function main(): Promise<void> {
   let client: Client | undefined;
   const started = performance.now();
   try {
-    process.stderr.write(`kumo API benchmark (scale ${SCALE}) in ${dir}\n`);
+    process.stderr.write(`kumo API benchmark (scale ${SCALE}) in ${dir}, load average ${load()}\n`);
+    const loadBefore = load();
     const base = sqliteBaseline(dir, N.baseline);
     row("baseline: sqlite WAL synchronous=FULL, 1-row commit", `p50 ${ms(base.commits.p50)}  p99 ${ms(base.commits.p99)}  (${int(base.perSecond)} commits/s)`);
 
@@ -71,19 +81,19 @@ async function main(): Promise<void> {
     check(warm, "warm-up");
     made += N.warmup;
 
-    const serialRes = await closedLoop(client, N.serial, 1, 201, create);
+    const serialRes = await measured(server, () => closedLoop(client!, N.serial, 1, 201, create));
     check(serialRes, "serial creates");
     made += N.serial;
     const serial = creates(serialRes);
     const serialTarget = base.commits.p50 + 1;
-    row("create, serial (1 in flight)", `${int(serial.perSecond)}/s  p50 ${ms(serial.lat.p50)}  p99 ${ms(serial.lat.p99)}`, `p50 ≤ baseline p50 + 1 ms = ${ms(serialTarget)}`, serial.lat.p50 <= serialTarget);
+    row("create, serial (1 in flight)", `${int(serial.perSecond)}/s  p50 ${ms(serial.lat.p50)}  p99 ${ms(serial.lat.p99)}  (server CPU ${ms(serialRes.cpuMsPerOp)}/op)`, `p50 ≤ baseline p50 + 1 ms = ${ms(serialTarget)}`, serial.lat.p50 <= serialTarget);
 
     const concN = Math.max(N.listSize - made, N.warmup);
-    const concRes = await closedLoop(client, concN, IN_FLIGHT, 201, create);
+    const concRes = await measured(server, () => closedLoop(client!, concN, IN_FLIGHT, 201, create));
     check(concRes, "concurrent creates");
     made += concN;
     const conc = creates(concRes);
-    row(`create, ${IN_FLIGHT} in flight (${int(concN)} objects)`, `${int(conc.perSecond)}/s  p50 ${ms(conc.lat.p50)}  p99 ${ms(conc.lat.p99)}`, "≥ 2,000/s", conc.perSecond >= 2000);
+    row(`create, ${IN_FLIGHT} in flight (${int(concN)} objects)`, `${int(conc.perSecond)}/s  p50 ${ms(conc.lat.p50)}  p99 ${ms(conc.lat.p99)}  (server CPU ${ms(concRes.cpuMsPerOp)}/op)`, "≥ 2,000/s", conc.perSecond >= 2000);
     row(`create, ${IN_FLIGHT} in flight: p99`, ms(conc.lat.p99), "≤ 25 ms", conc.lat.p99 <= 25);
 
     const patch = (i: number) => ({ method: "PATCH", path: `${HOSTS}/bench-${i % made}?fieldManager=bench-update`, body: { metadata: { annotations: { "bench.kumo.dev/n": String(i) } } }, contentType: "application/merge-patch+json" });
@@ -91,10 +101,10 @@ async function main(): Promise<void> {
     check(updSerialRes, "serial updates");
     const updSerial = summarize(updSerialRes.latencies);
     row("update (merge patch), serial", `p50 ${ms(updSerial.p50)}  p99 ${ms(updSerial.p99)}`);
-    const updRes = await closedLoop(client, N.updates, IN_FLIGHT, 200, (i) => patch(i + N.serialUpdates));
+    const updRes = await measured(server, () => closedLoop(client!, N.updates, IN_FLIGHT, 200, (i) => patch(i + N.serialUpdates)));
     check(updRes, "concurrent updates");
     const upd = summarize(updRes.latencies);
-    row(`update (merge patch), ${IN_FLIGHT} in flight`, `${int(updRes.latencies.length / updRes.seconds)}/s  p50 ${ms(upd.p50)}  p99 ${ms(upd.p99)}`);
+    row(`update (merge patch), ${IN_FLIGHT} in flight`, `${int(updRes.latencies.length / updRes.seconds)}/s  p50 ${ms(upd.p50)}  p99 ${ms(upd.p99)}  (server CPU ${ms(updRes.cpuMsPerOp)}/op)`);
 
     const listLat: number[] = [];
     let listBytes = 0;
@@ -116,18 +126,20 @@ async function main(): Promise<void> {
     row("watch fan-out: write → last watcher, per change", `p50 ${ms(fan.lastWatcher.p50)}  max ${ms(fan.lastWatcher.max)}`);
 
     const total = (performance.now() - started) / 1000;
-    printTable(total);
+    const loadAfter = load();
+    printTable(total, loadBefore, loadAfter);
     const result = {
       bench: "api",
       scale: SCALE,
       cpus: availableParallelism(),
       node: process.version,
       seconds: r3(total),
+      loadAverage: { before: loadBefore, after: loadAfter },
       baseline: { commitP50Ms: r3(base.commits.p50), commitP99Ms: r3(base.commits.p99), commitsPerSecond: r3(base.perSecond) },
-      createSerial: { perSecond: r3(serial.perSecond), p50Ms: r3(serial.lat.p50), p99Ms: r3(serial.lat.p99), n: serial.lat.n },
-      createConcurrent: { inFlight: IN_FLIGHT, perSecond: r3(conc.perSecond), p50Ms: r3(conc.lat.p50), p99Ms: r3(conc.lat.p99), n: conc.lat.n },
+      createSerial: { perSecond: r3(serial.perSecond), p50Ms: r3(serial.lat.p50), p99Ms: r3(serial.lat.p99), n: serial.lat.n, serverCpuMsPerOp: r3(serialRes.cpuMsPerOp) },
+      createConcurrent: { inFlight: IN_FLIGHT, perSecond: r3(conc.perSecond), p50Ms: r3(conc.lat.p50), p99Ms: r3(conc.lat.p99), n: conc.lat.n, serverCpuMsPerOp: r3(concRes.cpuMsPerOp) },
       updateSerial: { p50Ms: r3(updSerial.p50), p99Ms: r3(updSerial.p99), n: updSerial.n },
-      updateConcurrent: { inFlight: IN_FLIGHT, p50Ms: r3(upd.p50), p99Ms: r3(upd.p99), n: upd.n },
+      updateConcurrent: { inFlight: IN_FLIGHT, p50Ms: r3(upd.p50), p99Ms: r3(upd.p99), n: upd.n, serverCpuMsPerOp: r3(updRes.cpuMsPerOp) },
       list: { objects: listed, bytes: listBytes, p50Ms: r3(list.p50), maxMs: r3(list.max) },
       watchFanOut: { watchers: fan.watchers, rounds: fan.rounds, p50Ms: r3(fan.delivery.p50), p99Ms: r3(fan.delivery.p99), maxMs: r3(fan.delivery.max), lastWatcherP50Ms: r3(fan.lastWatcher.p50), lost: fan.lost },
       targets: Object.fromEntries(rows.filter((r) => r.target).map((r) => [`${r.what} ${r.target}`, r.pass ? "PASS" : "MISS"])),
@@ -140,14 +152,15 @@ async function main(): Promise<void> {
   }
 }
 
-function printTable(totalSeconds: number): void {
+function printTable(totalSeconds: number, loadBefore: string, loadAfter: string): void {
   const w1 = Math.max(...rows.map((r) => r.what.length));
   const w2 = Math.max(...rows.map((r) => r.value.length));
   const w3 = Math.max(6, ...rows.map((r) => (r.target ?? "").length));
   const line = (a: string, b: string, c: string, d: string) => `${a.padEnd(w1)}  ${b.padEnd(w2)}  ${c.padEnd(w3)}  ${d}`;
   const out = [
     "",
-    `kumo API benchmark: sqlite store, server in a child process, ${availableParallelism()} CPUs, Node ${process.version}, ${totalSeconds.toFixed(0)} s`,
+    `kumo API benchmark: sqlite store, server in a child process (audit log on), ${availableParallelism()} CPUs, Node ${process.version}, ${totalSeconds.toFixed(0)} s`,
+    `load average before ${loadBefore}, after ${loadAfter} (other work on this machine skews every figure, the baseline included)`,
     line("measurement", "result", "target", ""),
     line("-".repeat(w1), "-".repeat(w2), "-".repeat(w3), "----"),
     ...rows.map((r) => line(r.what, r.value, r.target ?? "", r.pass === undefined ? "" : r.pass ? "PASS" : "MISS")),

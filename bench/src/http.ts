@@ -1,5 +1,6 @@
 /** HTTPS load generation: keep-alive requests, closed-loop workers, and the child server process. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Agent, request } from "node:https";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -88,7 +89,19 @@ export async function closedLoop(client: Client, total: number, inFlight: number
 /** The server child process. */
 export interface ServerProcess extends Target {
   child: ChildProcess;
+  /** CPU time (user + system) the server process has used so far, in seconds (NaN off Linux). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
+}
+
+/** utime + stime of a process from /proc (clock ticks; 100 per second on Linux). */
+function procCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Starts `server-child.js` and waits for its ready line. */
@@ -118,7 +131,7 @@ export function startServer(dataDir: string, datastore: string): Promise<ServerP
       if (!line) return;
       clearTimeout(timer);
       const r = JSON.parse(line) as { url: string; adminToken: string; caCert: string };
-      resolve({ url: r.url, token: r.adminToken, ca: r.caCert, child, stop });
+      resolve({ url: r.url, token: r.adminToken, ca: r.caCert, child, stop, cpuSeconds: () => procCpuSeconds(child.pid!) });
     });
     void exited.then(() => {
       clearTimeout(timer);
