@@ -64,7 +64,9 @@ export class HostAgent {
   private lastError?: { stage: string; message: string; at: string };
 
   constructor(private readonly client: KumoClient, private readonly o: AgentOptions, private readonly log: Logger) {
-    this.dnsmasq = new DnsmasqDriver({ stateDir: `${o.stateDir}/dnsmasq` });
+    // dnsmasq keeps root: it otherwise drops to "nobody" and re-reads its files as that user, which fails
+    // whenever any parent of the state dir is private (KUMO_HOME made by mkdtemp, a 0700 home).
+    this.dnsmasq = new DnsmasqDriver({ stateDir: `${o.stateDir}/dnsmasq`, user: "root" });
     this.events = new AgentEvents(client, o.identity.name);
     const onChange = { add: () => this.kick(), update: () => this.kick(), delete: () => this.kick() };
     const onError = (e: unknown) => this.log.warn({ err: String(e) }, "informer error");
@@ -84,7 +86,8 @@ export class HostAgent {
       mtuOf: (p) => this.informers.networks.list().find((n) => n.metadata.namespace === p.metadata.namespace && n.metadata.name === p.spec!.network)?.spec?.mtu ?? 1450,
     });
     const rt = runtimeDir(o.stateDir);
-    this.runtime = new CompositeRuntimeDriver(new RuncDriver({ stateDir: rt }), new QemuDriver({ stateDir: rt }));
+    // 5 s stop grace for containers: a PID 1 without a SIGTERM handler (busybox sleep) only goes with SIGKILL.
+    this.runtime = new CompositeRuntimeDriver(new RuncDriver({ stateDir: rt, stopGraceMs: 5000 }), new QemuDriver({ stateDir: rt }));
     this.images = new ImageCache({
       dir: o.imageCacheDir ?? join(o.stateDir, "images"),
       fetchBlob: (image, part, signal) => client.request("GET", blobPath(image, part), { accept: "application/octet-stream", signal }),

@@ -72,6 +72,11 @@ export function agentDataplane(o: { desired: () => DesiredHost | undefined; netw
       }
       const bridge = o.network.snapshot().networks[name]?.kinds.bridge;
       if (!bridge || bridge.actual < 1) return { ready: false, reason: "BridgeMissing", message: `bridge ${dp.bridge} of network ${network} is not up yet`, bridge: dp.bridge };
+      // The agent creates its DHCP port in the same pass; until IPAM gives it an address there is no
+      // dnsmasq, and a DHCP client started now would only time out and retry.
+      if (d!.missingDhcpPorts.some((m) => m.namespace === ns && m.network === network)) {
+        return { ready: false, reason: "DhcpNotReady", message: `waiting for this host's DHCP port on network ${network}`, bridge: dp.bridge };
+      }
       const served = d!.dhcp.some((c) => c.network === dhcpName(ns, network));
       const running = o.dnsmasq.snapshot().networks[dhcpName(ns, network)]?.running;
       if (served && !running) return { ready: false, reason: "DhcpNotRunning", message: `dnsmasq for network ${network} is not running yet`, bridge: dp.bridge };
