@@ -5,6 +5,7 @@
  * and deleting the host netns would leave them running, with their overlay mounts and cgroups.
  */
 import { readdir } from "node:fs/promises";
+import { run } from "../network/batch.js";
 import { unplugPort } from "../network/port-plug.js";
 import { CompositeRuntimeDriver } from "../runtime/composite.js";
 import { QemuDriver } from "../runtime/qemu/qemu-driver.js";
@@ -18,8 +19,11 @@ export interface InstanceTeardownReport {
   errors: string[];
 }
 
-/** Removes all containers/VMs under `<stateDir>/runtime` and every `<netnsPrefix>-i-*` netns; idempotent. */
-export async function teardownInstances(stateDir: string, netnsPrefix: string): Promise<InstanceTeardownReport> {
+/**
+ * Removes all containers/VMs under `<stateDir>/runtime` and every `<netnsPrefix>-i-*` netns; idempotent.
+ * `hostNetns`: the netns the agent ran in (VM taps live there; the agent created them without naming it).
+ */
+export async function teardownInstances(stateDir: string, netnsPrefix: string, hostNetns?: string): Promise<InstanceTeardownReport> {
   const rt = runtimeDir(stateDir);
   // Short grace: this is a teardown, not a polite stop.
   const driver = new CompositeRuntimeDriver(new RuncDriver({ stateDir: rt, stopGraceMs: 1000 }), new QemuDriver({ stateDir: rt, stopGraceMs: 1000 }));
@@ -30,6 +34,14 @@ export async function teardownInstances(stateDir: string, netnsPrefix: string): 
       out.runtimes.push(s.id);
     } catch (e) {
       out.errors.push(`${s.id}: ${(e as Error).message}`);
+    }
+  }
+  if (hostNetns) {
+    const r = await run("ip", ["-n", hostNetns, "-json", "link", "show"]);
+    const taps = r.code === 0 ? (JSON.parse(r.stdout || "[]") as { ifname: string }[]).map((l) => l.ifname).filter((n) => n.startsWith("kt-")) : [];
+    for (const t of taps) {
+      const d = await run("ip", ["-n", hostNetns, "link", "del", "dev", t]);
+      if (d.code !== 0) out.errors.push(`tap ${t}: ${d.stderr.trim()}`);
     }
   }
   for (const ns of await readdir("/run/netns").catch(() => [] as string[])) {
