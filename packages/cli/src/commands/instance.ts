@@ -161,7 +161,8 @@ export function timelineLines(obj: Instance): string[] {
   const stuck = steps.find((s) => s.status !== "True");
   if (stuck) out.push(`  stopped at ${stuck.step}${stuck.reason ? ` (${stuck.reason})` : ""}${stuck.message ? `: ${stuck.message}` : stuck.status === "Pending" ? ": not reached yet" : ""}`);
   const running = steps.find((s) => s.step === "Running" && s.status === "True");
-  if (running?.at && obj.metadata.creationTimestamp) out.push(`  created → Running in ${formatDuration(Date.parse(running.at) - Date.parse(obj.metadata.creationTimestamp))}`);
+  // After a stop, reboot or restart this is the current run's Running, not the first one.
+  if (running?.at && obj.metadata.creationTimestamp) out.push(`  Running since ${ms(running.at)}: ${formatDuration(Date.parse(running.at) - Date.parse(obj.metadata.creationTimestamp))} after creation${(obj.status?.restarts ?? 0) > 0 ? ` (${obj.status!.restarts} restarts)` : ""}`);
   return out;
 }
 
