@@ -90,6 +90,8 @@ export class Scheduler {
   private readonly abort = new AbortController();
   private workers: Promise<void>[] = [];
   placedTotal = 0;
+  /** Decisions of this scheduler by result (the metric sums all schedulers of the process). */
+  readonly results: Record<string, number> = { scheduled: 0, unschedulable: 0, conflict: 0 };
 
   constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly events: EventRecorder, private readonly log: Logger, registry: Registry, private readonly opts: SchedulerOptions = {}) {
     this.name = opts.name ?? "kumo-scheduler";
@@ -320,6 +322,7 @@ export class Scheduler {
   private record(inst: KObject, result: "scheduled" | "unschedulable" | "conflict", t0: number, d: { host?: string; reason?: string; message?: string }): void {
     const ms = performance.now() - t0;
     this.m.decisions.labels(result).inc();
+    this.results[result]++;
     this.m.decisionSeconds.observe(ms / 1000);
     this.latency.push(ms);
     this.recent.push({ instance: keyOf(inst), result, ...d, ms: Math.round(ms * 1000) / 1000, at: new Date().toISOString() });
@@ -334,7 +337,7 @@ export class Scheduler {
   /** State for /debug/state. */
   snapshot() {
     return {
-      name: this.name, policy: this.policy, hosts: this.hosts.size, instances: this.informer.count(InstanceKind), placedTotal: this.placedTotal,
+      name: this.name, policy: this.policy, hosts: this.hosts.size, instances: this.informer.count(InstanceKind), placedTotal: this.placedTotal, results: this.results,
       queue: this.queue.stats(), pending: [...this.pending].slice(0, 100), pendingCount: this.pending.size,
       inFlight: Object.fromEntries([...this.assumed].map(([k, a]) => [k, a.host])), latencyMs: this.latencyMs(), lastDecisions: this.recent.slice(-20)
     };
