@@ -52,7 +52,13 @@ interface Worker {
   interrupt: string;
   rerun: boolean;
   since: number;
+  fp: string;
 }
+
+/** Minimum time between runtime list() calls. */
+const LIST_EVERY_MS = 1000;
+/** Re-check period of an instance nothing changed about (finds dead runtimes, reboot due). */
+const RECHECK_MS = 4000;
 
 const key = (i: Instance) => `${i.metadata.namespace}/${i.metadata.name}`;
 
@@ -66,10 +72,25 @@ export class InstanceManager {
   private readonly removing = new Set<string>();
   private readonly deps: FlowDeps;
   private mine: Instance[] = [];
+  private listedAt = 0;
+  private readonly lastPass = new Map<string, { fp: string; at: number; progress: boolean }>();
 
   constructor(private readonly o: InstanceManagerOptions) {
     this.deps = {
-      self: o.self, netnsPrefix: o.netnsPrefix, stateDir: o.stateDir, runtime: o.runtime, images: o.images,
+      self: o.self, netnsPrefix: o.netnsPrefix, stateDir: o.stateDir, images: o.images,
+      // Runtime calls keep the state cache current between the (throttled) list() calls.
+      runtime: {
+        ensure: async (spec) => this.remember(await o.runtime.ensure(spec)),
+        stop: async (id) => {
+          await o.runtime.stop(id);
+          const cur = this.runtimes.get(id);
+          if (cur) this.runtimes.set(id, { ...cur, state: "stopped", pid: null });
+        },
+        remove: async (id) => {
+          await o.runtime.remove(id);
+          this.runtimes.delete(id);
+        },
+      },
       dataplane: o.dataplane, net: o.net ?? linuxNetOps, view: () => o.view(),
       runtimeState: (id) => this.runtimes.get(id),
       write: (inst, r) => this.write(inst, r),
@@ -82,19 +103,25 @@ export class InstanceManager {
   async sync(): Promise<void> {
     const v = this.o.view();
     this.mine = v.instances.filter((i) => i.status?.host === this.o.self);
-    const list = await this.o.runtime.list();
-    const before = this.runtimes;
-    this.runtimes = new Map(list.map((s) => [s.id, s]));
-    for (const s of list) if (s.detail === "adopted" && !before.has(s.id)) this.counters.adopted++;
-    const claimed = new Map(this.mine.map((i) => [runtimeId(i), i]));
-    for (const s of list) if (!claimed.has(s.id)) this.removeOrphan(s.id);
-    await this.sweepNetns(new Set(this.mine.map((i) => uidHash(i.metadata.uid!))));
+    // Listing costs an exec per runtime kind plus a read per instance: at most once a second, however
+    // many watch events a burst brings (ensure/stop/remove results keep the cache current meanwhile).
+    if (Date.now() - this.listedAt >= LIST_EVERY_MS) {
+      this.listedAt = Date.now();
+      const list = await this.o.runtime.list();
+      const before = this.runtimes;
+      this.runtimes = new Map(list.map((s) => [s.id, s]));
+      for (const s of list) if (s.detail === "adopted" && !before.has(s.id)) this.counters.adopted++;
+      const claimed = new Map(this.mine.map((i) => [runtimeId(i), i]));
+      for (const s of list) if (!claimed.has(s.id)) this.removeOrphan(s.id);
+      await this.sweepNetns(new Set(this.mine.map((i) => uidHash(i.metadata.uid!))));
+    }
     const byKey = new Map(this.mine.map((i) => [key(i), i]));
+    for (const m of [this.lastPass, this.written, this.failures] as Map<string, unknown>[]) for (const k of m.keys()) if (!byKey.has(k)) m.delete(k);
     for (const [k, w] of this.workers) if (interruptKey(byKey.get(k)) !== w.interrupt) w.abort.abort();
-    for (const inst of this.mine) this.schedule(inst);
+    for (const inst of this.mine) this.schedule(inst, v);
   }
 
-  private schedule(inst: Instance): void {
+  private schedule(inst: Instance, v: InstanceView): void {
     const k = key(inst);
     const busy = this.workers.get(k);
     if (busy) {
@@ -103,7 +130,12 @@ export class InstanceManager {
     }
     const f = this.failures.get(k);
     if (f && Date.now() < f.next) return;
-    const w: Worker = { abort: new AbortController(), interrupt: interruptKey(inst), rerun: false, since: Date.now() };
+    // An instance whose inputs did not change since a pass that changed nothing is only re-checked
+    // (death, drift) every RECHECK_MS, not on every watch event of every other object.
+    const fp = this.fingerprint(inst, v);
+    const last = this.lastPass.get(k);
+    if (last && last.fp === fp && !last.progress && Date.now() - last.at < RECHECK_MS) return;
+    const w: Worker = { abort: new AbortController(), interrupt: interruptKey(inst), rerun: false, since: Date.now(), fp };
     this.workers.set(k, w);
     void this.work(k, inst, w);
   }
@@ -122,6 +154,7 @@ export class InstanceManager {
         await this.failed(k, inst, e);
       }
     } finally {
+      this.lastPass.set(k, { fp: w.fp, at: Date.now(), progress });
       this.workers.delete(k);
       if (progress) this.counters.changes++;
       if (progress || w.rerun) this.o.onProgress();
@@ -162,6 +195,20 @@ export class InstanceManager {
       void this.o.events.record(next, "Normal", s.step, `${c?.message ?? s.step} (+${s.ms} ms)`);
     }
     return true;
+  }
+
+  // What a pass over `inst` reads: the instance, its image, its ports, its networks' readiness, its runtime.
+  private fingerprint(inst: Instance, v: InstanceView): string {
+    const img = v.images.find((i) => i.metadata.name === inst.spec!.image);
+    const ports = v.ports.filter((p) => p.metadata.namespace === inst.metadata.namespace && p.spec!.deviceOwner === `instance:${inst.metadata.name}`);
+    const nets = (inst.spec!.networks ?? []).map((n) => this.o.dataplane.networkState(inst.metadata.namespace!, n.network).ready);
+    const rt = this.runtimes.get(runtimeId(inst));
+    return JSON.stringify([inst.metadata.resourceVersion, img?.metadata.resourceVersion, ports.map((p) => p.metadata.resourceVersion), nets, rt?.state, rt?.startedAt]);
+  }
+
+  private remember(st: InstanceRuntimeStatus): InstanceRuntimeStatus {
+    this.runtimes.set(st.id, st);
+    return st;
   }
 
   // Runtimes nobody claims (instance deleted while the agent was down, or moved): removed once.
