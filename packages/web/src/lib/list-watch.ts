@@ -11,6 +11,7 @@ import { applyWatchEvent, fromList, type ListState } from "./watch-reducer.js";
 export interface ListWatchOptions {
   namespace?: string;
   labelSelector?: string;
+  fieldSelector?: string;
   /** Backoff after a failure: doubles from min to max (defaults 1 s → 10 s). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -34,7 +35,7 @@ export async function runListWatch<T extends KObject>(
   let fruitlessGones = 0;
   while (!signal.aborted) {
     try {
-      let state = fromList(await client.listAll<T>(rt, o.namespace, { labelSelector: o.labelSelector, signal }));
+      let state = fromList(await client.listAll<T>(rt, o.namespace, { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, signal }));
       const listedAt = state.resourceVersion;
       sink.state(state);
       if (failures) sink.error(undefined);
@@ -42,7 +43,7 @@ export async function runListWatch<T extends KObject>(
       // A stream the server ends cleanly (timeout) resumes from the newest version seen.
       while (!signal.aborted && !state.expired) {
         try {
-          for await (const ev of client.watch<T>(rt, o.namespace, { resourceVersion: state.resourceVersion, labelSelector: o.labelSelector, allowWatchBookmarks: true, signal })) {
+          for await (const ev of client.watch<T>(rt, o.namespace, { resourceVersion: state.resourceVersion, labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, allowWatchBookmarks: true, signal })) {
             const next = applyWatchEvent(state, ev);
             if (next !== state) sink.state((state = next));
           }
