@@ -78,7 +78,17 @@ export class HostAgent {
       instances: new Informer<Instance>(client, InstanceKind, { onError }),
       images: new Informer<Image>(client, ImageKind, { onError }),
     };
-    for (const inf of Object.values(this.informers)) (inf as Informer).addHandler(onChange);
+    for (const [name, inf] of Object.entries(this.informers)) {
+      if (name !== "hosts") (inf as Informer).addHandler(onChange);
+    }
+    // Every agent beats every 2 s; only a peer's VTEP or spec matters to this host's dataplane.
+    this.informers.hosts.addHandler({
+      add: () => this.kick(),
+      delete: () => this.kick(),
+      update: (a, b) => {
+        if (JSON.stringify(a.metadata.annotations) !== JSON.stringify(b.metadata.annotations) || JSON.stringify(a.spec) !== JSON.stringify(b.spec)) this.kick();
+      },
+    });
     this.probes = new ProbeManager(client, this.events, {
       prefix: o.netnsPrefix,
       stateDir: o.stateDir,

@@ -25,8 +25,8 @@ export interface NetworkState {
 
 /** The host's network dataplane (read side). */
 export interface InstanceDataplane {
-  /** Is network `ns/name` programmed here (bridge up, dnsmasq running)? */
-  networkState(ns: string, network: string): NetworkState;
+  /** Is network `ns/name` programmed here (bridge up, dnsmasq running, and serving `mac` when given)? */
+  networkState(ns: string, network: string, mac?: string): NetworkState;
   /** Current DHCP leases of network `ns/name` on this host. */
   leases(ns: string, network: string): Promise<DhcpLeaseEntry[]>;
 }
@@ -62,7 +62,7 @@ export const linuxNetOps: NetOps = {
 export function agentDataplane(o: { desired: () => DesiredHost | undefined; network: LinuxNetworkDriver; dnsmasq: DnsmasqDriver; dnsmasqStateDir: string }): InstanceDataplane {
   const dhcpName = (ns: string, net: string) => `${ns}.${net}`.replace(/\./g, "_");
   return {
-    networkState(ns, network) {
+    networkState(ns, network, mac) {
       const name = `${ns}.${network}`;
       const d = o.desired();
       const dp = d?.dataplane.networks.find((n) => n.name === name);
@@ -77,9 +77,15 @@ export function agentDataplane(o: { desired: () => DesiredHost | undefined; netw
       if (d!.missingDhcpPorts.some((m) => m.namespace === ns && m.network === network)) {
         return { ready: false, reason: "DhcpNotReady", message: `waiting for this host's DHCP port on network ${network}`, bridge: dp.bridge };
       }
-      const served = d!.dhcp.some((c) => c.network === dhcpName(ns, network));
+      const cfg = d!.dhcp.find((c) => c.network === dhcpName(ns, network));
       const running = o.dnsmasq.snapshot().networks[dhcpName(ns, network)]?.running;
-      if (served && !running) return { ready: false, reason: "DhcpNotRunning", message: `dnsmasq for network ${network} is not running yet`, bridge: dp.bridge };
+      if (cfg && !running) return { ready: false, reason: "DhcpNotRunning", message: `dnsmasq for network ${network} is not running yet`, bridge: dp.bridge };
+      // The pass that applied dnsmasq's hosts may predate the port's binding (the worker reads newer
+      // informer data): a DISCOVER now would get "no address available" and cost a 1 s retry.
+      if (cfg && mac && !cfg.hosts.some((h) => h.mac.toLowerCase() === mac.toLowerCase())) {
+        return { ready: false, reason: "DhcpHostPending", message: `dnsmasq on this host does not serve ${mac} yet`, bridge: dp.bridge };
+      }
+      const served = !!cfg;
       return { ready: true, reason: "BridgeUp", message: `bridge ${dp.bridge} up${served ? ", dnsmasq serving" : ""}`, bridge: dp.bridge, mtu: dp.mtu };
     },
     leases: (ns, network) => readLeaseFile(dnsmasqPaths(o.dnsmasqStateDir, dhcpName(ns, network)).leaseFile),

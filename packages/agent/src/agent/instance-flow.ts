@@ -77,7 +77,7 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
   const nets: { p: InstancePort; net: Network; bridge: string; mtu: number }[] = [];
   for (const p of ports) {
     const net = networkOf(v.networks, inst.metadata.namespace, p.network);
-    const st = d.dataplane.networkState(inst.metadata.namespace!, p.network);
+    const st = d.dataplane.networkState(inst.metadata.namespace!, p.network, p.port!.spec!.macAddress);
     if (!net || !st.ready) return (await d.write(inst, r.blocked("NetworkReady", net ? st.reason : "NetworkNotFound", net ? st.message : `network ${p.network} does not exist`))) || changed;
     nets.push({ p, net, bridge: st.bridge!, mtu: st.mtu ?? net.spec!.mtu ?? 1450 });
   }

@@ -201,7 +201,7 @@ export class InstanceManager {
   private fingerprint(inst: Instance, v: InstanceView): string {
     const img = v.images.find((i) => i.metadata.name === inst.spec!.image);
     const ports = v.ports.filter((p) => p.metadata.namespace === inst.metadata.namespace && p.spec!.deviceOwner === `instance:${inst.metadata.name}`);
-    const nets = (inst.spec!.networks ?? []).map((n) => this.o.dataplane.networkState(inst.metadata.namespace!, n.network).ready);
+    const nets = ports.map((p) => this.o.dataplane.networkState(inst.metadata.namespace!, p.spec!.network, p.spec!.macAddress).ready);
     const rt = this.runtimes.get(runtimeId(inst));
     return JSON.stringify([inst.metadata.resourceVersion, img?.metadata.resourceVersion, ports.map((p) => p.metadata.resourceVersion), nets, rt?.state, rt?.startedAt]);
   }
