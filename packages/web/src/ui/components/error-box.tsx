@@ -1,9 +1,10 @@
 /** Shows an API (or connection) error as the API worded it, with an optional retry. */
 import { ApiError } from "@kumo/api";
 
-/** The text shown for an error: `403 Forbidden: user "bob" cannot list ...`. */
+/** The text shown for an error: `403 Forbidden: user "bob" cannot list ...` (the API's message, verbatim). */
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return `${e.code} ${e.reason}: ${e.message}`;
+  // The server often starts its message with the reason ("Unauthorized: invalid bearer token"): say it once.
+  if (e instanceof ApiError) return e.message.startsWith(e.reason) ? `${e.code} ${e.message}` : `${e.code} ${e.reason}: ${e.message}`;
   return e instanceof Error ? e.message : String(e);
 }
 
