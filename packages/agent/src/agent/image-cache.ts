@@ -173,8 +173,9 @@ export class ImageCache {
 
   private once<T>(key: string, fn: () => Promise<T>): Promise<T | number> {
     const cur = this.inflight.get(key);
-    // A second caller waiting on someone else's download did not download anything itself.
-    if (cur) return cur.then(() => -1);
+    // A caller joining someone else's download did not download anything itself (-1); joining a
+    // check that found the blob cached is a hit like any other (0).
+    if (cur) return cur.then((r) => (typeof r === "number" && r > 0 ? -1 : 0));
     const p = fn().finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;

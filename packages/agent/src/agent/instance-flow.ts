@@ -69,7 +69,7 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
   }
   const imageDone = inst.status?.conditions?.some((c) => c.type === "ImageReady" && c.status === "True");
   const cached = await at("ImageReady", () => d.images.ensure(image, signal, { quiet: imageDone }));
-  r.done("ImageReady", cached.hit ? "Cached" : "Downloaded", cached.hit ? `image ${cached.name} cached` : `image ${cached.name}: ${(cached.downloadedBytes / 1048576).toFixed(1)} MiB downloaded and verified in ${cached.ms} ms`, { at: now() });
+  r.done("ImageReady", cached.hit ? "Cached" : "Downloaded", cached.hit ? `image ${cached.name} cached` : cached.downloadedBytes ? `image ${cached.name}: ${(cached.downloadedBytes / 1048576).toFixed(1)} MiB downloaded and verified in ${cached.ms} ms` : `image ${cached.name}: waited ${cached.ms} ms for a download another start began`, { at: now() });
 
   const ports = instancePorts(inst, v.ports, d.self);
   const waiting = ports.find((p) => p.waiting);
