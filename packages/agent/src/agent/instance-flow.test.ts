@@ -177,6 +177,10 @@ describe("instance flow (fakes)", () => {
     assert.ok(stopAt >= 0 && w2.calls.indexOf("ensure container") > stopAt, "stop, then ensure");
     assert.equal(w2.status()!.phase, "Running");
     assert.ok(w2.events.includes("Normal Rebooting"));
+    // `kumo instance start` on a Failed (exited, not restarted) instance asks for a reboot: revived.
+    const w3 = world({ known: { ...known, state: "exited", pid: null } });
+    await instancePass(w3.d, rb, signal);
+    assert.deepEqual([w3.calls.includes(`stop ${runtimeId(rb)}`), w3.status()!.phase], [true, "Running"]);
   });
 
   it("deletion removes the runtime and netns, then signals Started=False/Deleted", async () => {

@@ -85,7 +85,8 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
 
   const known = d.runtimeState(id);
   if (inst.spec!.running === false) return (await stop(d, inst, id, known, r)) || changed;
-  if (known?.state === "running" && rebootRequested(inst, known.startedAt)) {
+  // A reboot also revives an instance that died and was not restarted (`kumo instance start` asks for one).
+  if ((known?.state === "running" || known?.state === "exited") && rebootRequested(inst, known.startedAt)) {
     const wait = new StatusReport().set({ type: "Running", status: "False", reason: "Rebooting", message: "reboot requested" });
     wait.set({ type: "Started", status: "False", reason: "Rebooting", message: "stopping for a reboot" }).phase = "Starting";
     await d.write(inst, wait);

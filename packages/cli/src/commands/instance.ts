@@ -76,7 +76,7 @@ export function register(program: Command): void {
     });
   inst.command("stop").description("stop it (spec.running=false); the host keeps its place and address").argument("<name>")
     .action((name: string, _o: unknown, cmd: Command) => setRunning(CliContext.from(cmd), name, false));
-  inst.command("start").description("start a stopped instance").argument("<name>")
+  inst.command("start").description("start a stopped instance, or restart a Failed one").argument("<name>")
     .action((name: string, _o: unknown, cmd: Command) => setRunning(CliContext.from(cmd), name, true));
   inst.command("reboot").description("restart the container or VM in place").argument("<name>")
     .action(async (name: string, _o: unknown, cmd: Command) => {
@@ -134,7 +134,10 @@ export function createSpec(o: CreateOptions, command: string[]): InstanceSpec {
 }
 
 async function setRunning(ctx: CliContext, name: string, running: boolean): Promise<void> {
-  await ctx.client.patch(InstanceKind, ctx.namespace, name, "merge", { spec: { running } }, { fieldManager: "kumo-cli" });
+  // start also asks for a reboot: it revives a Failed instance (dead, not restarted by its policy),
+  // and is a no-op for a stopped one (its next run starts after the request).
+  const reboot = running ? { metadata: { annotations: { [REBOOT_ANNOTATION]: new Date().toISOString() } } } : {};
+  await ctx.client.patch(InstanceKind, ctx.namespace, name, "merge", { spec: { running }, ...reboot }, { fieldManager: "kumo-cli" });
   process.stdout.write(`instance/${name} ${running ? "start" : "stop"} requested\n`);
 }
 
