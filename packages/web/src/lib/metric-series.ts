@@ -68,7 +68,8 @@ export function deriveFrame(cur: TimedScrape, prev: TimedScrape | undefined, hos
   f.watchers = Object.fromEntries(sumBy(s, "kumo_apiserver_watchers", ["resource"]));
   f.heartbeat = Object.fromEntries(sumBy(s, "kumo_host_heartbeat_age_seconds", ["host"]));
   const queue = s.filter((x) => /queue_depth$/.test(x.name));
-  if (queue.length) f.queue = Object.fromEntries(queue.map((x) => [x.labels.controller ?? x.labels.name ?? x.name, x.value]));
+  // kumo_controller_queue_depth{controller} per controller, kumo_scheduler_queue_depth: label by who owns the queue.
+  if (queue.length) f.queue = Object.fromEntries(queue.map((x) => [x.labels.controller ?? x.labels.name ?? x.name.replace(/^kumo_/, "").replace(/_queue_depth$/, ""), x.value]));
   f.drift = {};
   for (const h of hosts) {
     const n = h.status?.dataplane?.driftRepairsTotal;

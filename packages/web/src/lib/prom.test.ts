@@ -31,6 +31,8 @@ kumo_apiserver_watchers{resource="ports"} 1
 kumo_host_heartbeat_age_seconds{host="h1"} 2.5
 kumo_odd{msg="a \\"quoted\\", {braced} value\\nnext",x="y"} 1e3 1700000000000
 kumo_nan NaN
+kumo_controller_queue_depth{controller="instance"} 2
+kumo_scheduler_queue_depth 5
 garbage line without value
 `;
 
@@ -44,7 +46,7 @@ test("parses samples, labels with escapes, special values and TYPE lines", () =>
   const inf = samples.find((s) => s.labels.le === "+Inf" && s.labels.verb === "list");
   assert.equal(inf?.value, 12);
   assert.equal(samples.some((s) => s.name === "garbage"), false, "malformed lines are skipped");
-  assert.equal(samples.length, 20);
+  assert.equal(samples.length, 22);
 });
 
 test("sumBy groups over labels; bucketsOf sums histogram buckets", () => {
@@ -87,8 +89,9 @@ test("deriveFrame: rates, quantiles, conflicts without the placeholder manager, 
   assert.deepEqual(f.watchers, { hosts: 3, ports: 1 });
   assert.deepEqual(f.heartbeat, { h1: 2.5 });
   assert.deepEqual(f.drift, { h1: 7 });
-  assert.equal(f.queue, undefined, "absent series stay absent (the chart says so)");
+  assert.deepEqual(f.queue, { instance: 2, scheduler: 5 });
   const first = deriveFrame({ t: 0, scrape: cur }, undefined, []);
+  assert.equal(deriveFrame({ t: 0, scrape: parsePrometheusText("kumo_x 1") }, undefined, []).queue, undefined, "absent series stay absent (the chart says so)");
   assert.equal(first.requests, undefined, "rates need two scrapes");
 });
 

@@ -52,9 +52,16 @@ export function LineChart({ title, unit, series, empty }: LineChartProps) {
         <text x={PAD.l - 4} y={H - PAD.b} textAnchor="end" className="tick">0</text>
         <text x={W - PAD.r} y={H - 4} textAnchor="end" className="tick">now</text>
         <text x={PAD.l} y={H - 4} className="tick">-{Math.round((t1 - t0) / 1000)}s</text>
-        {entries.map(([label, pts], i) => (
-          <polyline key={label} fill="none" stroke={COLORS[i]} strokeWidth={1.8} points={pts.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ")} />
-        ))}
+        {entries.map(([label, pts], i) => {
+          const last = pts[pts.length - 1];
+          // The marker on the newest point keeps a series visible while it has a single sample.
+          return (
+            <g key={label}>
+              <polyline fill="none" stroke={COLORS[i]} strokeWidth={1.8} points={pts.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ")} />
+              <circle cx={x(last.t)} cy={y(last.v)} r={2.8} fill={COLORS[i]} />
+            </g>
+          );
+        })}
       </svg>
       <ul className="legend">
         {entries.map(([label, pts], i) => (

@@ -3,17 +3,8 @@
  * so "where did the time go, where did it stop" is visible at a glance (the Instance create flow).
  */
 import type { Condition } from "@kumo/api";
+import { NOT_REACHED, timelineOf } from "../../lib/conditions.js";
 import { age } from "../../lib/format.js";
-
-/** Orders conditions by transition time; steps not yet reached keep their declared order at the end. */
-export function orderConditions(conds: Condition[], stepOrder: readonly string[] = []): Condition[] {
-  const rank = (c: Condition) => { const i = stepOrder.indexOf(c.type); return i < 0 ? stepOrder.length : i; };
-  return [...conds].sort((a, b) => {
-    const ta = a.status === "True" && a.lastTransitionTime ? Date.parse(a.lastTransitionTime) : Infinity;
-    const tb = b.status === "True" && b.lastTransitionTime ? Date.parse(b.lastTransitionTime) : Infinity;
-    return ta !== tb ? ta - tb : rank(a) - rank(b);
-  });
-}
 
 /** Props of Timeline. */
 export interface TimelineProps {
@@ -24,15 +15,15 @@ export interface TimelineProps {
 
 /** An ordered list, one item per condition. */
 export function Timeline({ conditions, stepOrder, now }: TimelineProps) {
-  if (!conditions.length) return <p className="muted">No conditions reported yet.</p>;
-  const ordered = orderConditions(conditions, stepOrder);
+  if (!conditions.length && !stepOrder?.length) return <p className="muted">No conditions reported yet.</p>;
+  const ordered = timelineOf(conditions, stepOrder ?? []);
   const start = Math.min(...ordered.map((c) => (c.lastTransitionTime ? Date.parse(c.lastTransitionTime) : Infinity)));
   return (
     <ol className="timeline" aria-label="Conditions timeline">
       {ordered.map((c) => {
         const t = c.lastTransitionTime ? Date.parse(c.lastTransitionTime) : undefined;
         return (
-          <li key={c.type} className={`step step-${c.status.toLowerCase()}`} data-condition={c.type}>
+          <li key={c.type} className={`step step-${c.status.toLowerCase()}${c.reason === NOT_REACHED && !c.lastTransitionTime ? " step-pending" : ""}`} data-condition={c.type}>
             <span className="step-dot" aria-hidden="true" />
             <div>
               <strong>{c.type}</strong> <span className={`badge badge-${c.status === "True" ? "ok" : c.status === "False" ? "bad" : "progressing"}`}>{c.status}</span>

@@ -10,8 +10,8 @@ import { ErrorBox, Loading } from "../components/error-box.js";
 import { usePoll } from "../hooks.js";
 import { useSession } from "../session.js";
 
-const COL_W = 190;
-const EP_H = 26;
+const COL_W = 200;
+const EP_H = 36;
 const NET_COLORS = ["#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777"];
 
 /** The Topology view (polled every 3 s: four watches would use up the browser's connections). */
@@ -88,7 +88,9 @@ function Picture({ t }: { t: Topo }) {
                       <line key={n} x1={x + 14 + ni * 5} y1={ey + 10} x2={x + 14 + ni * 5} y2={netY(n)} stroke={NET_COLORS[(netIndex.get(n) ?? 0) % NET_COLORS.length]} strokeOpacity={0.55} />
                     ))}
                     <rect x={x + 6} y={ey} width={COL_W - 12} height={EP_H - 4} rx={4} className={`ep ep-${e.type}`} />
-                    <text x={x + 24} y={ey + 15} className="ep-label">{e.type === "instance" ? "▣" : "◦"} {e.name} {e.ip ? `· ${e.ip}` : ""} · {e.phase}</text>
+                    <text x={x + 24} y={ey + 13} className="ep-label">{e.type === "instance" ? "▣" : "◦"} {clip(e.name, 24)}</text>
+                    <text x={x + 24} y={ey + 26} className="tick">{e.type} · {e.ip ?? "no IP"} · {e.phase}</text>
+                    <title>{`${e.type} ${e.name}: ${e.phase}${e.ip ? `, ${e.ip}` : ""}, networks ${e.networks.join(", ") || "none"}`}</title>
                   </g>
                 );
               })}
@@ -104,6 +106,10 @@ function Picture({ t }: { t: Topo }) {
       </svg>
     </div>
   );
+}
+
+function clip(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
 function BrokenList({ t }: { t: Topo }) {
