@@ -44,7 +44,8 @@ const agent = new HostAgent(client, {
   netnsPrefix: a["netns-prefix"] ?? name,
   heartbeatMs: a["heartbeat-ms"] ? Number(a["heartbeat-ms"]) : undefined,
   resyncMs: a["resync-ms"] ? Number(a["resync-ms"]) : undefined,
-  republishMs: a["republish-ms"] ? Number(a["republish-ms"]) : undefined,
+  // The env var lets `kumo up` (and tests) shorten self-repair without changing every agent's command line.
+  republishMs: Number(a["republish-ms"] ?? process.env.KUMO_AGENT_REPUBLISH_MS ?? 30_000),
   imageCacheDir: a["image-cache-dir"],
 }, log);
 

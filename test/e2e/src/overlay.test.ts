@@ -56,12 +56,14 @@ describe("overlay network end to end", { skip, timeout: 240_000 }, () => {
   before(async () => {
     home = await mkdtemp(join(tmpdir(), "kumo-e2e-overlay-"));
     const port = await freePort();
-    env = { ...process.env, KUMO_HOME: home, KUMO_CONFIG: join(home, "config"), KUMO_AGENT_REPUBLISH_MS: "4000", KUMO_LOG_LEVEL: "warn" };
+    env = { ...process.env, KUMO_HOME: home, KUMO_CONFIG: join(home, "config"), KUMO_AGENT_REPUBLISH_MS: "8000", KUMO_LOG_LEVEL: "warn" };
     const up = kumo(["up", "--hosts", "3", "--listen", `127.0.0.1:${port}`]);
     assert.match(up.out, /hosts:\s+k[0-9a-f]{6}-host-1, k[0-9a-f]{6}-host-2, k[0-9a-f]{6}-host-3/);
   });
   after(async () => {
     if (!home) return;
+    if (process.env.KUMO_E2E_KEEP) return; // debugging: leave the cloud up
+
     const down = kumo(["down", "--purge"], { allowFail: true });
     // `kumo down` must leave no namespace, link or process of this cloud behind.
     const left = execFileSync("ls", ["/run/netns"]).toString().split("\n").filter((n) => n.startsWith(`${hostName0Prefix}-`));
@@ -103,14 +105,23 @@ describe("overlay network end to end", { skip, timeout: 240_000 }, () => {
     const pb = json(["get", "port", "pb"]);
     const vni = json(["get", "network", "blue"]).spec.vni;
     const vtep2 = json(["get", "host", h2]).metadata.annotations["network.kumo.dev/vtep-ip"];
+    // Freeze the agent (by its PID) so the entry stays missing while doctor looks; it repairs within seconds otherwise.
+    const agentPid = Number((await readFile(join(home, "hosts", h1, "agent.pid"), "utf8")).trim());
     execFileSync("bridge", ["-n", h1, "fdb", "del", pb.spec.macAddress, "dev", `kvx-${vni}`, "dst", vtep2]);
-    const doc = kumo(["doctor", "--no-ping"], { allowFail: true });
+    let doc;
+    process.kill(agentPid, "SIGSTOP");
+    try {
+      // doctor reads the host's kernel directly (the namespace is local), so a frozen agent does not hide the gap.
+      doc = kumo(["doctor", "--no-ping"], { allowFail: true });
+    } finally {
+      process.kill(agentPid, "SIGCONT");
+    }
     assert.equal(doc.code, 1);
     assert.match(doc.out, new RegExp(`host ${h1}'s overlay tables lack host ${h2}.*fdb ${pb.spec.macAddress}`));
     await until("the entry restored", () => execFileSync("bridge", ["-n", h1, "-json", "fdb", "show", "dev", `kvx-${vni}`]).toString().includes(pb.spec.macAddress), 15_000);
     const h1ip = json(["get", "host", h1]).spec.underlayIP;
-    const metrics = await getText(`http://${h1ip}:9470/metrics`);
-    assert.match(metrics, /kumo_agent_drift_repairs_total\{network="default\.blue",kind="fdb"\} [1-9]/);
+    // The counter moves when the sync that wrote the entry returns, a moment after the kernel has it.
+    await until("the repair counted in /metrics", async () => /kumo_agent_drift_repairs_total\{network="default\.blue",kind="fdb"\} [1-9]/.test(await getText(`http://${h1ip}:9470/metrics`)), 5000);
   });
 
   it("replays the annotation story: refused, forced, diagnosed down to the writer, healed by the agent", async () => {

@@ -26,6 +26,7 @@ import { InstanceManager } from "./instances.js";
 import { AgentMetrics } from "./metrics.js";
 import { ProbeManager } from "./probes.js";
 import { AGENT_MANAGER, type HostIdentity, heartbeat, publishVtep, registerHost } from "./registration.js";
+import { VTEP_IP_ANNOTATION } from "@kumo/api";
 
 /** Agent settings. */
 export interface AgentOptions {
@@ -62,6 +63,8 @@ export class HostAgent {
   private passes = 0;
   private readonly servedDhcp = new Set<string>();
   private lastError?: { stage: string; message: string; at: string };
+  private vtepMissingSince?: number;
+  private republishedTotal = 0;
 
   constructor(private readonly client: KumoClient, private readonly o: AgentOptions, private readonly log: Logger) {
     // dnsmasq keeps root: it otherwise drops to "nobody" and re-reads its files as that user, which fails
@@ -87,6 +90,7 @@ export class HostAgent {
       delete: () => this.kick(),
       update: (a, b) => {
         if (JSON.stringify(a.metadata.annotations) !== JSON.stringify(b.metadata.annotations) || JSON.stringify(a.spec) !== JSON.stringify(b.spec)) this.kick();
+        if (b.metadata.name === this.o.identity.name) this.noticeVtep(b);
       },
     });
     this.probes = new ProbeManager(client, this.events, {
@@ -129,7 +133,7 @@ export class HostAgent {
     const timers = [
       setInterval(() => void this.beat(), this.o.heartbeatMs ?? 2000),
       setInterval(() => this.kick(), this.o.resyncMs ?? 5000),
-      setInterval(() => void publishVtep(this.client, id).catch(() => undefined), this.o.republishMs ?? 30_000),
+      setInterval(() => void this.republishIfDue(), 1000),
     ];
     void this.beat();
     signal.addEventListener("abort", () => this.wake?.());
@@ -143,6 +147,35 @@ export class HostAgent {
       }
     } finally {
       timers.forEach(clearInterval);
+    }
+  }
+
+  /**
+   * Someone removed or changed our VTEP annotations. We put them back, but only after `republishMs`
+   * and with a Warning event: re-asserting at once would turn a bad writer into a silent write war.
+   */
+  private noticeVtep(self: Host): void {
+    const ok = self.metadata.annotations?.[VTEP_IP_ANNOTATION] === this.o.identity.underlayIP;
+    if (ok) {
+      this.vtepMissingSince = undefined;
+      return;
+    }
+    if (this.vtepMissingSince !== undefined) return;
+    this.vtepMissingSince = Date.now();
+    const after = Math.round((this.o.republishMs ?? 30_000) / 1000);
+    void this.events.record(self, "Warning", "VtepAnnotationsRemoved", `${VTEP_IP_ANNOTATION} was removed or changed by another writer; peers drop this host from the overlay until the agent re-publishes it in ${after}s (see kumo history host/${self.metadata.name})`);
+    this.log.warn({ republishInSeconds: after }, "VTEP annotations removed by another writer");
+  }
+
+  private async republishIfDue(): Promise<void> {
+    if (this.vtepMissingSince === undefined || Date.now() - this.vtepMissingSince < (this.o.republishMs ?? 30_000)) return;
+    try {
+      const h = await publishVtep(this.client, this.o.identity);
+      this.vtepMissingSince = undefined;
+      this.republishedTotal++;
+      await this.events.record(h, "Normal", "VtepAnnotationsRepublished", "the agent re-published its VTEP annotations; peers re-add this host to the overlay");
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "re-publishing the VTEP annotations failed");
     }
   }
 
@@ -259,6 +292,7 @@ export class HostAgent {
     return {
       host: this.o.identity,
       passes: this.passes,
+      vtep: { missingSince: this.vtepMissingSince ? new Date(this.vtepMissingSince).toISOString() : null, republishedTotal: this.republishedTotal },
       lastError: this.lastError,
       desired: this.desired && { networks: this.desired.dataplane.networks, dhcp: this.desired.dhcp.map((c) => ({ network: c.network, hosts: c.hosts.length, dnsRecords: c.dnsRecords?.length ?? 0 })), problems: this.desired.problems, missingDhcpPorts: this.desired.missingDhcpPorts },
       lastSync: this.lastReport,

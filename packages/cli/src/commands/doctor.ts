@@ -1,6 +1,8 @@
 /** `kumo doctor`: from symptom to cause, one line per problem, with the command that shows it. */
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { request } from "node:http";
+import { LinuxNetworkDriver } from "@kumo/agent/network/linux-driver";
 import type { Command } from "commander";
 import type { Host, HostStatus } from "@kumo/api";
 import { CliContext } from "../context.js";
@@ -31,6 +33,9 @@ export function register(program: Command): void {
       const ctx = CliContext.from(cmd);
       const findings = await runDoctor(ctx.client, {
         readDataplane: async (h: Host) => {
+          // A host that is a namespace on this machine (kumo up) is read straight from its kernel: doctor
+          // must work when the agent itself is the broken part.
+          if (existsSync(`/run/netns/${h.metadata.name}`)) return (await new LinuxNetworkDriver({ netns: h.metadata.name }).observe()) as ObservedDataplane;
           const ip = h.spec?.underlayIP ?? (h.status as HostStatus | undefined)?.addresses?.[0]?.address;
           if (!ip) throw new Error(`host ${h.metadata.name} has no underlay address`);
           return (await getJson(`http://${ip}:${o.agentPort}/debug/dataplane`)) as ObservedDataplane;
