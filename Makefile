@@ -21,6 +21,7 @@ build: deps ## compile TypeScript and build the dashboard
 
 up: build ## build and start the cloud-in-a-box (server + hosts); prints where the API and dashboard are
 	./bin/kumo up $(UP_FLAGS)
+	scripts/images/upload-images.sh
 
 down: ## stop what `make up` started (data stays; `make down PURGE=1` removes it)
 	./bin/kumo down $(if $(PURGE),--purge,)

@@ -14,6 +14,10 @@ import * as host from "./commands/host.js";
 import * as network from "./commands/network.js";
 import * as port from "./commands/port.js";
 import * as doctor from "./commands/doctor.js";
+import * as instance from "./commands/instance.js";
+import * as image from "./commands/image.js";
+import * as logs from "./commands/logs.js";
+import * as exec from "./commands/exec.js";
 import * as patch from "./commands/patch.js";
 import * as server from "./commands/server.js";
 import * as up from "./commands/up.js";
@@ -33,7 +37,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
-  for (const cmd of [get, describe, create, apply, del, patch, edit, watch, history, host, network, port, doctor, server, up, down, version]) cmd.register(program);
+  for (const cmd of [get, describe, create, apply, del, patch, edit, watch, history, host, network, port, instance, image, logs, exec, doctor, server, up, down, version]) cmd.register(program);
   return program;
 }
 

@@ -10,6 +10,7 @@ import { netnsExists } from "../network/port-plug.js";
 import { agentMainOf, agentPid, agentState, hostFiles, startAgent, type AgentLaunch } from "./agent-process.js";
 import { createNetns, deleteNetns, deleteRootLink, ensureHostNet, hostNet, HOST_UNDERLAY_DEV, listNetns, listRootLinks, type HostNet } from "./host-netns.js";
 import { withLabLock } from "./lock.js";
+import { teardownInstances } from "../agent/instance-teardown.js";
 import { labNames, MAX_HOST_INDEX, type LabNames } from "./naming.js";
 import { findLabProcesses, netnsInodes, stopAll, type FoundProcess } from "./reap.js";
 import { ensureUnderlay, readUnderlay, type Underlay } from "./underlay.js";
@@ -109,6 +110,7 @@ async function teardownHost(n: LabNames, index: number, o: TeardownOptions): Pro
   const name = n.host(index);
   const f = hostFiles(n, name);
   const { lab } = await findLabProcesses({ netns: [name], paths: [f.dir + "/"], agents: [{ pidFile: f.pid, host: name }], agentMain: agentMainOf(o) });
+  await teardownInstances(hostFiles(n, name).state, name, name).catch(() => undefined);
   await stopAll(lab.map((p) => p.pid), o.graceMs ?? 3000);
   await deleteRootLink(n.veth(index));
   await deleteNetns(name);
@@ -150,6 +152,8 @@ export async function destroyLab(home: string, o: TeardownOptions = {}): Promise
       netns, paths: [n.hostsDir + "/"], agentMain: agentMainOf(o),
       agents: dirs.map((d) => ({ pidFile: hostFiles(n, d).pid, host: d })),
     };
+    // Containers and VMs outlive their agent by design (restarts adopt them), so they are removed explicitly.
+    for (const d of dirs) await teardownInstances(hostFiles(n, d).state, d, netns.includes(d) ? d : undefined).catch(() => undefined);
     const { lab, foreign } = await findLabProcesses(scope, inodes);
     const survivors = await stopAll(lab.map((p) => p.pid), o.graceMs ?? 3000);
     // Veths explicitly: netns teardown is asynchronous, and a foreign process would keep it alive.
