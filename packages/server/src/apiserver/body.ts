@@ -30,8 +30,28 @@ export async function readBody(c: Context): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** Deepest nesting accepted: real objects are a few levels deep; thousands only exhaust the stack later. */
+export const MAX_DEPTH = 64;
+
+/** Refuses documents nested deeper than MAX_DEPTH (iteratively, so the check itself cannot overflow). */
+export function checkDepth(doc: unknown): void {
+  const stack: [unknown, number][] = [[doc, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (d > MAX_DEPTH) throw badRequest(`request body is nested more than ${MAX_DEPTH} levels deep`);
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+}
+
 /** Parses JSON, or YAML when the content type says so (JSON is tried first: it is valid YAML and faster). */
 export function parseDocument(text: string, contentType: string | undefined): unknown {
+  const doc = parseUnchecked(text, contentType);
+  checkDepth(doc);
+  return doc;
+}
+
+function parseUnchecked(text: string, contentType: string | undefined): unknown {
   if (!text.trim()) throw badRequest("request body is empty; send a JSON or YAML object");
   try {
     return JSON.parse(text);

@@ -1,5 +1,13 @@
 /** Parses an API path into what it addresses, as the Kubernetes apiserver's RequestInfo does. */
-import { ApiError, type KindDefinition, type KindRegistry, notFound } from "@kumo/api";
+import { ApiError, badRequest, type KindDefinition, type KindRegistry, notFound } from "@kumo/api";
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(`malformed percent-encoding in the path segment "${segment}"`);
+  }
+}
 
 /** What a request addresses. */
 export interface RequestInfo {
@@ -34,7 +42,7 @@ export function parseRequestInfo(method: string, path: string, kinds: KindRegist
   let namespace: string | undefined;
   // "namespaces/NS/<plural>..." addresses namespaced objects; "namespaces" and "namespaces/NS[/status]" the Namespace kind.
   if (rest[0] === "namespaces" && rest.length >= 3 && rest[2] !== "status" && rest[2] !== "history") {
-    namespace = decodeURIComponent(rest[1]);
+    namespace = decode(rest[1]);
     rest = rest.slice(2);
   }
   const [plural, rawName, sub, ...extra] = rest;
@@ -48,7 +56,7 @@ export function parseRequestInfo(method: string, path: string, kinds: KindRegist
   if (kind.namespaced === false && namespace !== undefined) throw notFound({ group, resource: plural, name: rawName ?? "" });
   if (sub !== undefined && sub !== "status" && sub !== "history") throw notFound({ group, resource: `${plural}/${sub}`, name: rawName });
   if (sub === "status" && !kind.statusSubresource) throw notFound({ group, resource: `${plural}/status`, name: rawName });
-  const name = rawName === undefined ? undefined : decodeURIComponent(rawName);
+  const name = rawName === undefined ? undefined : decode(rawName);
   const m = method.toUpperCase();
   let verb: string;
   if (name === undefined) verb = m === "GET" ? (watch ? "watch" : "list") : m === "POST" ? "create" : m === "DELETE" ? "deletecollection" : m.toLowerCase();

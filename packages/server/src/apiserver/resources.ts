@@ -97,6 +97,7 @@ export async function updateItem(c: Context, d: ApiDeps, info: RequestInfo, user
   const obj = dropUnknownFields(c, info.kind, body as KObject, fieldValidationOf(c));
   const rv = obj.metadata?.resourceVersion;
   const t = { group: info.kind.group, resource: info.kind.plural, kind: info.kind.kind, name: info.name };
+  if (rv !== undefined && typeof rv !== "string") throw invalid(t, [{ field: "metadata.resourceVersion", message: `must be a string, not ${JSON.stringify(rv)}`, reason: "FieldValueInvalid" }]);
   if (!rv) throw conflict(t, "metadata.resourceVersion must be specified for an update (read the object first, or use PATCH)");
   const ctx = writeContext(c, user, info, "unknown");
   const updated = await d.store.guaranteedUpdate(info.kind, info.namespace, info.name!, ctx, () => obj, { expectRV: rv });
@@ -137,6 +138,7 @@ export async function patchItem(c: Context, d: ApiDeps, info: RequestInfo, user:
   const obj = await d.store.guaranteedUpdate(kind, info.namespace, info.name!, ctx, (cur) => {
     const next = (type === "merge" ? mergePatch(cur, patch) : jsonPatch(cur as Record<string, unknown>, patch, t)) as KObject;
     if (typeof next !== "object" || next === null || Array.isArray(next)) throw invalid(t, [{ message: "patch result is not an object" }]);
+    if (typeof next.metadata !== "object" || next.metadata === null || Array.isArray(next.metadata)) throw invalid(t, [{ field: "metadata", message: "must be an object", reason: "FieldValueInvalid" }]);
     // A resourceVersion put into the object by the patch is a precondition (kubectl's managedFields migration relies on it).
     const rv = next.metadata?.resourceVersion;
     if (rv !== undefined && rv !== cur.metadata.resourceVersion) throw conflict(t, "the object has been modified; please apply your changes to the latest version and try again");
@@ -153,6 +155,11 @@ export async function deleteItem(c: Context, d: ApiDeps, info: RequestInfo, user
     const doc = parseDocument(text, c.req.header("content-type"));
     if (typeof doc !== "object" || doc === null) throw badRequest("delete options must be an object");
     opts = doc as typeof opts;
+    const bad = (field: string, want: string) => badRequest(`invalid delete options: ${field} must be ${want}`, [{ field, message: `must be ${want}` }]);
+    if (opts.preconditions !== undefined && (typeof opts.preconditions !== "object" || opts.preconditions === null || Array.isArray(opts.preconditions))) throw bad("preconditions", "an object {uid, resourceVersion}");
+    for (const f of ["uid", "resourceVersion"] as const) if (opts.preconditions?.[f] !== undefined && typeof opts.preconditions[f] !== "string") throw bad(`preconditions.${f}`, "a string");
+    if (opts.propagationPolicy !== undefined && typeof opts.propagationPolicy !== "string") throw bad("propagationPolicy", "Background, Foreground or Orphan");
+    if (opts.dryRun !== undefined && (!Array.isArray(opts.dryRun) || opts.dryRun.some((x) => typeof x !== "string"))) throw bad("dryRun", 'a list like ["All"]');
   }
   const policy = c.req.query("propagationPolicy") ?? opts.propagationPolicy ?? "Background";
   if (!["Background", "Foreground", "Orphan"].includes(policy)) throw badRequest(`propagationPolicy must be Background, Foreground or Orphan, not "${policy}"`);
