@@ -27,6 +27,14 @@ export interface HistoryEntry {
 /** Writes history entries; `record` is called by the object store after each successful write. */
 export class HistoryRecorder {
   private writesSinceTrim = new Map<string, number>();
+  /** Unfinished history writes per object prefix. */
+  private readonly pending = new Map<string, Promise<void>>();
+  failedTotal = 0;
+
+  /** Waits for every history write issued so far (shutdown, tests). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.pending.values()]);
+  }
 
   constructor(private readonly backend: Backend, private readonly maxPerObject = 200) {}
 
@@ -46,8 +54,15 @@ export class HistoryRecorder {
     if (w.overridden.length) entry.overridden = w.overridden.map((o) => ({ manager: o.manager, paths: o.paths.map(formatPath) }));
     const ns = obj.metadata.namespace;
     const name = obj.metadata.name!;
-    await this.backend.create(historyKey(kind, ns, name, w.revision), JSON.stringify(entry));
     const p = historyPrefix(kind, ns, name);
+    // Not awaited by the writer: the entry joins the next group commit instead of doubling every write's
+    // latency. Reads of this object's history wait for it (read-your-writes in this server); a crash can
+    // lose the entries of the last few milliseconds, never an object write.
+    const done = this.backend.create(historyKey(kind, ns, name, w.revision), JSON.stringify(entry)).then(() => undefined, () => { this.failedTotal++; });
+    const prev = this.pending.get(p);
+    const chained = prev ? Promise.all([prev, done]).then(() => undefined) : done;
+    this.pending.set(p, chained);
+    void chained.then(() => { if (this.pending.get(p) === chained) this.pending.delete(p); });
     const n = (this.writesSinceTrim.get(p) ?? 0) + 1;
     if (n >= this.maxPerObject / 4) {
       this.writesSinceTrim.delete(p);
@@ -57,6 +72,7 @@ export class HistoryRecorder {
 
   /** History of one object, oldest first. Survives the object's deletion. */
   async read(kind: KindDefinition, namespace: string | undefined, name: string): Promise<HistoryEntry[]> {
+    await this.pending.get(historyPrefix(kind, namespace, name));
     const res = await this.backend.list(historyPrefix(kind, namespace, name));
     return res.kvs.map((kv) => JSON.parse(kv.value) as HistoryEntry);
   }

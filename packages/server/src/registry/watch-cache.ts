@@ -16,7 +16,8 @@ export interface CachedEvent {
   key: string;
   type: "ADDED" | "MODIFIED" | "DELETED";
   obj: KObject;
-  prev?: KObject;
+  /** The previous version, decoded on first use (only selector transitions need it). */
+  readonly prev?: KObject;
   /** JSON of `obj`, encoded once and shared by every watcher. */
   json: string;
 }
@@ -46,17 +47,19 @@ export class WatchCache {
   private latestRevision = 0;
   private readonly subscribers = new Set<Subscriber>();
   private readonly abort = new AbortController();
-  private ready!: Promise<void>;
   eventsTotal = 0;
 
-  constructor(private readonly backend: Backend, private readonly kinds: KindRegistry, private readonly capacity = 20_000) {}
+  private windowBytes = 0;
+  /** Approximate memory per buffered event (a WeakMap: evicted events take their entry with them). */
+  private readonly sizes = new WeakMap<CachedEvent, number>();
+
+  constructor(private readonly backend: Backend, private readonly kinds: KindRegistry, private readonly capacity = 20_000, private readonly capacityBytes = 128 * 1024 * 1024) {}
 
   /** Starts the one backend watch. Resolves once it is running. */
   async start(): Promise<void> {
     const rev = await this.backend.currentRevision();
     this.oldestRevision = rev;
     this.latestRevision = rev;
-    this.ready = Promise.resolve();
     void this.run(rev);
   }
 
@@ -95,15 +98,26 @@ export class WatchCache {
         e = { revision: rev, kind, key: ev.kv.key, type: "DELETED", obj, json: JSON.stringify(obj) };
       } else {
         const obj = decode(kind, ev.kv);
-        const prev = ev.prevKv ? decode(kind, ev.prevKv) : undefined;
-        e = { revision: rev, kind, key: ev.kv.key, type: ev.kv.createRevision === rev ? "ADDED" : "MODIFIED", obj, prev, json: JSON.stringify(obj) };
+        const prevKv = ev.prevKv;
+        let prev: KObject | undefined;
+        e = {
+          revision: rev, kind, key: ev.kv.key, type: ev.kv.createRevision === rev ? "ADDED" : "MODIFIED", obj, json: JSON.stringify(obj),
+          get prev() { return prevKv ? (prev ??= decode(kind, prevKv)) : undefined; },
+        };
       }
       out.push(e);
       this.window.push(e);
+      this.sizes.set(e, e.json.length * 2 + (ev.prevKv?.value.length ?? 0));
+      this.windowBytes += this.sizes.get(e)!;
       this.latestRevision = Math.max(this.latestRevision, rev);
     }
     if (batch.length) this.latestRevision = Math.max(this.latestRevision, batch[batch.length - 1].kv.modRevision);
-    while (this.window.length > this.capacity) this.oldestRevision = this.window.shift()!.revision;
+    // Bounded by count and by bytes: a few huge objects must not grow the window without limit.
+    while (this.window.length > this.capacity || (this.windowBytes > this.capacityBytes && this.window.length > 1)) {
+      const gone = this.window.shift()!;
+      this.windowBytes -= this.sizes.get(gone) ?? 0;
+      this.oldestRevision = gone.revision;
+    }
     this.eventsTotal += out.length;
     if (!out.length) return;
     for (const s of this.subscribers) {
@@ -137,7 +151,7 @@ export class WatchCache {
 
   /** Drops events at or below `revision` (after a store compaction): older watches get 410. */
   compacted(revision: number): void {
-    while (this.window.length && this.window[0].revision <= revision) this.window.shift();
+    while (this.window.length && this.window[0].revision <= revision) this.windowBytes -= this.sizes.get(this.window.shift()!) ?? 0;
     this.oldestRevision = Math.max(this.oldestRevision, revision);
   }
 
@@ -148,7 +162,7 @@ export class WatchCache {
 
   /** Internal state for /debug/state and metrics. */
   snapshot() {
-    return { watchers: this.subscribers.size, windowEvents: this.window.length, oldestRevision: this.oldestRevision, latestRevision: this.latestRevision, capacity: this.capacity, eventsTotal: this.eventsTotal };
+    return { watchers: this.subscribers.size, windowEvents: this.window.length, windowBytes: this.windowBytes, oldestRevision: this.oldestRevision, latestRevision: this.latestRevision, capacity: this.capacity, eventsTotal: this.eventsTotal };
   }
 
   /** Number of live watchers. */

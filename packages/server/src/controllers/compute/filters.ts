@@ -51,7 +51,8 @@ export function resourceFailure(capacity: Resources, allocated: Resources, req: 
 
 /** True when every nodeSelector entry equals the host's label. */
 export function selectorMatches(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(selector ?? {})) if (labels[k] !== v) return false;
+  // for..in, not Object.entries: this runs for every host of every decision and must not allocate.
+  for (const k in selector) if (labels[k] !== selector[k]) return false;
   return true;
 }
 

@@ -16,12 +16,12 @@ import type { Registry } from "prom-client";
 import type { ObjectStore, WriteContext } from "../../registry/store.js";
 import type { WatchCache } from "../../registry/watch-cache.js";
 import type { EventRecorder } from "../events.js";
-import { type FilterFailure, type HostFacts, type PlacementRequest, dominantFailure, filterHosts, unschedulableMessage } from "./filters.js";
+import { type FilterFailure, type HostFacts, type PlacementRequest, dominantFailure, unschedulableMessage } from "./filters.js";
 import { release, reserve, ReservationRefused } from "./host-allocation.js";
 import { LocalInformer } from "./local-informer.js";
 import { INSTANCE_FINALIZER, type Resources, addResources, hostAllocated, hostCapacity, hostReady, instanceResources, keyOf, splitKey } from "./resources.js";
 import { LatencyWindow, schedulerMetrics, type SchedulerMetrics } from "./scheduler-metrics.js";
-import { pickHost, type SchedulePolicy } from "./score.js";
+import { chooseHost, type SchedulePolicy } from "./score.js";
 
 /** Field manager and user of every scheduler write. */
 export const SCHEDULER_CTX: WriteContext = { user: "system:kumo-scheduler", manager: "kumo-scheduler" };
@@ -77,7 +77,8 @@ export class Scheduler {
   private readonly informer: LocalInformer;
   private readonly queue: WorkQueue<string>;
   private readonly m: SchedulerMetrics;
-  private readonly hosts = new Map<string, { facts: HostFacts; rv: number }>();
+  private readonly hosts = new Map<string, HostFacts>();
+  private readonly hostRv = new Map<string, number>();
   private readonly assumed = new Map<string, Assumption>();
   /** Instances that failed and wait for a host or image change (or their backoff). */
   private readonly pending = new Set<string>();
@@ -149,14 +150,16 @@ export class Scheduler {
     const name = obj.metadata.name!;
     if (type === "DELETED") {
       this.hosts.delete(name);
+      this.hostRv.delete(name);
       return;
     }
     const facts: HostFacts = {
       name, labels: obj.metadata.labels ?? {}, ready: hostReady(obj), unschedulable: !!(obj.spec as { unschedulable?: boolean } | undefined)?.unschedulable,
       capacity: hostCapacity(obj), allocated: hostAllocated(obj), groups: NO_GROUPS,
     };
-    const before = this.hosts.get(name)?.facts;
-    this.hosts.set(name, { facts, rv: Number(obj.metadata.resourceVersion) });
+    const before = this.hosts.get(name);
+    this.hosts.set(name, facts);
+    this.hostRv.set(name, Number(obj.metadata.resourceVersion));
     // Heartbeats change hosts every few seconds; only a change that can make a refused instance fit retries it.
     const b = before;
     const more = !b || facts.ready !== b.ready || facts.unschedulable !== b.unschedulable || JSON.stringify(facts.labels) !== JSON.stringify(b.labels) ||
@@ -186,25 +189,30 @@ export class Scheduler {
     }
   }
 
-  /** The hosts as this scheduler should see them now: the informer's view plus placements not yet in it. */
-  private view(group: string | undefined): HostFacts[] {
+  /**
+   * Adjusted facts for the hosts this scheduler's in-flight placements touch (allocation not yet in the
+   * informer's Host, anti-affinity group members); every other host is used as the informer has it.
+   */
+  private overlay(group: string | undefined): Map<string, HostFacts> | undefined {
     const extra = new Map<string, Resources>();
     const withGroup = new Set<string>();
     for (const a of this.assumed.values()) {
-      const h = this.hosts.get(a.host);
-      if (!h) continue;
-      if (a.committedRv === undefined || h.rv < a.committedRv) extra.set(a.host, addResources(extra.get(a.host) ?? { cpu: 0, memoryMiB: 0, instances: 0 }, a.resources));
+      const rv = this.hostRv.get(a.host);
+      if (rv === undefined) continue;
+      if (a.committedRv === undefined || rv < a.committedRv) extra.set(a.host, addResources(extra.get(a.host) ?? { cpu: 0, memoryMiB: 0, instances: 0 }, a.resources));
       if (group && a.group === group) withGroup.add(a.host);
     }
     if (group) for (const host of this.groups.get(group)?.values() ?? []) withGroup.add(host);
-    if (!extra.size && !withGroup.size) return [...this.hosts.values()].map((h) => h.facts);
+    if (!extra.size && !withGroup.size) return undefined;
     const groupSet: ReadonlySet<string> = group ? new Set([group]) : NO_GROUPS;
-    return [...this.hosts.values()].map(({ facts }) => {
-      const add = extra.get(facts.name);
-      const g = withGroup.has(facts.name);
-      if (!add && !g) return facts;
-      return { ...facts, allocated: add ? addResources(facts.allocated, add) : facts.allocated, groups: g ? groupSet : NO_GROUPS };
-    });
+    const out = new Map<string, HostFacts>();
+    for (const name of new Set([...extra.keys(), ...withGroup])) {
+      const facts = this.hosts.get(name);
+      if (!facts) continue;
+      const add = extra.get(name);
+      out.set(name, { ...facts, allocated: add ? addResources(facts.allocated, add) : facts.allocated, groups: withGroup.has(name) ? groupSet : NO_GROUPS });
+    }
+    return out;
   }
 
   private async scheduleOne(key: string): Promise<void> {
@@ -221,12 +229,10 @@ export class Scheduler {
     if ((image.status as ImageStatus | undefined)?.phase !== "Ready") return this.refuse(inst, "ImageNotReady", `image "${spec.image}" is not Ready (its parts are not all uploaded)`, "ImageNotReady", t0);
     const req: PlacementRequest = { resources: instanceResources(inst)!, nodeSelector: spec.nodeSelector, antiAffinityGroup: spec.antiAffinityGroup };
     for (let attempt = 0; attempt < 5; attempt++) {
-      const hosts = this.view(req.antiAffinityGroup);
-      const { feasible, failures } = filterHosts(hosts, req);
-      const best = pickHost(feasible, req, this.policy);
+      const { best, failures } = chooseHost(this.hosts.values(), req, this.policy, this.overlay(req.antiAffinityGroup));
       if (!best) {
         const top = dominantFailure(failures);
-        return this.refuse(inst, "Unschedulable", unschedulableMessage(hosts.length, failures), top ?? "Unschedulable", t0);
+        return this.refuse(inst, "Unschedulable", unschedulableMessage(this.hosts.size, failures), top ?? "Unschedulable", t0);
       }
       const a: Assumption = { host: best.name, resources: req.resources, group: req.antiAffinityGroup };
       this.assumed.set(key, a);
