@@ -77,7 +77,7 @@ async function storeFloor(s: TestServer, pairs: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { hosts: { type: "string", default: "1000" }, instances: { type: "string", default: "2000" }, live: { type: "string", default: "1000" }, datastore: { type: "string", default: "sqlite" }, policy: { type: "string", default: "spread" }, workers: { type: "string", default: "8" } } });
+  const { values } = parseArgs({ options: { hosts: { type: "string", default: "1000" }, instances: { type: "string", default: "2000" }, live: { type: "string", default: "1000" }, datastore: { type: "string", default: "sqlite" }, policy: { type: "string", default: "spread" }, workers: { type: "string", default: "32" } } });
   WORKERS = Number(values.workers);
   const hosts = Number(values.hosts);
   const n = Number(values.instances);

@@ -16,12 +16,13 @@ import type { Registry } from "prom-client";
 import type { ObjectStore, WriteContext } from "../../registry/store.js";
 import type { WatchCache } from "../../registry/watch-cache.js";
 import type { EventRecorder } from "../events.js";
-import { type FilterFailure, type HostFacts, type PlacementRequest, dominantFailure, unschedulableMessage } from "./filters.js";
+import { type FilterFailure, type PlacementRequest, dominantFailure, unschedulableMessage } from "./filters.js";
 import { release, reserve, ReservationRefused } from "./host-allocation.js";
 import { LocalInformer } from "./local-informer.js";
-import { INSTANCE_FINALIZER, type Resources, addResources, hostAllocated, hostCapacity, hostReady, instanceResources, keyOf, splitKey } from "./resources.js";
+import { INSTANCE_FINALIZER, type Resources, instanceResources, keyOf, splitKey } from "./resources.js";
 import { LatencyWindow, schedulerMetrics, type SchedulerMetrics } from "./scheduler-metrics.js";
 import { chooseHost, type SchedulePolicy } from "./score.js";
+import { type Assumption, SchedulerView } from "./scheduler-view.js";
 
 /** Field manager and user of every scheduler write. */
 export const SCHEDULER_CTX: WriteContext = { user: "system:kumo-scheduler", manager: "kumo-scheduler" };
@@ -31,7 +32,7 @@ export interface SchedulerOptions {
   policy?: SchedulePolicy;
   /** Shown in /debug/state and logs (several schedulers may run). */
   name?: string;
-  /** Concurrent commits (decisions themselves are serialised by the event loop). */
+  /** Concurrent commits (default 32; decisions themselves are serialised by the event loop). More fill sqlite's group commits. */
   workers?: number;
   /** First retry delay of an unschedulable instance (doubles per failure, capped by retryMaxMs). */
   retryBaseMs?: number;
@@ -51,15 +52,6 @@ interface DecisionRecord {
   at: string;
 }
 
-/** A placement decided but not yet visible in the informer's Host (or still being bound). */
-interface Assumption {
-  host: string;
-  resources: Resources;
-  group?: string;
-  /** resourceVersion of the Host write that committed it: a Host at or past it already counts it. */
-  committedRv?: number;
-}
-
 class BindConflict extends Error {}
 
 /** True for instances the scheduler must place: admitted by the instance controller, unbound, not deleting. */
@@ -68,8 +60,6 @@ export function needsScheduling(inst: KObject): boolean {
   return !st?.host && !inst.metadata.deletionTimestamp && (inst.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER) && !!instanceResources(inst);
 }
 
-const NO_GROUPS: ReadonlySet<string> = new Set();
-
 /** Places instances on hosts. */
 export class Scheduler {
   readonly name: string;
@@ -77,14 +67,10 @@ export class Scheduler {
   private readonly informer: LocalInformer;
   private readonly queue: WorkQueue<string>;
   private readonly m: SchedulerMetrics;
-  private readonly hosts = new Map<string, HostFacts>();
-  private readonly hostRv = new Map<string, number>();
-  private readonly assumed = new Map<string, Assumption>();
+  private readonly view = new SchedulerView();
   /** Instances that failed and wait for a host or image change (or their backoff). */
   private readonly pending = new Set<string>();
   private readonly warnedAt = new Map<string, number>();
-  /** antiAffinityGroup → instance key → host, for bound instances. */
-  private readonly groups = new Map<string, Map<string, string>>();
   private readonly recent: DecisionRecord[] = [];
   private readonly latency = new LatencyWindow();
   private readonly depth = () => this.queue.len();
@@ -106,8 +92,8 @@ export class Scheduler {
   async start(): Promise<void> {
     this.m.queues.add(this.depth);
     await this.informer.start();
-    for (let i = 0; i < (this.opts.workers ?? 8); i++) this.workers.push(this.work());
-    this.log.info({ scheduler: this.name, policy: this.policy, hosts: this.hosts.size, queued: this.queue.len() }, "scheduler started");
+    for (let i = 0; i < (this.opts.workers ?? 32); i++) this.workers.push(this.work());
+    this.log.info({ scheduler: this.name, policy: this.policy, hosts: this.view.size, queued: this.queue.len() }, "scheduler started");
   }
 
   /** Stops taking work and waits for in-flight commits. */
@@ -120,22 +106,17 @@ export class Scheduler {
   }
 
   private onChange(kind: KindDefinition, type: string, obj: KObject, prev?: KObject): void {
-    if (kind === HostKind) return this.onHost(type, obj);
+    if (kind === HostKind) {
+      if (type === "DELETED") this.view.deleteHost(obj.metadata.name!);
+      else if (this.view.setHost(obj)) this.retryPending();
+      return;
+    }
     if (kind === ImageKind) {
       if ((obj.status as ImageStatus | undefined)?.phase === "Ready" || type === "DELETED") this.retryPending();
       return;
     }
+    if (this.view.setInstance(obj, type === "DELETED")) this.retryPending(); // an anti-affinity slot freed
     const key = keyOf(obj);
-    const spec = obj.spec as InstanceSpec;
-    const host = (obj.status as InstanceStatus | undefined)?.host;
-    if (spec.antiAffinityGroup) {
-      const m = this.groups.get(spec.antiAffinityGroup) ?? new Map<string, string>();
-      if (type === "DELETED" || !host) m.delete(key);
-      else m.set(key, host);
-      if (m.size) this.groups.set(spec.antiAffinityGroup, m);
-      else this.groups.delete(spec.antiAffinityGroup);
-      if (type === "DELETED" && host) this.retryPending(); // a freed anti-affinity slot
-    }
     if (type === "DELETED" || !needsScheduling(obj)) {
       this.pending.delete(key);
       this.warnedAt.delete(key);
@@ -144,28 +125,6 @@ export class Scheduler {
     // A refused instance waits for its backoff or a host/image change; its own status updates are not news.
     if (this.pending.has(key) && prev && prev.metadata.generation === obj.metadata.generation) return;
     this.queue.add(key);
-  }
-
-  private onHost(type: string, obj: KObject): void {
-    const name = obj.metadata.name!;
-    if (type === "DELETED") {
-      this.hosts.delete(name);
-      this.hostRv.delete(name);
-      return;
-    }
-    const facts: HostFacts = {
-      name, labels: obj.metadata.labels ?? {}, ready: hostReady(obj), unschedulable: !!(obj.spec as { unschedulable?: boolean } | undefined)?.unschedulable,
-      capacity: hostCapacity(obj), allocated: hostAllocated(obj), groups: NO_GROUPS,
-    };
-    const before = this.hosts.get(name);
-    this.hosts.set(name, facts);
-    this.hostRv.set(name, Number(obj.metadata.resourceVersion));
-    // Heartbeats change hosts every few seconds; only a change that can make a refused instance fit retries it.
-    const b = before;
-    const more = !b || facts.ready !== b.ready || facts.unschedulable !== b.unschedulable || JSON.stringify(facts.labels) !== JSON.stringify(b.labels) ||
-      facts.capacity.cpu !== b.capacity.cpu || facts.capacity.memoryMiB !== b.capacity.memoryMiB || facts.capacity.instances !== b.capacity.instances ||
-      facts.allocated.cpu < b.allocated.cpu || facts.allocated.memoryMiB < b.allocated.memoryMiB || facts.allocated.instances < b.allocated.instances;
-    if (more) this.retryPending();
   }
 
   private retryPending(): void {
@@ -189,32 +148,6 @@ export class Scheduler {
     }
   }
 
-  /**
-   * Adjusted facts for the hosts this scheduler's in-flight placements touch (allocation not yet in the
-   * informer's Host, anti-affinity group members); every other host is used as the informer has it.
-   */
-  private overlay(group: string | undefined): Map<string, HostFacts> | undefined {
-    const extra = new Map<string, Resources>();
-    const withGroup = new Set<string>();
-    for (const a of this.assumed.values()) {
-      const rv = this.hostRv.get(a.host);
-      if (rv === undefined) continue;
-      if (a.committedRv === undefined || rv < a.committedRv) extra.set(a.host, addResources(extra.get(a.host) ?? { cpu: 0, memoryMiB: 0, instances: 0 }, a.resources));
-      if (group && a.group === group) withGroup.add(a.host);
-    }
-    if (group) for (const host of this.groups.get(group)?.values() ?? []) withGroup.add(host);
-    if (!extra.size && !withGroup.size) return undefined;
-    const groupSet: ReadonlySet<string> = group ? new Set([group]) : NO_GROUPS;
-    const out = new Map<string, HostFacts>();
-    for (const name of new Set([...extra.keys(), ...withGroup])) {
-      const facts = this.hosts.get(name);
-      if (!facts) continue;
-      const add = extra.get(name);
-      out.set(name, { ...facts, allocated: add ? addResources(facts.allocated, add) : facts.allocated, groups: withGroup.has(name) ? groupSet : NO_GROUPS });
-    }
-    return out;
-  }
-
   private async scheduleOne(key: string): Promise<void> {
     const inst = this.informer.get(InstanceKind, key);
     if (!inst || !needsScheduling(inst)) {
@@ -229,13 +162,13 @@ export class Scheduler {
     if ((image.status as ImageStatus | undefined)?.phase !== "Ready") return this.refuse(inst, "ImageNotReady", `image "${spec.image}" is not Ready (its parts are not all uploaded)`, "ImageNotReady", t0);
     const req: PlacementRequest = { resources: instanceResources(inst)!, nodeSelector: spec.nodeSelector, antiAffinityGroup: spec.antiAffinityGroup };
     for (let attempt = 0; attempt < 5; attempt++) {
-      const { best, failures } = chooseHost(this.hosts.values(), req, this.policy, this.overlay(req.antiAffinityGroup));
+      const { best, failures } = chooseHost(this.view.hosts(), req, this.policy, this.view.overlay(req.antiAffinityGroup));
       if (!best) {
         const top = dominantFailure(failures);
-        return this.refuse(inst, "Unschedulable", unschedulableMessage(this.hosts.size, failures), top ?? "Unschedulable", t0);
+        return this.refuse(inst, "Unschedulable", unschedulableMessage(this.view.size, failures), top ?? "Unschedulable", t0);
       }
       const a: Assumption = { host: best.name, resources: req.resources, group: req.antiAffinityGroup };
-      this.assumed.set(key, a);
+      this.view.assume(key, a);
       try {
         let host: KObject;
         try {
@@ -251,7 +184,7 @@ export class Scheduler {
         this.informer.observe(HostKind, host);
         return await this.commit(inst, best.name, req.resources, t0);
       } finally {
-        this.assumed.delete(key);
+        this.view.forget(key);
       }
     }
     this.queue.addRateLimited(key); // lost the race five times in a row: back off
@@ -343,9 +276,9 @@ export class Scheduler {
   /** State for /debug/state. */
   snapshot() {
     return {
-      name: this.name, policy: this.policy, hosts: this.hosts.size, instances: this.informer.count(InstanceKind), placedTotal: this.placedTotal, results: this.results,
+      name: this.name, policy: this.policy, hosts: this.view.size, instances: this.informer.count(InstanceKind), placedTotal: this.placedTotal, results: this.results,
       queue: this.queue.stats(), pending: [...this.pending].slice(0, 100), pendingCount: this.pending.size,
-      inFlight: Object.fromEntries([...this.assumed].map(([k, a]) => [k, a.host])), latencyMs: this.latencyMs(), lastDecisions: this.recent.slice(-20)
+      inFlight: this.view.inFlight(), latencyMs: this.latencyMs(), lastDecisions: this.recent.slice(-20)
     };
   }
 }
