@@ -230,7 +230,6 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
         srv.close(() => res());
         (srv as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       })));
-      await history.flush();
       await audit?.close();
       await backend.close();
       log.info({}, "kumo server stopped");

@@ -144,10 +144,11 @@ export class ObjectStore {
     md.managedFields = own.toManagedFields();
     if (ctx.dryRun) return { ...obj, metadata: { ...md, resourceVersion: "0" } };
     const key = objectKey(kind, md.namespace, md.name);
-    const res = await this.backend.create(key, encode(obj));
+    const value = encode(obj);
+    const res = await this.backend.create(key, value, { attach: this.history.attachment(kind, obj, { ctx, operation: "Create", changes, overridden: [] }) });
     if (!res.ok) throw alreadyExists(this.target(kind, md.name));
-    const created = decode(kind, { key, value: encode(obj), createRevision: res.revision, modRevision: res.revision });
-    await this.afterWrite(kind, created, ctx, "Create", changes, [], res.revision);
+    const created = decode(kind, { key, value, createRevision: res.revision, modRevision: res.revision });
+    this.afterWrite(kind, created, ctx, changes, []);
     return created;
   }
 
@@ -179,14 +180,15 @@ export class ObjectStore {
         const { obj, changes, overridden } = prepared;
         if (ctx.dryRun) return obj;
         if (obj.metadata.deletionTimestamp && (obj.metadata.finalizers ?? []).length === 0) {
-          const del = await this.backend.delete(key, kv.modRevision);
+          const delChanges = diffLeaves(cur, undefined);
+          const del = await this.backend.delete(key, kv.modRevision, { attach: this.history.attachment(kind, obj, { ctx, operation: "Delete", changes: delChanges, overridden }) });
           if (!del.ok) continue;
           const gone = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(del.revision) } };
-          await this.afterWrite(kind, gone, ctx, "Delete", diffLeaves(cur, undefined), overridden, del.revision);
+          this.afterWrite(kind, gone, ctx, delChanges, overridden);
           return gone;
         }
         const value = encode(obj);
-        const res = await this.backend.update(key, value, kv.modRevision);
+        const res = await this.backend.update(key, value, kv.modRevision, { attach: this.history.attachment(kind, obj, { ctx, operation: opts.operation ?? "Update", changes, overridden }) });
         if (!res.ok) {
           if (opts.expectRV !== undefined) {
             this.onConflict?.(kind, ctx.manager, "stale");
@@ -195,7 +197,7 @@ export class ObjectStore {
           continue;
         }
         const stored = decode(kind, { key, value, createRevision: kv.createRevision, modRevision: res.revision });
-        await this.afterWrite(kind, stored, ctx, opts.operation ?? "Update", changes, overridden, res.revision);
+        this.afterWrite(kind, stored, ctx, changes, overridden);
         return stored;
       }
       throw conflict(this.target(kind, name), `gave up after ${MAX_RETRIES} concurrent modifications; try again`);
@@ -313,17 +315,19 @@ export class ObjectStore {
           kind.defaults?.(next);
           if (ctx.dryRun) return { obj: next, gone: false };
           const value = encode(next);
-          const res = await this.backend.update(key, value, kv.modRevision);
+          const markChanges: FieldChange[] = [{ path: ["metadata", "deletionTimestamp"], op: "set", value: next.metadata.deletionTimestamp }];
+          const res = await this.backend.update(key, value, kv.modRevision, { attach: this.history.attachment(kind, next, { ctx, operation: "Delete", changes: markChanges, overridden: [] }) });
           if (!res.ok) continue;
           const stored = decode(kind, { key, value, createRevision: kv.createRevision, modRevision: res.revision });
-          await this.afterWrite(kind, stored, ctx, "Update", [{ path: ["metadata", "deletionTimestamp"], op: "set", value: next.metadata.deletionTimestamp }], [], res.revision);
+          this.afterWrite(kind, stored, ctx, markChanges, []);
           return { obj: stored, gone: false };
         }
         if (ctx.dryRun) return { obj: cur, gone: true };
-        const res = await this.backend.delete(key, kv.modRevision);
+        const delChanges = diffLeaves(cur, undefined);
+        const res = await this.backend.delete(key, kv.modRevision, { attach: this.history.attachment(kind, cur, { ctx, operation: "Delete", changes: delChanges, overridden: [] }) });
         if (!res.ok) continue;
         const gone = { ...cur, metadata: { ...cur.metadata, resourceVersion: String(res.revision) } };
-        await this.afterWrite(kind, gone, ctx, "Delete", diffLeaves(cur, undefined), [], res.revision);
+        this.afterWrite(kind, gone, ctx, delChanges, []);
         return { obj: gone, gone: true };
       }
       throw conflict(this.target(kind, name), "too many concurrent modifications; try again");
@@ -342,8 +346,8 @@ export class ObjectStore {
     if (obj.metadata.deletionTimestamp) throw forbidden(`unable to create new content in namespace ${ns} because it is being terminated`);
   }
 
-  private async afterWrite(kind: KindDefinition, obj: KObject, ctx: WriteContext, operation: string, changes: FieldChange[], overridden: OwnershipConflict[], revision: number) {
-    await this.history.record(kind, obj, { ctx, operation, changes, overridden, revision });
+  private afterWrite(kind: KindDefinition, obj: KObject, ctx: WriteContext, changes: FieldChange[], overridden: OwnershipConflict[]): void {
+    this.history.written(kind, obj);
     this.onWrite?.({ kind, obj, ctx, changes, overridden });
   }
 }

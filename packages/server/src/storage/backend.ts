@@ -71,17 +71,28 @@ export interface BackendStats {
   keys: number;
 }
 
+/**
+ * Options of a write. `attach` adds a second key to the same atomic commit, written only if the main
+ * write succeeds: the object layer records each write's history entry this way, so a write costs one
+ * durable commit and its history can never exist without it (or the other way round). The function gets
+ * the main write's revision; the attached key is a create (it must not exist) and gets the next revision.
+ * An etcd backend maps this onto one Txn.
+ */
+export interface WriteOptions {
+  attach?: (revision: number) => { key: string; value: string };
+}
+
 export interface Backend {
   /** URL scheme this backend serves, e.g. "sqlite". */
   readonly kind: string;
   get(key: string): Promise<KeyValue | undefined>;
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
   /** Create; refused (ok:false, kv: existing) if the key exists. */
-  create(key: string, value: string): Promise<WriteResult>;
+  create(key: string, value: string, opts?: WriteOptions): Promise<WriteResult>;
   /** Update only if the key's modRevision still equals `modRevision`. */
-  update(key: string, value: string, modRevision: number): Promise<WriteResult>;
+  update(key: string, value: string, modRevision: number, opts?: WriteOptions): Promise<WriteResult>;
   /** Delete (only if modRevision matches, when given). ok:false with no kv means the key did not exist. */
-  delete(key: string, modRevision?: number): Promise<WriteResult>;
+  delete(key: string, modRevision?: number, opts?: WriteOptions): Promise<WriteResult>;
   /**
    * Changes under `prefix` after `afterRevision`, in revision order, as batches. History first, then live.
    * The iterator ends when `signal` aborts. Throws CompactedError if afterRevision < compact revision.

@@ -16,6 +16,20 @@ export function kvConformance(factory: BackendFactory): void {
     assert.equal(await b.get("/k/on"), undefined, "get is exact, not a prefix match");
   });
 
+  test("an attached key commits with a successful write, named by its revision, and never with a refused one", async (t) => {
+    const b = await open(t, factory);
+    const attach = (rev: number) => ({ key: `/h/${rev}`, value: `entry-${rev}` });
+    const c = await b.create("/obj", "v1", { attach });
+    assert.equal((await b.get(`/h/${c.revision}`))?.value, `entry-${c.revision}`);
+    const u = await b.update("/obj", "v2", c.revision, { attach });
+    assert.equal((await b.get(`/h/${u.revision}`))?.value, `entry-${u.revision}`);
+    const stale = await b.update("/obj", "v3", c.revision, { attach });
+    assert.equal(stale.ok, false);
+    const d = await b.delete("/obj", u.revision, { attach });
+    assert.equal((await b.get(`/h/${d.revision}`))?.value, `entry-${d.revision}`);
+    assert.deepEqual((await b.list("/h/")).kvs.map((kv) => kv.value), [c, u, d].map((r) => `entry-${r.revision}`), "exactly one entry per successful write");
+  });
+
   test("create of an existing key is refused with the current kv and does not bump the revision", async (t) => {
     const b = await open(t, factory);
     const first = await b.create("/k", "a");

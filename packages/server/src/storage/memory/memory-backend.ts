@@ -14,6 +14,7 @@ import type {
   WatchEvent,
   WatchOptions,
   WriteResult,
+  WriteOptions,
 } from "../backend.js";
 import { compareKeys, maxKey, prefixEnd } from "../key-order.js";
 import { timed } from "../observe.js";
@@ -81,7 +82,7 @@ export class MemoryBackend implements Backend {
     });
   }
 
-  create(key: string, value: string): Promise<WriteResult> {
+  create(key: string, value: string, opts: WriteOptions = {}): Promise<WriteResult> {
     return timed(this.observer, "create", () => {
       this.checkOpen();
       checkKey(key);
@@ -91,11 +92,11 @@ export class MemoryBackend implements Backend {
       const rev = this.rev + 1;
       const kv: KeyValue = { key, value, createRevision: rev, modRevision: rev };
       this.sorted.splice(lowerBound(this.sorted, key), 0, key);
-      return this.apply(kv, { type: "PUT", kv });
+      return this.attach(this.apply(kv, { type: "PUT", kv }), opts);
     });
   }
 
-  update(key: string, value: string, modRevision: number): Promise<WriteResult> {
+  update(key: string, value: string, modRevision: number, opts: WriteOptions = {}): Promise<WriteResult> {
     return timed(this.observer, "update", () => {
       this.checkOpen();
       checkKey(key);
@@ -104,11 +105,11 @@ export class MemoryBackend implements Backend {
       const cur = this.data.get(key);
       if (!cur || cur.modRevision !== modRevision) return this.refused(cur);
       const kv: KeyValue = { key, value, createRevision: cur.createRevision, modRevision: this.rev + 1 };
-      return this.apply(kv, { type: "PUT", kv, prevKv: cur });
+      return this.attach(this.apply(kv, { type: "PUT", kv, prevKv: cur }), opts);
     });
   }
 
-  delete(key: string, modRevision?: number): Promise<WriteResult> {
+  delete(key: string, modRevision?: number, opts: WriteOptions = {}): Promise<WriteResult> {
     return timed(this.observer, "delete", () => {
       this.checkOpen();
       checkKey(key);
@@ -117,7 +118,7 @@ export class MemoryBackend implements Backend {
       if (!cur || (modRevision !== undefined && cur.modRevision !== modRevision)) return this.refused(cur);
       const kv: KeyValue = { ...cur, modRevision: this.rev + 1 };
       this.sorted.splice(lowerBound(this.sorted, key), 1);
-      return this.apply(undefined, { type: "DELETE", kv, prevKv: cur }, kv);
+      return this.attach(this.apply(undefined, { type: "DELETE", kv, prevKv: cur }, kv), opts);
     });
   }
 
@@ -162,6 +163,18 @@ export class MemoryBackend implements Backend {
     this.log.push(logged);
     this.hub.publish([logged]);
     return { ok: true, revision: this.rev, kv: reported && { ...reported } };
+  }
+
+  /** Writes the attached key right after a successful write (single-threaded: nothing can come between). */
+  private attach(res: WriteResult, opts: WriteOptions): WriteResult {
+    if (!res.ok || !opts.attach) return res;
+    const extra = opts.attach(res.revision);
+    if (this.data.has(extra.key)) return res;
+    const rev = this.rev + 1;
+    const kv: KeyValue = { key: extra.key, value: extra.value, createRevision: rev, modRevision: rev };
+    this.sorted.splice(lowerBound(this.sorted, extra.key), 0, extra.key);
+    this.apply(kv, { type: "PUT", kv });
+    return res;
   }
 
   private refused(cur: KeyValue | undefined): WriteResult {

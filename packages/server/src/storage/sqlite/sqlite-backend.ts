@@ -19,6 +19,7 @@ import type {
   WatchEvent,
   WatchOptions,
   WriteResult,
+  WriteOptions,
 } from "../backend.js";
 import { compareKeys, maxKey, prefixEnd } from "../key-order.js";
 import { timed } from "../observe.js";
@@ -114,28 +115,28 @@ export class SqliteBackend implements Backend {
     });
   }
 
-  create(key: string, value: string): Promise<WriteResult> {
+  create(key: string, value: string, opts: WriteOptions = {}): Promise<WriteResult> {
     return this.write("create", () => {
       checkKey(key);
       checkValue(value);
-      return { kind: "create", key, value };
+      return { kind: "create", key, value, attach: opts.attach };
     });
   }
 
-  update(key: string, value: string, modRevision: number): Promise<WriteResult> {
+  update(key: string, value: string, modRevision: number, opts: WriteOptions = {}): Promise<WriteResult> {
     return this.write("update", () => {
       checkKey(key);
       checkValue(value);
       checkRevision(modRevision, "modRevision");
-      return { kind: "update", key, value, modRevision };
+      return { kind: "update", key, value, modRevision, attach: opts.attach };
     });
   }
 
-  delete(key: string, modRevision?: number): Promise<WriteResult> {
+  delete(key: string, modRevision?: number, opts: WriteOptions = {}): Promise<WriteResult> {
     return this.write("delete", () => {
       checkKey(key);
       if (modRevision !== undefined) checkRevision(modRevision, "modRevision");
-      return { kind: "delete", key, modRevision };
+      return { kind: "delete", key, modRevision, attach: opts.attach };
     });
   }
 

@@ -9,10 +9,11 @@ import type { KeyValue, WatchEvent, WriteResult } from "../backend.js";
 import type { Statements } from "./statements.js";
 
 /** One queued write. `modRevision` is the CAS condition (required for update, optional for delete). */
-export type WriteOp =
+export type WriteOp = (
   | { kind: "create"; key: string; value: string }
   | { kind: "update"; key: string; value: string; modRevision: number }
-  | { kind: "delete"; key: string; modRevision?: number };
+  | { kind: "delete"; key: string; modRevision?: number }
+) & { attach?: (revision: number) => { key: string; value: string } };
 
 /** What a committed group changes. */
 export interface BatchOutcome {
@@ -69,6 +70,16 @@ export function applyBatch(s: Statements, ops: readonly WriteOp[], rev: number):
       keysDelta--;
       events.push({ type: "DELETE", kv, prevKv: cur });
       results.push({ ok: true, revision: rev, kv: { ...kv } });
+    }
+    if (op.attach && results[results.length - 1].ok) {
+      const extra = op.attach(rev);
+      if (s.get.get(extra.key)) continue; // already recorded (a retried write): the attachment is a create
+      rev++;
+      const kv: KeyValue = { key: extra.key, value: extra.value, createRevision: rev, modRevision: rev };
+      s.insertKv.run(extra.key, extra.value, rev, rev);
+      s.insertLog.run(rev, extra.key, extra.value, rev, 0, null, 0);
+      keysDelta++;
+      events.push({ type: "PUT", kv });
     }
   }
   return { results, events, revision: rev, keysDelta };
