@@ -64,6 +64,7 @@ export class HostAgent {
   private readonly servedDhcp = new Set<string>();
   private lastError?: { stage: string; message: string; at: string };
   private vtepMissingSince?: number;
+  private readonly recentSyncs: { at: string; durationMs: number; writes: number; phasesMs: SyncReport["phasesMs"]; driftRepairs: number }[] = [];
   private republishedTotal = 0;
 
   constructor(private readonly client: KumoClient, private readonly o: AgentOptions, private readonly log: Logger) {
@@ -194,6 +195,8 @@ export class HostAgent {
     await this.stage("sync", async () => {
       const report = await this.network.sync(d.dataplane);
       this.lastReport = report;
+      this.recentSyncs.push({ at: report.startedAt, durationMs: report.durationMs, writes: report.writes, phasesMs: report.phasesMs, driftRepairs: report.driftRepairs });
+      if (this.recentSyncs.length > 20) this.recentSyncs.shift();
       this.metrics.observeSync(report);
       if (report.driftRepairs > 0) {
         const host = this.informers.hosts.get(id.name);
@@ -296,6 +299,7 @@ export class HostAgent {
       lastError: this.lastError,
       desired: this.desired && { networks: this.desired.dataplane.networks, dhcp: this.desired.dhcp.map((c) => ({ network: c.network, hosts: c.hosts.length, dnsRecords: c.dnsRecords?.length ?? 0 })), problems: this.desired.problems, missingDhcpPorts: this.desired.missingDhcpPorts },
       lastSync: this.lastReport,
+      recentSyncs: this.recentSyncs,
       network: this.network.snapshot(),
       dnsmasq: this.dnsmasq.snapshot(),
       probes: this.probes.snapshot(),
