@@ -18,6 +18,7 @@ import type { RequestInfo } from "./request-info.js";
 import { sendJson } from "./resources.js";
 import { BlobCorrupted, BlobDigestMismatch, BlobTooLarge, type BlobStore, type OpenBlob } from "../controllers/compute/blob-store.js";
 import { partsOf, withBlob } from "../controllers/compute/image-status.js";
+import { EventRecorder } from "../controllers/events.js";
 
 /** URL pattern of one image part. */
 export const BLOB_PATH = "/apis/compute.kumo.dev/v1/images/:name/blobs/:part";
@@ -67,6 +68,7 @@ async function* chunks(body: ReadableStream<Uint8Array> | null): AsyncIterable<U
 /** Adds the blob routes to `app`. */
 export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore): void {
   const m = blobMetrics(d.metrics.registry);
+  const events = new EventRecorder(d.store, MANAGER, d.log);
   const target = (name: string) => ({ group: ImageKind.group, kind: ImageKind.kind, resource: "images", name });
 
   /** Authorizes as the images resource and labels the request for the request metrics and the audit log. */
@@ -100,6 +102,7 @@ export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore)
         if (e instanceof BlobDigestMismatch) {
           result = "mismatch";
           m.verifyFailures.labels("upload").inc();
+          void events.record(image, "Warning", "BlobDigestMismatch", `upload of part ${part} by ${user.name} refused: ${e.message}; nothing was stored`);
           throw invalid(target(name), [{ field: "sha256", message: `sha256 mismatch: expected ${e.expected}, actual ${e.actual} (${e.size} bytes received); nothing was stored`, reason: "FieldValueInvalid" }]);
         }
         if (e instanceof BlobTooLarge) throw tooLarge(e.message);
@@ -112,6 +115,7 @@ export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore)
       }));
       result = "ok";
       d.log.info({ image: name, part, sha256: digest, size: stored.size, deduped: stored.deduped, user: user.name }, "image blob stored");
+      await events.record(updated, "Normal", "BlobStored", `part ${part}: sha256:${digest} (${stored.size} bytes) uploaded by ${user.name}${stored.deduped ? ", content already stored (deduplicated)" : ""}${(updated.status as ImageStatus).phase === "Ready" ? "; image Ready" : ""}`);
       return sendJson(c, 200, updated);
     } finally {
       unpin();
@@ -136,6 +140,7 @@ export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore)
       if (e instanceof BlobCorrupted) {
         m.verifyFailures.labels("stored").inc();
         d.log.error({ image: name, part, sha256: e.digest, actual: e.actual }, "stored image blob is corrupted; refusing to serve it");
+        void events.record(image, "Warning", "BlobCorrupted", `${e.message}; downloads of part ${part} are refused until it is uploaded again`);
         throw internalError(`blob sha256:${e.digest} of image "${name}" part "${part}" is corrupted on disk (its content hashes to ${e.actual}); re-upload the part`);
       }
       if ((e as NodeJS.ErrnoException).code === "ENOENT") throw internalError(`blob sha256:${blob.sha256} of image "${name}" part "${part}" is missing from the blob store; re-upload the part`);

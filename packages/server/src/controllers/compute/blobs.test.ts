@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startTestServer, type TestServer } from "../../testing.js";
-import { cond, P, sha256, until } from "./test-support.js";
+import { cond, eventsFor, P, sha256, until } from "./test-support.js";
 
 let s: TestServer;
 before(async () => {
@@ -37,6 +37,9 @@ describe("image blobs", () => {
     assert.equal(cond(done.body, "Ready").status, "True");
     assert.ok((await stored()).includes(sha256(kernel)));
     assert.deepEqual(await temps(), []);
+    const ev = (await eventsFor(s, "tiny-vm")).filter((e) => e.reason === "BlobStored").map((e) => e.message);
+    assert.equal(ev.length, 2);
+    assert.ok(ev.some((m) => m.includes(`part initrd: sha256:${sha256("initramfs")}`) && m.endsWith("image Ready")), ev.join(" | "));
   });
 
   it("refuses a corrupted upload with 422 naming both digests and keeps nothing", async () => {
@@ -53,6 +56,8 @@ describe("image blobs", () => {
     assert.equal(img.status?.blobs, undefined);
     const metrics = (await s.call("GET", "/metrics")).text;
     assert.match(metrics, /kumo_images_blob_verification_failures_total\{stage="upload"\} 1/);
+    const ev = await until("Warning event", async () => (await eventsFor(s, "disk1")).find((e) => e.reason === "BlobDigestMismatch"));
+    assert.equal(ev.type, "Warning");
   });
 
   it("refuses unknown parts, bad digests and missing images", async () => {
@@ -128,6 +133,7 @@ describe("image blobs", () => {
     assert.equal((await s.call("DELETE", `${P.images}/twin-a`)).status, 200);
     assert.equal((await s.call("DELETE", `${P.images}/solo`)).status, 200);
     await until("solo's blob collected", async () => !(await stored()).includes(sha256("unique layer")));
+    await until("collection event", async () => (await eventsFor(s, "solo")).some((e) => e.reason === "BlobsDeleted"));
     assert.ok((await stored()).includes(sha256(same)), "still referenced by twin-b");
     assert.equal((await s.call("GET", `${P.images}/twin-b/blobs/rootfs`)).text, same);
     assert.equal((await s.call("DELETE", `${P.images}/twin-b`)).status, 200);

@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { Counter, type Registry } from "prom-client";
 import type { ObjectStore } from "../../registry/store.js";
 import type { WatchCache } from "../../registry/watch-cache.js";
+import { EventRecorder } from "../events.js";
 import type { BlobStore } from "./blob-store.js";
 import { digestsOf } from "./image-status.js";
 import { LocalInformer } from "./local-informer.js";
@@ -22,6 +23,7 @@ const ORPHAN_GRACE_MS = 10 * 60_000;
 export class ImageBlobCollector {
   private readonly informer: LocalInformer;
   private readonly deleted: Counter;
+  private readonly events: EventRecorder;
   private timer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
   deletedTotal = 0;
@@ -30,6 +32,7 @@ export class ImageBlobCollector {
   constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly blobs: BlobStore, private readonly log: Logger, registry: Registry) {
     this.deleted = new Counter({ name: "kumo_images_blob_gc_deleted_total", help: "Stored image blobs deleted because no Image references them any more", registers: [registry] });
     this.informer = new LocalInformer(store, cache, [ImageKind], (k, t, o, p) => this.onChange(k, t, o, p));
+    this.events = new EventRecorder(store, "kumo-image-service", log);
   }
 
   /** Follows Image changes and starts the periodic sweep. */
@@ -49,7 +52,11 @@ export class ImageBlobCollector {
     const before = type === "DELETED" ? digestsOf(obj.status as ImageStatus | undefined) : digestsOf(prev?.status as ImageStatus | undefined);
     const after = type === "DELETED" ? new Set<string>() : digestsOf(obj.status as ImageStatus | undefined);
     const dropped = [...before].filter((d) => !after.has(d));
-    if (dropped.length) void this.enqueue(() => this.collect(dropped, `image ${obj.metadata.name} ${type === "DELETED" ? "deleted" : "part replaced"}`));
+    if (!dropped.length) return;
+    void this.enqueue(async () => {
+      const gone = await this.collect(dropped, `image ${obj.metadata.name} ${type === "DELETED" ? "deleted" : "part replaced"}`);
+      if (gone.length) await this.events.record(obj, "Normal", "BlobsDeleted", `deleted ${gone.map((d) => `sha256:${d.slice(0, 12)}`).join(", ")}: no image references ${gone.length === 1 ? "it" : "them"} any more`);
+    });
   }
 
   /** Runs collections one at a time (a sweep and an event never decide on the same file concurrently). */
@@ -64,25 +71,25 @@ export class ImageBlobCollector {
     return refs;
   }
 
-  /** Deletes those of `digests` that no Image references (read fresh from the store, not the cache). */
-  async collect(digests: string[], why: string): Promise<number> {
+  /** Deletes those of `digests` that no Image references (read fresh from the store, not the cache); returns them. */
+  async collect(digests: string[], why: string): Promise<string[]> {
     const at = Date.now();
     const refs = await this.referenced();
-    let n = 0;
+    const gone: string[] = [];
     for (const d of digests) {
       if (refs.has(d) || !(await this.blobs.remove(d, at))) continue;
-      n++;
+      gone.push(d);
       this.log.info({ sha256: d, why }, "image blob deleted");
     }
-    this.deletedTotal += n;
-    this.deleted.inc(n);
-    return n;
+    this.deletedTotal += gone.length;
+    this.deleted.inc(gone.length);
+    return gone;
   }
 
   /** Deletes unreferenced blobs older than the grace period and stale temp files. */
   async sweep(now = Date.now()): Promise<number> {
     const stale = (await this.blobs.list()).filter((b) => now - b.mtimeMs > ORPHAN_GRACE_MS).map((b) => b.digest);
-    const n = stale.length ? await this.collect(stale, "unreferenced (sweep)") : 0;
+    const n = stale.length ? (await this.collect(stale, "unreferenced (sweep)")).length : 0;
     await this.blobs.sweepTmp();
     this.lastSweep = new Date(now).toISOString();
     return n;

@@ -9,7 +9,7 @@ import { FILTER_ORDER } from "./filters.js";
 export const DECISION_RESULTS = ["scheduled", "unschedulable", "conflict", "error"] as const;
 
 /** Failure reasons besides the filter names (the `reason` label). */
-export const FAILURE_REASONS = ["ImageNotFound", "ImageNotReady", "ReservationRefused", "BindConflict", "ReleaseFailed", "Error", ...FILTER_ORDER] as const;
+export const FAILURE_REASONS = ["ImageNotFound", "ReservationRefused", "BindConflict", "ReleaseFailed", "Error", ...FILTER_ORDER] as const;
 
 /** The scheduler metric set. */
 export interface SchedulerMetrics {

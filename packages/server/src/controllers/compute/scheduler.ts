@@ -9,7 +9,7 @@
  * Anti-affinity is exact within one scheduler and best-effort between concurrent ones (it has no counter on
  * the Host to re-check).
  */
-import { HostKind, ImageKind, type ImageStatus, type InstanceSpec, type InstanceStatus, InstanceKind, type KindDefinition, type KObject, findCondition, isNotFound, setCondition } from "@kumo/api";
+import { HostKind, ImageKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KindDefinition, type KObject, findCondition, isNotFound, setCondition } from "@kumo/api";
 import { WorkQueue } from "@kumo/client";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -54,6 +54,9 @@ interface DecisionRecord {
 
 class BindConflict extends Error {}
 
+/** Event writes a scheduler lets run behind its decisions before it waits for them. */
+const MAX_EVENTS_IN_FLIGHT = 256;
+
 /** True for instances the scheduler must place: admitted by the instance controller, unbound, not deleting. */
 export function needsScheduling(inst: KObject): boolean {
   const st = inst.status as InstanceStatus | undefined;
@@ -76,6 +79,7 @@ export class Scheduler {
   private readonly depth = () => this.queue.len();
   private readonly abort = new AbortController();
   private workers: Promise<void>[] = [];
+  private readonly eventsInFlight = new Set<Promise<void>>();
   placedTotal = 0;
   /** Decisions of this scheduler by result (the metric sums all schedulers of the process). */
   readonly results: Record<string, number> = { scheduled: 0, unschedulable: 0, conflict: 0 };
@@ -102,6 +106,7 @@ export class Scheduler {
     this.queue.shutDown();
     this.informer.stop();
     await Promise.allSettled(this.workers);
+    await Promise.allSettled([...this.eventsInFlight]);
     this.m.queues.delete(this.depth);
   }
 
@@ -112,7 +117,7 @@ export class Scheduler {
       return;
     }
     if (kind === ImageKind) {
-      if ((obj.status as ImageStatus | undefined)?.phase === "Ready" || type === "DELETED") this.retryPending();
+      if (type === "ADDED") this.retryPending();
       return;
     }
     if (this.view.setInstance(obj, type === "DELETED")) this.retryPending(); // an anti-affinity slot freed
@@ -158,8 +163,8 @@ export class Scheduler {
     const t0 = performance.now();
     const spec = inst.spec as InstanceSpec;
     const image = this.informer.get(ImageKind, `/${spec.image}`);
+    // Only a missing Image blocks placement: an image still uploading is the agent's to wait for (ImageReady).
     if (!image) return this.refuse(inst, "ImageNotFound", `image "${spec.image}" not found`, "ImageNotFound", t0);
-    if ((image.status as ImageStatus | undefined)?.phase !== "Ready") return this.refuse(inst, "ImageNotReady", `image "${spec.image}" is not Ready (its parts are not all uploaded)`, "ImageNotReady", t0);
     const req: PlacementRequest = { resources: instanceResources(inst)!, nodeSelector: spec.nodeSelector, antiAffinityGroup: spec.antiAffinityGroup };
     for (let attempt = 0; attempt < 5; attempt++) {
       const { best, failures } = chooseHost(this.view.hosts(), req, this.policy, this.view.overlay(req.antiAffinityGroup));
@@ -212,7 +217,7 @@ export class Scheduler {
     this.queue.forget(key);
     this.placedTotal++;
     this.record(inst, "scheduled", t0, { host });
-    await this.events.record(bound, "Normal", "Scheduled", `assigned to host ${host} (${this.policy}) by ${this.name}`);
+    await this.event(this.events.record(bound, "Normal", "Scheduled", `assigned to host ${host} (${this.policy}) by ${this.name}`));
   }
 
   private bind(inst: KObject, host: string): Promise<KObject> {
@@ -254,8 +259,19 @@ export class Scheduler {
     const last = this.warnedAt.get(key) ?? 0;
     if (Date.now() - last >= (this.opts.eventIntervalMs ?? 30_000)) {
       this.warnedAt.set(key, Date.now());
-      await this.events.record(inst, "Warning", "FailedScheduling", message);
+      await this.event(this.events.record(inst, "Warning", "FailedScheduling", message));
     }
+  }
+
+  /**
+   * Lets an event write finish in the background: the placement is already stored, and a worker waiting
+   * for a third commit would cut throughput by a third on a durable store. Bounded, so a flood of decisions
+   * waits for its events instead of piling them up.
+   */
+  private async event(write: Promise<void>): Promise<void> {
+    this.eventsInFlight.add(write);
+    void write.finally(() => this.eventsInFlight.delete(write));
+    if (this.eventsInFlight.size > MAX_EVENTS_IN_FLIGHT) await Promise.race(this.eventsInFlight);
   }
 
   private record(inst: KObject, result: "scheduled" | "unschedulable" | "conflict", t0: number, d: { host?: string; reason?: string; message?: string }): void {
