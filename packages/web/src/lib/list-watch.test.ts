@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import type { KObject } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
@@ -11,18 +11,20 @@ function widget(name: string): KObject {
   return { apiVersion: "test.kumo.dev/v1", kind: "Widget", metadata: { name }, spec: {} };
 }
 
-function setup() {
+/** A fake API and a loop on it; the loop is stopped when the test ends, also when it fails. */
+function setup(t: TestContext) {
   const api = new FakeApi();
   const client = new KumoClient({ server: "https://x", fetch: api.fetch });
   const seen = { state: undefined as ListState | undefined, errors: [] as (unknown | undefined)[] };
   const ac = new AbortController();
+  t.after(() => ac.abort());
   const run = () => runListWatch(client, Widget, { minBackoffMs: 5, maxBackoffMs: 20 }, { state: (s) => (seen.state = s), error: (e) => seen.errors.push(e) }, ac.signal);
   const names = () => seen.state?.items.map((o) => o.metadata.name).join(",");
   return { api, seen, ac, run, names };
 }
 
-test("lists, then follows watch events", async () => {
-  const { api, ac, run, names } = setup();
+test("lists, then follows watch events", { timeout: 5000 }, async (t) => {
+  const { api, ac, run, names } = setup(t);
   api.put(widget("a"));
   const running = run();
   await waitFor(() => api.openWatches === 1);
@@ -34,8 +36,8 @@ test("lists, then follows watch events", async () => {
   await running;
 });
 
-test("after 410 Gone it relists and shows what changed while the watch was gone", async () => {
-  const { api, seen, ac, run, names } = setup();
+test("after 410 Gone it relists and shows what changed while the watch was gone", { timeout: 5000 }, async (t) => {
+  const { api, seen, ac, run, names } = setup(t);
   api.put(widget("a"));
   api.put(widget("b"));
   const running = run();
@@ -54,8 +56,8 @@ test("after 410 Gone it relists and shows what changed while the watch was gone"
   await running;
 });
 
-test("a server that answers 410 to every watch is retried with backoff, not in a tight loop", async () => {
-  const { api, ac, run } = setup();
+test("a server that answers 410 to every watch is retried with backoff, not in a tight loop", { timeout: 5000 }, async (t) => {
+  const { api, ac, run } = setup(t);
   api.put(widget("a"));
   api.compactedRv = 1000; // every watch (from rv 1) is too old
   const running = run();
@@ -66,8 +68,8 @@ test("a server that answers 410 to every watch is retried with backoff, not in a
   await running;
 });
 
-test("other errors reach the sink with the API's message and clear after recovery", async () => {
-  const { api, seen, ac, run, names } = setup();
+test("other errors reach the sink with the API's message and clear after recovery", { timeout: 5000 }, async (t) => {
+  const { api, seen, ac, run, names } = setup(t);
   api.put(widget("a"));
   let fail = true;
   api.intercept = () => (fail ? status(403, "Forbidden", 'user "bob" cannot list resource "widgets"') : undefined);
@@ -76,6 +78,19 @@ test("other errors reach the sink with the API's message and clear after recover
   assert.match(String((seen.errors[0] as Error).message), /cannot list resource "widgets"/);
   fail = false;
   await waitFor(() => names() === "a" && seen.errors.at(-1) === undefined);
+  ac.abort();
+  await running;
+});
+
+test("a server that ends every watch at once is re-watched with backoff", { timeout: 5000 }, async (t) => {
+  const { api, ac, run, names } = setup(t);
+  api.put(widget("a"));
+  api.intercept = (r) => (r.url.searchParams.get("watch") ? new Response("", { status: 200 }) : undefined);
+  const running = run();
+  await new Promise((r) => setTimeout(r, 150));
+  const watches = api.requests.filter((r) => r.url.searchParams.get("watch")).length;
+  assert.ok(watches >= 2 && watches < 30, `re-watched ${watches} times in 150 ms`);
+  assert.equal(names(), "a", "the listed rows stay");
   ac.abort();
   await running;
 });

@@ -41,9 +41,13 @@ export async function runListWatch<T extends KObject>(
       if (failures) sink.error(undefined);
       failures = 0;
       // A stream the server ends cleanly (timeout) resumes from the newest version seen.
+      let quickEnds = 0;
       while (!signal.aborted && !state.expired) {
+        const started = Date.now();
+        let progressed = false;
         try {
           for await (const ev of client.watch<T>(rt, o.namespace, { resourceVersion: state.resourceVersion, labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, allowWatchBookmarks: true, signal })) {
+            progressed = true;
             const next = applyWatchEvent(state, ev);
             if (next !== state) sink.state((state = next));
           }
@@ -52,6 +56,9 @@ export async function runListWatch<T extends KObject>(
           // The client turns the ERROR event into an exception; hand the reducer the event it stands for.
           sink.state((state = applyWatchEvent(state, GONE_EVENT)));
         }
+        // A server that ends every watch at once (or an answer the reducer ignores) must not make this spin.
+        quickEnds = !progressed && Date.now() - started < 1000 ? quickEnds + 1 : 0;
+        if (quickEnds && !state.expired) await sleep(Math.min(max, min * 2 ** (quickEnds - 1)), signal);
       }
       // The first 410 relists at once (routine after a long disconnect). 410 again right after a relist
       // means the server keeps compacting past us: relisting in a tight loop would hammer it (and
