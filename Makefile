@@ -1,6 +1,8 @@
 # kumo: a private cloud in one coherent codebase. `make help` lists the targets.
 SHELL := /bin/bash
-NODE_TESTS = $(shell find packages/*/dist test/e2e/dist -name '*.test.js' -not -path '*/node_modules/*' 2>/dev/null | sort)
+# Found when the recipe runs (after `build`), not when make reads this file: a fresh checkout has no dist/.
+UNIT_TESTS = $$(find packages/*/dist -name '*.test.js' -not -path '*/node_modules/*' | sort)
+E2E_TESTS = $$(find test/e2e/dist -name '*.test.js' | sort)
 KUMO_HOME ?= /var/lib/kumo
 export KUMO_HOME
 
@@ -27,10 +29,12 @@ down: ## stop what `make up` started (data stays; `make down PURGE=1` removes it
 	./bin/kumo down $(if $(PURGE),--purge,)
 
 test: build ## run every test (unit, integration, e2e) with node's test runner
-	node --test --test-concurrency=2 $(NODE_TESTS)
+	node --test --test-concurrency=2 $(UNIT_TESTS)
+	@# end-to-end files each bring up a whole cloud: one at a time on 2 cores
+	node --test --test-concurrency=1 $(E2E_TESTS)
 
 unit: build ## run the tests of one package: make unit PKG=server
-	node --test $(shell find packages/$(PKG)/dist -name '*.test.js' | sort)
+	node --test $$(find packages/$(PKG)/dist -name '*.test.js' | sort)
 
 lint: build ## type-check everything and check the layering rules
 	node scripts/check-layering.mjs
