@@ -84,8 +84,12 @@ export class InstanceController implements Reconciler {
     if (inst.metadata.deletionTimestamp) return this.finalize(inst);
     const admitted = await this.admit(inst);
     if (!admitted) return { requeueAfterMs: 30_000 };
+    // Deleted meanwhile (its deletion event queues the finalizer pass): create nothing more for it.
+    if (admitted.metadata.deletionTimestamp || !(admitted.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER)) return;
     inst = admitted;
     const state = await ensurePorts(this.store, this.admission, inst);
+    const noIp = state.ports.find((p) => !(p.spec as PortSpec).fixedIPs?.length);
+    if (!state.problem && noIp) state.problem = { reason: "PortWithoutAddress", message: `port ${noIp.metadata.name} has no IP address` };
     await this.note(inst, state.notes);
     if (state.problem) await this.warn(inst, state.problem.reason, state.problem.message);
     const spec = inst.spec as InstanceSpec;
@@ -96,7 +100,7 @@ export class InstanceController implements Reconciler {
         : { type: "PortBound", status: "True", reason: "PortsReady", message: state.ports.map((p) => `${p.metadata.name} ${(p.spec as PortSpec).fixedIPs?.[0]?.ipAddress}`).join(", ") };
     const addresses = state.problem ? undefined : state.ports.map((p, i) => {
       const ps = p.spec as PortSpec;
-      return { network: spec.networks![i].network, ip: ps.fixedIPs?.[0]?.ipAddress ?? "", mac: ps.macAddress, port: p.metadata.name! };
+      return { network: spec.networks![i].network, ip: ps.fixedIPs![0].ipAddress, mac: ps.macAddress, port: p.metadata.name! };
     });
     inst = await this.writeStatus(inst, (st) => ({ ...st, phase: st.phase ?? "Pending", conditions: setCondition(st.conditions, cond), ...(addresses ? { addresses } : {}) }));
     const host = (inst.status as InstanceStatus | undefined)?.host;

@@ -101,6 +101,12 @@ export function holdsReservation(inst: KObject): boolean {
   return !!st?.host && findCondition(st.conditions, "Scheduled")?.status === "True";
 }
 
+/** True for instances the scheduler must place: admitted by the instance controller, unbound, not deleting. */
+export function needsScheduling(inst: KObject): boolean {
+  const st = inst.status as InstanceStatus | undefined;
+  return !st?.host && !inst.metadata.deletionTimestamp && (inst.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER) && !!instanceResources(inst);
+}
+
 /** "namespace/name" (the work-queue key). */
 export function keyOf(o: KObject): string {
   return `${o.metadata.namespace ?? ""}/${o.metadata.name}`;

@@ -19,7 +19,7 @@ import type { EventRecorder } from "../events.js";
 import { type FilterFailure, type PlacementRequest, dominantFailure, unschedulableMessage } from "./filters.js";
 import { release, reserve, ReservationRefused } from "./host-allocation.js";
 import { LocalInformer } from "./local-informer.js";
-import { INSTANCE_FINALIZER, type Resources, instanceResources, keyOf, splitKey } from "./resources.js";
+import { type Resources, instanceResources, keyOf, needsScheduling, splitKey } from "./resources.js";
 import { LatencyWindow, schedulerMetrics, type SchedulerMetrics } from "./scheduler-metrics.js";
 import { chooseHost, type SchedulePolicy } from "./score.js";
 import { type Assumption, SchedulerView } from "./scheduler-view.js";
@@ -56,12 +56,6 @@ class BindConflict extends Error {}
 
 /** Event writes a scheduler lets run behind its decisions before it waits for them. */
 const MAX_EVENTS_IN_FLIGHT = 256;
-
-/** True for instances the scheduler must place: admitted by the instance controller, unbound, not deleting. */
-export function needsScheduling(inst: KObject): boolean {
-  const st = inst.status as InstanceStatus | undefined;
-  return !st?.host && !inst.metadata.deletionTimestamp && (inst.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER) && !!instanceResources(inst);
-}
 
 /** Places instances on hosts. */
 export class Scheduler {
@@ -179,6 +173,10 @@ export class Scheduler {
         try {
           host = await reserve(this.store, best.name, req.resources, SCHEDULER_CTX);
         } catch (e) {
+          if (isNotFound(e)) {
+            this.view.deleteHost(best.name); // deleted since our view saw it: decide again without it
+            continue;
+          }
           if (!(e instanceof ReservationRefused)) throw e;
           // Someone else took the room first: our view was stale. Catch up and decide again.
           this.m.failures.labels("ReservationRefused").inc();
