@@ -23,7 +23,7 @@ export interface AppEnv {
 }
 
 const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/livez", "/version"]);
-const MIME: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".json": "application/json", ".ico": "image/x-icon" };
+const MIME: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".json": "application/json", ".ico": "image/x-icon", ".map": "application/json", ".woff2": "font/woff2" };
 
 function errorResponse(c: Context, e: unknown, d: ApiDeps): Response {
   let err: ApiError;
@@ -79,6 +79,9 @@ export function createApp(d: ApiDeps, ready: () => boolean, opts: { blobs?: Blob
       const data = await readFile(file);
       return c.body(data, 200, { "content-type": MIME[extname(file)] ?? "application/octet-stream" });
     } catch {
+      // Hashed assets that are missing are a stale page's leftovers: say so instead of answering with HTML.
+      if (rel.startsWith("assets/")) return c.text(`no such dashboard asset: ${rel} (reload the page)`, 404);
+      // Anything else is a client-side route of the single-page app.
       return c.body(await readFile(join(d.webRoot, "index.html")), 200, { "content-type": MIME[".html"] });
     }
   });
