@@ -51,7 +51,7 @@ describe("kumo CLI on a real cloud", { concurrency: false }, () => {
   });
 
   test("up is idempotent and installed the admin kubeconfig", async () => {
-    const again = await kumo(["up", "--listen", `127.0.0.1:${port}`]);
+    const again = await kumo(["up", "--listen", `127.0.0.1:${port}`, "--hosts", "0"]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^kumo is already up \(pid \d+\)/);
     assert.equal(readFileSync(env.KUMO_CONFIG, "utf8"), readFileSync(join(env.KUMO_HOME, "admin.kubeconfig"), "utf8"));
@@ -181,7 +181,7 @@ describe("kumo CLI on a real cloud", { concurrency: false }, () => {
     assert.equal(existsSync(join(env.KUMO_HOME, "kumo.db")), true);
     const refused = await kumo(["get", "ns"]);
     assert.match(refused.stderr, /^error: cannot reach the kumo API at .* \(connection refused\)/);
-    const up = await kumo(["up", "--listen", `127.0.0.1:${port}`]);
+    const up = await kumo(["up", "--listen", `127.0.0.1:${port}`, "--hosts", "0"]);
     assert.equal(up.code, 0, up.stderr);
     assert.match((await kumo(["get", "ns"])).stdout, /\ndefault +Active/);
   });
