@@ -3,6 +3,7 @@
  * deduplicating WorkQueue, a reconcile returns (done, or requeue after a delay) or throws (retried with
  * exponential backoff), and every outcome is counted and timed. Reconcilers only hold the logic.
  */
+import { setMaxListeners } from "node:events";
 import { WorkQueue } from "@kumo/client";
 import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -73,6 +74,7 @@ export class Runner {
   /** Starts the workers. */
   start(): void {
     const n = this.opts.workers ?? 4;
+    setMaxListeners(n + 10, this.abort.signal); // every idle worker waits on the signal
     for (let i = 0; i < n; i++) this.workers.push(this.work());
   }
 

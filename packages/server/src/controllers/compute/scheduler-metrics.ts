@@ -75,6 +75,12 @@ export class LatencyWindow {
     return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1))];
   }
 
+  /** Forgets every sample. */
+  clear(): void {
+    this.next = 0;
+    this.filled = 0;
+  }
+
   /** Number of samples held. */
   get count(): number {
     return this.filled;

@@ -9,6 +9,7 @@
  * Anti-affinity is exact within one scheduler and best-effort between concurrent ones (it has no counter on
  * the Host to re-check).
  */
+import { setMaxListeners } from "node:events";
 import { HostKind, ImageKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KindDefinition, type KObject, findCondition, isNotFound, setCondition } from "@kumo/api";
 import { WorkQueue } from "@kumo/client";
 import type { Logger } from "pino";
@@ -42,15 +43,7 @@ export interface SchedulerOptions {
 }
 
 /** One decision, for /debug/state. */
-interface DecisionRecord {
-  instance: string;
-  result: string;
-  host?: string;
-  reason?: string;
-  message?: string;
-  ms: number;
-  at: string;
-}
+type DecisionRecord = { instance: string; result: string; host?: string; reason?: string; message?: string; ms: number; at: string };
 
 class BindConflict extends Error {}
 
@@ -90,7 +83,9 @@ export class Scheduler {
   async start(): Promise<void> {
     this.m.queues.add(this.depth);
     await this.informer.start();
-    for (let i = 0; i < (this.opts.workers ?? 32); i++) this.workers.push(this.work());
+    const n = this.opts.workers ?? 32;
+    setMaxListeners(n + 10, this.abort.signal); // every idle worker waits on the signal
+    for (let i = 0; i < n; i++) this.workers.push(this.work());
     this.log.info({ scheduler: this.name, policy: this.policy, hosts: this.view.size, queued: this.queue.len() }, "scheduler started");
   }
 
@@ -282,9 +277,11 @@ export class Scheduler {
     if (this.recent.length > 50) this.recent.shift();
   }
 
-  /** Decision latency percentiles over the last decisions, in ms. */
-  latencyMs() {
-    return { p50: this.latency.quantile(0.5), p99: this.latency.quantile(0.99), samples: this.latency.count };
+  /** Decision latency percentiles over the last decisions, in ms; `reset` starts a new window (bench phases). */
+  latencyMs(reset = false) {
+    const out = { p50: this.latency.quantile(0.5), p99: this.latency.quantile(0.99), samples: this.latency.count };
+    if (reset) this.latency.clear();
+    return out;
   }
 
   /** State for /debug/state. */
