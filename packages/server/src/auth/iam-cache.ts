@@ -45,7 +45,7 @@ export class IamCache {
       prefix: "/registry/iam.kumo.dev/",
       afterRevision: rev,
       deliver: (events) => this.apply(events),
-      close: () => void this.start(),
+      close: (why) => { if (why !== "shutdown") void this.start(); }, // re-list after a reset, but not after shutdown
     });
     this.apply(backlog);
   }

@@ -42,7 +42,7 @@ export class HostLifecycleController {
       prefix: "/registry/infra.kumo.dev/hosts/",
       afterRevision: Number(list.metadata.resourceVersion),
       deliver: (evs) => evs.forEach((e) => (e.type === "DELETED" ? this.forget(e.obj.metadata.name!) : this.hosts.set(e.obj.metadata.name!, e.obj))),
-      close: () => void this.start(),
+      close: (why) => { if (why !== "shutdown") void this.start(); }, // re-list after a reset, but not after shutdown
     });
     backlog.forEach((e) => (e.type === "DELETED" ? this.forget(e.obj.metadata.name!) : this.hosts.set(e.obj.metadata.name!, e.obj)));
     clearInterval(this.timer);

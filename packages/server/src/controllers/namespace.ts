@@ -21,7 +21,7 @@ export class NamespaceController {
       prefix: "/registry/core/namespaces/",
       afterRevision: Number(list.metadata.resourceVersion),
       deliver: (evs) => evs.forEach((e) => this.consider(e.obj)),
-      close: () => void this.start(),
+      close: (why) => { if (why !== "shutdown") void this.start(); }, // re-list after a reset, but not after shutdown
     });
     for (const ns of list.items) this.consider(ns);
     backlog.forEach((e) => this.consider(e.obj));

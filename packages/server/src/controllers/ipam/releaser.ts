@@ -22,7 +22,7 @@ export class AllocationReleaser {
   /** Subscribes to deletions and starts the sweep. */
   async start(sweepMs = 60_000): Promise<void> {
     const rev = await this.store.backend.currentRevision();
-    const backlog = this.cache.subscribe({ prefix: "/registry/network.kumo.dev/", afterRevision: rev, deliver: (evs) => void this.onEvents(evs), close: () => void this.start(sweepMs) });
+    const backlog = this.cache.subscribe({ prefix: "/registry/network.kumo.dev/", afterRevision: rev, deliver: (evs) => void this.onEvents(evs), close: (why) => { if (why !== "shutdown") void this.start(sweepMs); } });
     void this.onEvents(backlog);
     clearInterval(this.timer);
     this.timer = setInterval(() => void this.sweep().catch((e) => this.log.warn({ err: String(e) }, "allocation sweep failed")), sweepMs);
