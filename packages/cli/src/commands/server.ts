@@ -1,11 +1,13 @@
 /** `kumo server`: runs the API server in the foreground until SIGINT/SIGTERM, then closes it cleanly. */
 import type { Command } from "commander";
+import { UserError } from "../errors.js";
 
 interface ServerFlags {
   dataDir?: string;
   datastore?: string;
   listen: string;
   extraListen?: string[];
+  schedulePolicy: string;
 }
 
 /** Registers `server`. */
@@ -16,12 +18,14 @@ export function register(program: Command): void {
     .option("--data-dir <dir>", "where the store, certificates and kubeconfig live (default: $KUMO_HOME or /var/lib/kumo)")
     .option("--datastore <url>", "store URL: sqlite:///path/kumo.db (default under --data-dir) or memory://")
     .option("--listen <addr>", "HOST:PORT to serve HTTPS on", "127.0.0.1:6443")
+    .option("--schedule-policy <policy>", "where the scheduler puts instances: spread (least allocated host) or pack", "spread")
     .option("--extra-listen <addr...>", "more HOST:PORT addresses serving the same API (e.g. the host lab's bridge address)")
     .action(async (o: ServerFlags) => {
       // Loaded here so other commands do not pay for the server's dependencies (sqlite, TLS, ...).
       const { runServer } = await import("@kumo/server");
       const dataDir = o.dataDir ?? process.env.KUMO_HOME ?? "/var/lib/kumo";
-      const srv = await runServer({ dataDir, datastore: o.datastore, listen: o.listen, extraListen: o.extraListen });
+      if (o.schedulePolicy !== "spread" && o.schedulePolicy !== "pack") throw new UserError(`--schedule-policy must be spread or pack, not "${o.schedulePolicy}"`);
+      const srv = await runServer({ dataDir, datastore: o.datastore, listen: o.listen, extraListen: o.extraListen, schedulePolicy: o.schedulePolicy });
       process.stderr.write(`kumo server listening on ${srv.url} (kubeconfig: ${srv.kubeconfigPath})\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;
