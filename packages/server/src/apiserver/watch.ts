@@ -32,6 +32,9 @@ export async function watchItems(c: Context, d: ApiDeps, info: RequestInfo): Pro
   const includeObject = c.req.query("includeObject") ?? "Metadata";
   const prefix = info.name ? objectKey(kind, info.namespace, info.name) : listPrefix(kind, info.namespace);
   const matches = (o: KObject | undefined) => !!o && (!info.name || o.metadata.name === info.name) && matchLabels(labels, o.metadata.labels) && matchFields(fields, o);
+  // Without selectors the key alone decides, and the cached event's JSON is sent without parsing the object.
+  const selectorFree = labels.length === 0 && parseFieldSelector(c.req.query("fieldSelector")).length === 0;
+  const exactKey = info.name ? objectKey(kind, info.namespace, info.name) : undefined;
 
   let initial: KObject[] = [];
   let after: number;
@@ -43,7 +46,10 @@ export async function watchItems(c: Context, d: ApiDeps, info: RequestInfo): Pro
 
   const encoder = new TextEncoder();
   const encode = (type: string, obj: unknown, json?: string) => {
-    if (table && type !== "ERROR" && type !== "BOOKMARK") return encoder.encode(`{"type":"${type}","object":${JSON.stringify(toTable(kind, [obj as KObject], { resourceVersion: (obj as KObject).metadata.resourceVersion }, includeObject))}}\n`);
+    if (table && type !== "ERROR" && type !== "BOOKMARK") {
+      const o = (obj ?? JSON.parse(json!)) as KObject;
+      return encoder.encode(`{"type":"${type}","object":${JSON.stringify(toTable(kind, [o], { resourceVersion: o.metadata.resourceVersion }, includeObject))}}\n`);
+    }
     return encoder.encode(`{"type":"${type}","object":${json ?? JSON.stringify(obj)}}\n`);
   };
   const bookmark = (rev: number, initialEnd = false) =>
@@ -80,6 +86,10 @@ export async function watchItems(c: Context, d: ApiDeps, info: RequestInfo): Pro
       const deliver = (events: CachedEvent[]) => {
         for (const e of events) {
           lastRev = e.revision;
+          if (selectorFree) {
+            if (!exactKey || e.key === exactKey) push(encode(e.type, undefined, e.json));
+            continue;
+          }
           const now = matches(e.obj);
           const before = e.type === "MODIFIED" ? matches(e.prev) : now;
           let type: string | undefined;

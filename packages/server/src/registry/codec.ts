@@ -36,7 +36,9 @@ export function historyKey(kind: KindDefinition, namespace: string | undefined, 
 /** Serialises an object for storage (without resourceVersion). */
 export function encode(obj: KObject): string {
   const { resourceVersion: _rv, ...meta } = obj.metadata;
-  return JSON.stringify({ ...obj, metadata: meta });
+  // apiVersion, kind, metadata first: the watch cache splices resourceVersion in without parsing (watch-cache.ts).
+  const { apiVersion, kind, metadata: _m, ...rest } = obj;
+  return JSON.stringify({ apiVersion, kind, metadata: meta, ...rest });
 }
 
 /** Decodes a stored value, stamping resourceVersion (and apiVersion/kind, for robustness). */

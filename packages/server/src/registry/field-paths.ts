@@ -16,9 +16,9 @@ function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Stable string key of a path (JSON), used in sets and maps. */
+/** Stable string key of a path, used in sets and maps (NUL cannot occur in JSON keys we accept). */
 export function pathKey(p: FieldPath): string {
-  return JSON.stringify(p);
+  return p.join("\u0000");
 }
 
 /** Human form: `metadata.annotations[network.kumo.dev/vtep-ip]`, `spec.capacity.cpu`. */

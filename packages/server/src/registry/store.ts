@@ -196,7 +196,9 @@ export class ObjectStore {
           }
           continue;
         }
-        const stored = decode(kind, { key, value, createRevision: kv.createRevision, modRevision: res.revision });
+        // `obj` is ours (prepareUpdate built it from copies): stamp it instead of re-parsing what we just wrote.
+        const stored = obj;
+        stored.metadata.resourceVersion = String(res.revision);
         this.afterWrite(kind, stored, ctx, changes, overridden);
         return stored;
       }
@@ -272,7 +274,9 @@ export class ObjectStore {
       adopted.prune(next as Record<string, unknown>);
       next.metadata.managedFields = adopted.toManagedFields();
     } else {
-      own.prune(next as Record<string, unknown>);
+      // Ownership of removed fields was already released by recordUpdate/apply; a full prune only matters
+      // when something disappeared, and it walks the whole object.
+      if (changes.some((c) => c.op === "remove")) own.prune(next as Record<string, unknown>);
       next.metadata.managedFields = own.toManagedFields();
     }
     const genFields = kind.generationFields ?? ["spec"];

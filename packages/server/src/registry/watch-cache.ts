@@ -4,7 +4,7 @@
  * A watcher asking for a revision older than the window gets 410 Gone and re-lists, as with Kubernetes.
  */
 import type { KindDefinition, KindRegistry, KObject } from "@kumo/api";
-import type { Backend, WatchEvent as StoreEvent } from "../storage/backend.js";
+import type { Backend, KeyValue, WatchEvent as StoreEvent } from "../storage/backend.js";
 import { CompactedError } from "../storage/backend.js";
 import { REGISTRY_PREFIX, decode } from "./codec.js";
 
@@ -15,7 +15,7 @@ export interface CachedEvent {
   /** Storage key, for prefix filtering. */
   key: string;
   type: "ADDED" | "MODIFIED" | "DELETED";
-  obj: KObject;
+  readonly obj: KObject;
   /** The previous version, decoded on first use (only selector transitions need it). */
   readonly prev?: KObject;
   /** JSON of `obj`, encoded once and shared by every watcher. */
@@ -37,6 +37,18 @@ export interface Subscriber {
   deliver(events: CachedEvent[]): void;
   /** The cache gave up on this watcher (overflow or shutdown). */
   close(reason: string): void;
+}
+
+/**
+ * The wire JSON of a stored object without parsing it: the store keeps apiVersion, kind and metadata
+ * first and leaves resourceVersion out (codec.encode), so the revision is spliced into metadata.
+ */
+function withResourceVersion(kind: KindDefinition, kv: KeyValue): string {
+  const i = kv.value.indexOf('"metadata":{');
+  if (i < 0 || i > 200) return JSON.stringify(decode(kind, kv)); // not our layout: take the slow path
+  const at = i + '"metadata":{'.length;
+  const sep = kv.value[at] === "}" ? "" : ",";
+  return `${kv.value.slice(0, at)}"resourceVersion":"${kv.modRevision}"${sep}${kv.value.slice(at)}`;
 }
 
 /** Keeps the window of recent events and the set of live subscribers. */
@@ -97,11 +109,14 @@ export class WatchCache {
         const obj = decode(kind, src, rev);
         e = { revision: rev, kind, key: ev.kv.key, type: "DELETED", obj, json: JSON.stringify(obj) };
       } else {
-        const obj = decode(kind, ev.kv);
+        const kv = ev.kv;
         const prevKv = ev.prevKv;
         let prev: KObject | undefined;
+        let obj: KObject | undefined;
         e = {
-          revision: rev, kind, key: ev.kv.key, type: ev.kv.createRevision === rev ? "ADDED" : "MODIFIED", obj, json: JSON.stringify(obj),
+          revision: rev, kind, key: kv.key, type: kv.createRevision === rev ? "ADDED" : "MODIFIED", json: withResourceVersion(kind, kv),
+          // Parsed only if a watcher's selector or an in-process subscriber needs the object.
+          get obj() { return (obj ??= decode(kind, kv)); },
           get prev() { return prevKv ? (prev ??= decode(kind, prevKv)) : undefined; },
         };
       }
