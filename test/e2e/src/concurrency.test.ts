@@ -49,7 +49,7 @@ describe("concurrent field managers on one Host", () => {
 
   // Bounded so that the file ends in time; ~35-50 s on 2 cores today because every write re-encodes the whole
   // (growing) object several times on the server (see the report in the commit message).
-  it(`2 × ${WRITES_PER_MANAGER} merge patches of disjoint annotations, ${IN_FLIGHT} in flight: none lost`, { timeout: 50_000 }, async (t) => {
+  it(`2 × ${WRITES_PER_MANAGER} merge patches of disjoint annotations, ${IN_FLIGHT} in flight: none lost`, { timeout: 150_000 }, async (t) => {
     // One queue interleaving both managers; IN_FLIGHT workers drain it, so both write at the same time.
     const queue: { mgr: "a" | "b"; i: number }[] = [];
     for (let i = 0; i < WRITES_PER_MANAGER; i++) queue.push({ mgr: "a", i }, { mgr: "b", i });
