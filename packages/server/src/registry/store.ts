@@ -288,7 +288,9 @@ export class ObjectStore {
     return { obj: next, changes, overridden };
   }
 
-  private removalConflict(kind: KindDefinition, cur: KObject, conflicts: OwnershipConflict[]) {
+  private removalConflict(kind: KindDefinition, cur: KObject, unsorted: OwnershipConflict[]) {
+    // Sorted, so the same refusal always reads the same (map order follows write order).
+    const conflicts = unsorted.map((c) => ({ manager: c.manager, paths: [...c.paths].sort((a, b) => (formatPath(a) < formatPath(b) ? -1 : 1)) })).sort((a, b) => (a.manager < b.manager ? -1 : 1));
     const parts = conflicts.map((c) => `${c.paths.map(formatPath).join(", ")} owned by "${c.manager}"`);
     const causes: StatusCause[] = conflicts.flatMap((c) => c.paths.map((p) => ({ reason: "FieldManagerConflict", field: formatPath(p), message: `conflict with "${c.manager}": this write would remove it` })));
     return conflict(this.target(kind, cur.metadata.name), `this write would remove fields owned by other field managers: ${parts.join("; ")}. Re-read the object and keep those fields, or repeat the request with force=true to take them over`, causes);
