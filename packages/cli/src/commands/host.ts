@@ -15,6 +15,7 @@ import { cloudPaths } from "../daemon.js";
 import { UserError } from "../errors.js";
 import { alignColumns } from "../print/columns.js";
 import { createNodeFetch } from "../transport.js";
+import { ensureAgentToken } from "../agent-identity.js";
 
 /** What the agents (and `host remove`, for the Host object) need to reach the API. */
 export interface LabAccess extends AgentLaunch {
@@ -23,8 +24,8 @@ export interface LabAccess extends AgentLaunch {
 }
 
 /**
- * Reads `$KUMO_HOME/admin.kubeconfig` and writes its CA and token to `$KUMO_HOME/hosts/{ca.crt,token}`
- * (0600) for the agents' --ca-file/--token-file. `kumo up` can use it too before ensureLab.
+ * Reads `$KUMO_HOME/admin.kubeconfig`, writes its CA to `$KUMO_HOME/hosts/ca.crt` and an agent token
+ * (user kumo-agent) to `$KUMO_HOME/hosts/agent.token` (0600) for the agents' --ca-file/--token-file.
  */
 export async function labAccess(home: string): Promise<LabAccess> {
   const path = join(home, "admin.kubeconfig");
@@ -41,9 +42,10 @@ export async function labAccess(home: string): Promise<LabAccess> {
   const dir = labNames(home).hostsDir;
   await mkdir(dir, { recursive: true });
   const caFile = join(dir, "ca.crt");
-  const tokenFile = join(dir, "token");
   await writeSecret(caFile, caPem);
-  await writeSecret(tokenFile, token + "\n");
+  // Agents get their own user and token (not the admin's): see agent-identity.ts.
+  const tokenFile = join(dir, "agent.token");
+  await ensureAgentToken({ server, caPem, adminToken: token, file: tokenFile, write: writeSecret });
   // Agents live in namespaces: they reach the API on the lab bridge (the server listens there too), not on 127.0.0.1.
   const u = await readUnderlay(home);
   const serverUrl = u ? `https://${u.gateway}:${new URL(server).port || "443"}` : server;
