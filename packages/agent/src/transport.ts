@@ -13,6 +13,8 @@ export function createNodeFetch(o: { caPem: string }): (input: string, init?: Re
       const url = new URL(input);
       const headers: Record<string, string> = {};
       new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+      // Without a length, node sends a DELETE body the server never sees as one.
+      if (typeof init.body === "string") headers["content-length"] = String(Buffer.byteLength(init.body));
       const req = request({ agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: init.method ?? "GET", headers }, (res) => {
         const h = new Headers();
         for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);

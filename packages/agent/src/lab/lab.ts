@@ -110,8 +110,8 @@ async function teardownHost(n: LabNames, index: number, o: TeardownOptions): Pro
   const name = n.host(index);
   const f = hostFiles(n, name);
   const { lab } = await findLabProcesses({ netns: [name], paths: [f.dir + "/"], agents: [{ pidFile: f.pid, host: name }], agentMain: agentMainOf(o) });
-  await teardownInstances(hostFiles(n, name).state, name, name).catch(() => undefined);
   await stopAll(lab.map((p) => p.pid), o.graceMs ?? 3000);
+  await teardownInstances(hostFiles(n, name).state, name, name).catch(() => undefined); // after the agent: it would restart them
   await deleteRootLink(n.veth(index));
   await deleteNetns(name);
   await sweepOrphanPortNetns(n, o);
@@ -152,10 +152,11 @@ export async function destroyLab(home: string, o: TeardownOptions = {}): Promise
       netns, paths: [n.hostsDir + "/"], agentMain: agentMainOf(o),
       agents: dirs.map((d) => ({ pidFile: hostFiles(n, d).pid, host: d })),
     };
-    // Containers and VMs outlive their agent by design (restarts adopt them), so they are removed explicitly.
-    for (const d of dirs) await teardownInstances(hostFiles(n, d).state, d, netns.includes(d) ? d : undefined).catch(() => undefined);
     const { lab, foreign } = await findLabProcesses(scope, inodes);
     const survivors = await stopAll(lab.map((p) => p.pid), o.graceMs ?? 3000);
+    // Containers and VMs outlive their agent by design (restarts adopt them), so they are removed
+    // explicitly, after the agents are gone: a live agent would start them again.
+    for (const d of dirs) await teardownInstances(hostFiles(n, d).state, d, netns.includes(d) ? d : undefined).catch(() => undefined);
     // Veths explicitly: netns teardown is asynchronous, and a foreign process would keep it alive.
     const links = (await listRootLinks()).filter((l) => n.vethIndex(l) !== undefined);
     for (const l of links) await deleteRootLink(l);
