@@ -64,6 +64,7 @@ export class HostAgent {
   private readonly servedDhcp = new Set<string>();
   private lastError?: { stage: string; message: string; at: string };
   private vtepMissingSince?: number;
+  private lastDnsObserve = 0;
   private readonly recentSyncs: { at: string; durationMs: number; writes: number; phasesMs: SyncReport["phasesMs"]; driftRepairs: number }[] = [];
   private republishedTotal = 0;
 
@@ -143,7 +144,7 @@ export class HostAgent {
         if (!this.dirty) await new Promise<void>((r) => { this.wake = r; });
         if (signal.aborted) break;
         this.dirty = false;
-        await new Promise((r) => setTimeout(r, 20)); // coalesce bursts of watch events into one pass
+        await new Promise((r) => setTimeout(r, 5)); // coalesce a burst of watch events into one pass
         await this.reconcile();
       }
     } finally {
@@ -206,11 +207,21 @@ export class HostAgent {
     });
     await this.stage("dhcp", async () => {
       const want = new Set(d.dhcp.map((c) => c.network));
-      for (const c of d.dhcp) await this.dnsmasq.ensure(c);
-      for (const n of [...this.servedDhcp]) if (!want.has(n)) await this.dnsmasq.remove(n);
+      let changed = false;
+      for (const c of d.dhcp) changed = (await this.dnsmasq.ensure(c)) !== "unchanged" || changed;
+      for (const n of [...this.servedDhcp]) {
+        if (want.has(n)) continue;
+        await this.dnsmasq.remove(n);
+        changed = true;
+      }
       this.servedDhcp.clear();
       want.forEach((n) => this.servedDhcp.add(n));
-      await this.dnsmasq.observe();
+      // Reading leases and logs is for metrics and status: after a change (instances wait for "running"),
+      // otherwise at most every 2 s, so a burst of peer events does not re-read every log.
+      if (changed || Date.now() - this.lastDnsObserve > 2000) {
+        this.lastDnsObserve = Date.now();
+        await this.dnsmasq.observe();
+      }
     });
     await this.stage("probe", () => this.probes.sync(d.probes));
     await this.stage("instances", () => this.instances.sync());
