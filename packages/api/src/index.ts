@@ -6,3 +6,4 @@ export * from "./kinds/index.js";
 export * from "./validation.js";
 export * from "./names.js";
 export * from "./ipv4.js";
+export * from "./json.js";

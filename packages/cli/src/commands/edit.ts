@@ -12,7 +12,7 @@ import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { CliContext } from "../context.js";
 import { formatError, UserError } from "../errors.js";
 import { kindRef, splitKindName } from "../kinds.js";
-import { createMergePatch } from "../merge-patch.js";
+import { createMergePatch } from "@kumo/api";
 import { forDisplay } from "../print/objects.js";
 
 const HEADER = [

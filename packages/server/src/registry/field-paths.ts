@@ -4,6 +4,11 @@
  * maps are walked. Empty maps are not leaves, so "annotations: {}" never claims the whole map.
  */
 
+import { deepEqual as jsonEqual } from "@kumo/api";
+
+/** Structural equality of JSON values (re-exported for the registry's callers). */
+export { jsonEqual };
+
 /** A path from the object root, e.g. ["metadata", "annotations", "network.kumo.dev/vtep-ip"]. */
 export type FieldPath = string[];
 
@@ -50,21 +55,6 @@ export function leaves(obj: Record<string, unknown>, scope: "main" | "status" | 
     walk(v, [k]);
   }
   return out;
-}
-
-/** Deep equality for JSON values. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i]));
-  }
-  const ka = Object.keys(a as object);
-  const kb = Object.keys(b as object);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 /** One change between two versions of an object. */

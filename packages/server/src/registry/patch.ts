@@ -1,21 +1,9 @@
 /** JSON merge patch (RFC 7386) and JSON patch (RFC 6902), applied to a copy of the live object. */
 import jsonpatch from "fast-json-patch";
-import { badRequest, invalid, type ErrorTarget } from "@kumo/api";
+import { applyMergePatch, badRequest, invalid, type ErrorTarget } from "@kumo/api";
 
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** RFC 7386: null deletes, maps merge, everything else replaces. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isMap(patch)) return structuredClone(patch);
-  const out: Record<string, unknown> = isMap(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
+/** RFC 7386 merge patch (the shared implementation in @kumo/api). */
+export const mergePatch = applyMergePatch;
 
 /** RFC 6902 with `test` support; errors become 422 naming the failing operation. */
 export function jsonPatch(target: Record<string, unknown>, ops: unknown, t: ErrorTarget): Record<string, unknown> {

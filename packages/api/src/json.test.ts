@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createMergePatch } from "./merge-patch.js";
+import { createMergePatch } from "./json.js";
 
 test("the patch holds only changes: new and changed values, null for removed keys, whole arrays", () => {
   const from = { metadata: { name: "h1", labels: { a: "1", b: "2" } }, spec: { cpu: 1, tags: ["x", "y"], nested: { k: 1 } } };

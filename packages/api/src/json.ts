@@ -1,4 +1,7 @@
-/** RFC 7386 JSON merge patches computed from two versions of an object (what `kumo edit` sends). */
+/**
+ * JSON helpers shared by server, CLI and dashboard: structural equality, and RFC 7386 merge patches
+ * (applying one on the server, computing one from two versions for `kumo edit`).
+ */
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -42,4 +45,15 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a as object);
   const kb = Object.keys(b as object);
   return ka.length === kb.length && ka.every((k) => k in (b as object) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** Applies an RFC 7386 merge patch: null deletes, maps merge, everything else replaces. Returns a new value. */
+export function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return structuredClone(patch);
+  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = applyMergePatch(out[k], v);
+  }
+  return out;
 }
