@@ -9,13 +9,10 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { REPO as repo, freePort, kumoJson, runKumo, until } from "./user-cloud.js";
 
-const repo = resolve(fileURLToPath(import.meta.url), "../../../..");
-const KUMO = join(repo, "bin/kumo");
 const need = ["runc", "qemu-system-x86_64", "dnsmasq", "busybox", "cpio"];
 const missing = need.filter((b) => spawnSync("which", [b]).status !== 0);
 const skip = process.getuid?.() !== 0 ? "needs root (namespaces, runc, QEMU)" : missing.length ? `needs ${missing.join(", ")}` : false;
@@ -24,32 +21,9 @@ let home = "";
 let env: NodeJS.ProcessEnv = {};
 let prefix = "\u0000";
 
-function kumo(args: string[], opts: { allowFail?: boolean; input?: string } = {}) {
-  const r = spawnSync(KUMO, args, { env, encoding: "utf8", timeout: 180_000, input: opts.input });
-  if (!opts.allowFail && r.status !== 0) throw new Error(`kumo ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
-  return { out: r.stdout, err: r.stderr, code: r.status ?? -1 };
-}
-const json = (args: string[]) => JSON.parse(kumo([...args, "-o", "json"]).out);
+const kumo = (args: string[], opts: { allowFail?: boolean; input?: string } = {}) => runKumo(env, args, opts);
+const json = (args: string[]) => kumoJson(env, args);
 const ready = (o: any, type: string) => o.status?.conditions?.find((c: any) => c.type === type)?.status === "True";
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 const instance = (name: string, kind: "container" | "vm", image: string, slot: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name, namespace: "default" }, spec: { kind, image, networks: [{ network: "blue" }], nodeSelector: { slot }, ...extra } });

@@ -12,15 +12,12 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { connect } from "node:tls";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { REPO as repo, freePort, kumoJson, runKumo, until } from "./user-cloud.js";
 
-const repo = resolve(fileURLToPath(import.meta.url), "../../../..");
-const KUMO = join(repo, "bin/kumo");
 const CHROMIUM = "/usr/bin/chromium";
 const APP_INDEX = join(repo, "packages/web/dist/app/index.html");
 const OUT = join(repo, "test-results/dashboard-fullstack");
@@ -44,31 +41,8 @@ let token = "";
 let profile = "";
 let ctx: BrowserContext | undefined;
 
-function kumo(args: string[], allowFail = false) {
-  const r = spawnSync(KUMO, args, { env, encoding: "utf8", timeout: 120_000 });
-  if (!allowFail && r.status !== 0) throw new Error(`kumo ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
-  return { out: r.stdout, err: r.stderr, code: r.status ?? -1 };
-}
-const json = (args: string[]) => JSON.parse(kumo([...args, "-o", "json"]).out);
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
+const kumo = (args: string[], allowFail = false) => runKumo(env, args, { allowFail, timeoutMs: 120_000 });
+const json = (args: string[]) => kumoJson(env, args);
 
 /** The base64 SHA-256 of the server certificate's public key, after verifying it chains to the cloud's CA. */
 function pinnedKey(apiUrl: string, ca: string): Promise<string> {

@@ -7,44 +7,18 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { request } from "node:http";
+import { freePort, kumoJson, runKumo, until } from "./user-cloud.js";
 
-const repo = resolve(fileURLToPath(import.meta.url), "../../../..");
-const KUMO = join(repo, "bin/kumo");
 const skip = process.getuid?.() !== 0 ? "needs root (network namespaces)" : spawnSync("which", ["dnsmasq", "busybox"]).status !== 0 ? "needs dnsmasq and busybox" : false;
 
 let home = "";
 let env: NodeJS.ProcessEnv = {};
 
-function kumo(args: string[], opts: { allowFail?: boolean } = {}): { out: string; err: string; code: number } {
-  const r = spawnSync(KUMO, args, { env, encoding: "utf8", timeout: 60_000 });
-  if (!opts.allowFail && r.status !== 0) throw new Error(`kumo ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
-  return { out: r.stdout, err: r.stderr, code: r.status ?? -1 };
-}
-const json = (args: string[]) => JSON.parse(kumo([...args, "-o", "json"]).out);
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
+const kumo = (args: string[], opts: { allowFail?: boolean } = {}) => runKumo(env, args, { ...opts, timeoutMs: 60_000 });
+const json = (args: string[]) => kumoJson(env, args);
 
 function getText(url: string): Promise<string> {
   return new Promise((res, rej) => request(url, (r) => { let b = ""; r.on("data", (c) => (b += c)); r.on("end", () => res(b)); }).on("error", rej).end());
