@@ -136,6 +136,10 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
   const debugState = new Map<string, () => unknown>();
   debugState.set("namespaceController", () => nsController.snapshot());
   debugState.set("events", () => ({ recordedTotal: events.recordedTotal }));
+  metrics.counterFrom("kumo_events_recorded_total", "Events the server recorded", () => events.recordedTotal);
+  metrics.counterFrom("kumo_namespaces_finalized_total", "Deleted namespaces the namespace controller emptied and removed", () => nsController.finalizedTotal);
+  metrics.counterFrom("kumo_gc_deleted_total", "Dependents the garbage collector deleted", () => gc.deletedTotal);
+  metrics.counterFrom("kumo_gc_orphaned_total", "Dependents the garbage collector detached (Orphan)", () => gc.orphanedTotal);
   const audit = opts.audit === false ? undefined : new AuditLog(join(dataDir, "audit.log"));
   const hostLifecycle = new HostLifecycleController(store, cache, events, log, metrics.registry, opts.heartbeatGraceMs ?? 10_000);
   await hostLifecycle.start();
@@ -144,6 +148,10 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
   const releaser = new AllocationReleaser(store, cache, allocator, log);
   await releaser.start();
   debugState.set("allocator", () => ({ claimsTotal: allocator.claimsTotal, releasesTotal: allocator.releasesTotal, exhaustedTotal: allocator.exhaustedTotal, sweptTotal: releaser.sweptTotal }));
+  metrics.counterFrom("kumo_ipam_claims_total", "VNI/MAC/IP allocations claimed", () => allocator.claimsTotal);
+  metrics.counterFrom("kumo_ipam_releases_total", "VNI/MAC/IP allocations released", () => allocator.releasesTotal);
+  metrics.counterFrom("kumo_ipam_exhausted_total", "Allocations refused because the pool was full", () => allocator.exhaustedTotal);
+  metrics.counterFrom("kumo_ipam_swept_total", "Allocations freed by the sweep (owner gone)", () => releaser.sweptTotal);
   const admission = new Admission(store, new NetworkAdmission(store, allocator));
   if (opts.schedulePolicy && !SCHEDULE_POLICIES.includes(opts.schedulePolicy)) throw new Error(`--schedule-policy must be one of ${SCHEDULE_POLICIES.join(", ")}, not "${opts.schedulePolicy}"`);
   const blobs = new BlobStore(dataDir, opts.maxBlobBytes);

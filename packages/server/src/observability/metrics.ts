@@ -33,6 +33,20 @@ export class ServerMetrics {
     this.conflicts.labels("none", "none", "stale");
   }
 
+  /**
+   * Exposes a counter a component already keeps (for /debug/state) as a Prometheus counter, read at scrape
+   * time, so the component does not keep the same number twice.
+   */
+  counterFrom(name: string, help: string, read: () => number): void {
+    new Counter({
+      name, help, registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
   /** Adapter handed to the storage backend. */
   backendObserver(): BackendObserver {
     return {
