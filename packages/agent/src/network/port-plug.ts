@@ -71,7 +71,8 @@ export async function plugPort(o: PlugPortOptions): Promise<void> {
 
 /** Removes the veth pair and, unless keepNetns, the port netns and its /etc/netns dir. Idempotent. */
 export async function unplugPort(o: { hostNetns?: string; portNetns: string; ifName: string; keepNetns?: boolean }): Promise<void> {
-  await run("ip", [...nsArgs(o.hostNetns), "link", "del", "dev", o.ifName]);
+  // Without a name (a leftover namespace) the host end goes with the namespace: veth pairs die together.
+  if (o.ifName) await run("ip", [...nsArgs(o.hostNetns), "link", "del", "dev", o.ifName]);
   if (o.keepNetns) return;
   if (await netnsExists(o.portNetns)) await runOk("ip", ["netns", "del", o.portNetns]);
   if (NS_RE.test(o.portNetns)) await rm(join("/etc/netns", o.portNetns), { recursive: true, force: true });

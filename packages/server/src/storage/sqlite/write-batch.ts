@@ -40,9 +40,7 @@ export function applyBatch(s: Statements, ops: readonly WriteOp[], rev: number):
         continue;
       }
       rev++;
-      const kv: KeyValue = { key: op.key, value: op.value, createRevision: rev, modRevision: rev };
-      s.insertKv.run(op.key, op.value, rev, rev);
-      s.insertLog.run(rev, op.key, op.value, rev, 0, null, 0);
+      const kv = insertNew(s, op.key, op.value, rev);
       keysDelta++;
       events.push({ type: "PUT", kv });
       results.push({ ok: true, revision: rev, kv: { ...kv } });
@@ -75,14 +73,18 @@ export function applyBatch(s: Statements, ops: readonly WriteOp[], rev: number):
       const extra = op.attach(rev);
       if (s.get.get(extra.key)) continue; // already recorded (a retried write): the attachment is a create
       rev++;
-      const kv: KeyValue = { key: extra.key, value: extra.value, createRevision: rev, modRevision: rev };
-      s.insertKv.run(extra.key, extra.value, rev, rev);
-      s.insertLog.run(rev, extra.key, extra.value, rev, 0, null, 0);
       keysDelta++;
-      events.push({ type: "PUT", kv });
+      events.push({ type: "PUT", kv: insertNew(s, extra.key, extra.value, rev) });
     }
   }
   return { results, events, revision: rev, keysDelta };
+}
+
+/** Writes a new key at `rev` (kv row + log row). */
+function insertNew(s: Statements, key: string, value: string, rev: number): KeyValue {
+  s.insertKv.run(key, value, rev, rev);
+  s.insertLog.run(rev, key, value, rev, 0, null, 0);
+  return { key, value, createRevision: rev, modRevision: rev };
 }
 
 function refused(rev: number, cur: KeyValue | undefined): WriteResult {
