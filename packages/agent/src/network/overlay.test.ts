@@ -117,15 +117,21 @@ describe("overlay across two namespace hosts", { skip }, () => {
   });
 
   it("makes zero writes when resynced unchanged, also by a fresh driver (agent restart)", async () => {
+    // Only the VXLAN device's own ("self") entries are programmed; the bridge keeps learning MACs
+    // from whatever traffic is on the wire (IPv6 router solicitations of a new veth), so those
+    // entries may come and go between two reads and say nothing about the driver.
+    const programmed = (ns: string) => (JSON.parse(sh("bridge", "-n", ns, "-json", "fdb", "show", "dev", vxlan)) as { flags?: string[] }[])
+      .filter((e) => e.flags?.includes("self"));
     for (const [i, h] of hosts.entries()) {
-      const before = sh("bridge", "-n", h.ns, "-json", "fdb", "show", "dev", vxlan);
+      const before = programmed(h.ns);
+      assert.ok(before.length >= 2, "the flood entry and the peer's port are programmed");
       for (const d of [drivers[i]!, new LinuxNetworkDriver({ netns: h.ns })]) {
         const r = await d.sync({ networks: [desired(i)] });
         assert.equal(r.writes, 0);
         assert.equal(r.spawns, 2, "only the two reads");
         assert.equal(r.driftRepairs, 0);
       }
-      assert.equal(sh("bridge", "-n", h.ns, "-json", "fdb", "show", "dev", vxlan), before);
+      assert.deepEqual(programmed(h.ns), before);
     }
   });
 
