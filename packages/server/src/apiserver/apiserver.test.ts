@@ -15,6 +15,15 @@ after(async () => {
   await s?.stop();
 });
 
+/** Polls `cond` until it holds (3 s at most). */
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms: ${cond.toString()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** Opens a watch stream and collects events until `stop()`. */
 function openWatch(path: string) {
   const url = new URL(s.url);
@@ -234,6 +243,25 @@ describe("watch", () => {
     } finally {
       old.stop();
     }
+  });
+
+  it("watchers of one collection get the same bytes; one that hangs up is unsubscribed", async () => {
+    const before = s.deps.cache.snapshot().watchers;
+    const created = (await s.call("POST", HOSTS, { body: host("w3") })).body;
+    const path = `${HOSTS}?watch=1&resourceVersion=${created.metadata.resourceVersion}`;
+    const [a, b] = [openWatch(path), openWatch(path)];
+    try {
+      await until(() => s.deps.cache.snapshot().watchers === before + 2);
+      await s.call("PATCH", `${HOSTS}/w3`, { body: { spec: { unschedulable: true } }, contentType: "application/merge-patch+json" });
+      const [ea, eb] = [await a.waitFor(1), await b.waitFor(1)];
+      assert.deepEqual(ea, eb);
+      assert.equal(ea[0]!.object.spec.unschedulable, true);
+    } finally {
+      a.stop();
+    }
+    await until(() => s.deps.cache.snapshot().watchers === before + 1);
+    b.stop();
+    await until(() => s.deps.cache.snapshot().watchers === before);
   });
 
   it("serves Tables with resourceVersion and row metadata to kubectl", async () => {

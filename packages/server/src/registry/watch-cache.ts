@@ -20,6 +20,8 @@ export interface CachedEvent {
   readonly prev?: KObject;
   /** JSON of `obj`, encoded once and shared by every watcher. */
   json: string;
+  /** The watch event line as sent (`{"type":…,"object":…}\n`), made by the first watcher that sends it as is. */
+  wire?: Uint8Array;
 }
 
 /** Thrown to a watcher whose requested revision is outside the window (becomes 410 Expired). */
@@ -122,7 +124,8 @@ export class WatchCache {
       }
       out.push(e);
       this.window.push(e);
-      this.sizes.set(e, e.json.length * 2 + (ev.prevKv?.value.length ?? 0));
+      // The JSON string (UTF-16), its wire bytes once a watcher sent it, and the previous value.
+      this.sizes.set(e, e.json.length * 3 + (ev.prevKv?.value.length ?? 0));
       this.windowBytes += this.sizes.get(e)!;
       this.latestRevision = Math.max(this.latestRevision, rev);
     }
