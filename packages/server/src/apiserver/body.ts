@@ -1,4 +1,5 @@
 /** Request body decoding: JSON or YAML, size-limited, with errors that say what is wrong and where. */
+import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import { parse as parseYaml } from "yaml";
 import { badRequest, tooLarge, unsupportedMediaType } from "@kumo/api";
@@ -13,6 +14,10 @@ export type PatchType = "merge" | "json" | "apply";
 export async function readBody(c: Context): Promise<string> {
   const len = Number(c.req.header("content-length") ?? "0");
   if (len > MAX_BODY_BYTES) throw tooLarge(`request body of ${len} bytes is larger than the limit of ${MAX_BODY_BYTES} bytes`);
+  // Served from a Node socket: read it directly. Going through `c.req.raw.body` builds a web
+  // Request, an AbortSignal and two ReadableStreams per request, a tenth of a write's CPU time.
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming) return readIncoming(incoming);
   const reader = c.req.raw.body?.getReader();
   if (!reader) return "";
   const chunks: Uint8Array[] = [];
@@ -28,6 +33,27 @@ export async function readBody(c: Context): Promise<string> {
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+function readIncoming(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const done = (settle: () => void) => {
+      req.off("data", onData).off("end", onEnd).off("error", onError);
+      settle();
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      // The rest is read and dropped, so the 413 still reaches a client that is sending it.
+      done(() => reject(tooLarge(`request body is larger than the limit of ${MAX_BODY_BYTES} bytes`)));
+      req.resume();
+    };
+    const onEnd = () => done(() => resolve(Buffer.concat(chunks, total).toString("utf8")));
+    const onError = (e: Error) => done(() => reject(e));
+    req.on("data", onData).on("end", onEnd).on("error", onError);
+  });
 }
 
 /** Deepest nesting accepted: real objects are a few levels deep; thousands only exhaust the stack later. */
