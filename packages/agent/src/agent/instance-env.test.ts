@@ -1,34 +1,56 @@
-// NetworkReady's view of the host dataplane: not ready until the bridge is programmed AND this host's
-// DHCP port exists AND its dnsmasq runs AND serves the port's MAC (a DHCP client started earlier only
-// gets "no address available" and retries a second later).
+/** watchFile: lease-file change notifications (inotify on a temp directory). */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import type { DnsmasqDriver } from "../dhcp/dnsmasq.js";
-import type { LinuxNetworkDriver } from "../network/linux-driver.js";
-import type { DesiredHost } from "./desired.js";
-import { agentDataplane } from "./instance-env.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { after, before, describe, it } from "node:test";
+import { watchFile } from "./instance-env.js";
 
-const net = { name: "default.net1", vni: 7, mtu: 1450, bridge: "kbr-7", vxlan: "kvx-7", localVtep: "10.0.0.2", underlayDev: "eth0", addresses: [], floodPeers: [], fdb: [], neighbours: [] };
+describe("watchFile", () => {
+  let dir = "";
+  before(async () => void (dir = await mkdtemp(join(tmpdir(), "kumo-watchfile-"))));
+  after(() => rm(dir, { recursive: true, force: true }));
+  const never = new AbortController().signal;
 
-function env(o: { desired?: Partial<DesiredHost>; bridge?: number; dnsmasq?: boolean }) {
-  const desired = { dataplane: { networks: [net] }, dhcp: [{ network: "default_net1", hosts: [{ mac: "02:00:00:00:00:01", ip: "10.0.0.5", name: "web" }] }], missingDhcpPorts: [], probes: [], problems: [], ...o.desired } as unknown as DesiredHost;
-  const network = { snapshot: () => ({ networks: o.bridge === undefined ? {} : { "default.net1": { kinds: { bridge: { desired: 1, actual: o.bridge, driftRepairsTotal: 0 } } } } }) } as unknown as LinuxNetworkDriver;
-  const dnsmasq = { snapshot: () => ({ networks: o.dnsmasq === undefined ? {} : { default_net1: { running: o.dnsmasq } } }) } as unknown as DnsmasqDriver;
-  return agentDataplane({ desired: () => desired, network, dnsmasq, dnsmasqStateDir: "/nonexistent" });
-}
-
-describe("agentDataplane.networkState", () => {
-  it("walks bridge → DHCP port → dnsmasq before saying ready", () => {
-    assert.equal(env({ desired: { dataplane: { networks: [] }, problems: [{ network: "default/net1", reason: "NotReady", message: "network has no subnet" }] } }).networkState("default", "net1").reason, "NotReady");
-    assert.equal(env({ bridge: 0 }).networkState("default", "net1").reason, "BridgeMissing");
-    assert.equal(env({ bridge: 1, desired: { missingDhcpPorts: [{ namespace: "default", network: "net1" }] } }).networkState("default", "net1").reason, "DhcpNotReady");
-    assert.equal(env({ bridge: 1, dnsmasq: false }).networkState("default", "net1").reason, "DhcpNotRunning");
-    assert.equal(env({ bridge: 1, dnsmasq: true }).networkState("default", "net1", "02:00:00:00:00:99").reason, "DhcpHostPending");
-    const ok = env({ bridge: 1, dnsmasq: true }).networkState("default", "net1", "02:00:00:00:00:01");
-    assert.deepEqual([ok.ready, ok.bridge, ok.mtu], [true, "kbr-7", 1450]);
+  it("wakes at the file's creation and its changes, long before the timeout", async () => {
+    const file = join(dir, "leases");
+    const w = watchFile(file);
+    try {
+      const t0 = performance.now();
+      setTimeout(() => void writeFile(file, "1 52:54:00:aa:bb:cc 10.0.0.5 * *\n"), 20);
+      await w.next(5_000, never);
+      assert.ok(performance.now() - t0 < 2_000, "woken by the write, not the timeout");
+      await writeFile(file, "changed\n");
+      await new Promise((r) => setTimeout(r, 50));
+      const t1 = performance.now();
+      await w.next(5_000, never);
+      assert.ok(performance.now() - t1 < 20, "a change made between two waits is not lost");
+    } finally {
+      w.close();
+    }
   });
 
-  it("reads leases of a network that has none as empty", async () => {
-    assert.deepEqual(await env({}).leases("default", "net1"), []);
+  it("ignores other files, times out, and rejects on abort", async () => {
+    const w = watchFile(join(dir, "leases2"));
+    try {
+      await writeFile(join(dir, "hosts"), "x\n");
+      const t0 = performance.now();
+      await w.next(150, never);
+      assert.ok(performance.now() - t0 >= 140, "another file's change does not wake it");
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 10);
+      await assert.rejects(w.next(5_000, ac.signal), { name: "AbortError" });
+    } finally {
+      w.close();
+    }
+  });
+
+  it("without the directory it only times out", async () => {
+    const w = watchFile(join(dir, "missing", "leases"));
+    const t0 = performance.now();
+    await w.next(50, never);
+    assert.ok(performance.now() - t0 >= 45);
+    w.close();
   });
 });

@@ -3,7 +3,9 @@
  * unit-tested with fakes): whether a network's dataplane is up on this host (bridge programmed by
  * the network reconcile, dnsmasq serving), the network's DHCP leases, and netns plumbing.
  */
+import { type FSWatcher, watch } from "node:fs";
 import { access } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { dnsmasqPaths } from "../dhcp/dnsmasq-config.js";
 import { readLeaseFile } from "../dhcp/dnsmasq-log.js";
 import type { DnsmasqDriver } from "../dhcp/dnsmasq.js";
@@ -29,6 +31,8 @@ export interface InstanceDataplane {
   networkState(ns: string, network: string, mac?: string): NetworkState;
   /** Current DHCP leases of network `ns/name` on this host. */
   leases(ns: string, network: string): Promise<DhcpLeaseEntry[]>;
+  /** Notifies changes to network `ns/name`'s leases on this host. */
+  watchLeases(ns: string, network: string): FileWatch;
 }
 
 /** Netns plumbing the container flow uses (port-plug.ts in production). */
@@ -89,5 +93,57 @@ export function agentDataplane(o: { desired: () => DesiredHost | undefined; netw
       return { ready: true, reason: "BridgeUp", message: `bridge ${dp.bridge} up${served ? ", dnsmasq serving" : ""}`, bridge: dp.bridge, mtu: dp.mtu };
     },
     leases: (ns, network) => readLeaseFile(dnsmasqPaths(o.dnsmasqStateDir, dhcpName(ns, network)).leaseFile),
+    watchLeases: (ns, network) => watchFile(dnsmasqPaths(o.dnsmasqStateDir, dhcpName(ns, network)).leaseFile),
   };
 }
+
+/** Change notifications for one file, kept from before the first read so no change is missed. */
+export interface FileWatch {
+  /** Resolves at once if the file changed since the last call, else at its next change or after `timeoutMs`; rejects (AbortError) on `signal`. */
+  next(timeoutMs: number, signal: AbortSignal): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Watches `file` through its directory (dnsmasq may create it late) with inotify: a guest's lease is
+ * seen as soon as dnsmasq writes it, not at the next poll. Without the directory, `next` is a sleep.
+ */
+export function watchFile(file: string): FileWatch {
+  let changed = false;
+  let wake: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(file), (_type, name) => {
+      if (name !== basename(file)) return;
+      changed = true;
+      wake?.();
+    });
+    watcher.on("error", () => undefined); // the timeout still ends each wait
+  } catch {
+    // No directory yet: callers fall back to polling at their timeout.
+  }
+  return {
+    next: (timeoutMs, signal) => new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(abortError());
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        wake = undefined;
+        changed = false;
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = () => done(abortError());
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener("abort", onAbort, { once: true });
+      if (changed) done();
+      else wake = done;
+    }),
+    close: () => {
+      watcher?.close();
+      wake?.(); // a wait still pending (the loser of a race) ends now, not at its timeout
+    },
+  };
+}
+
+const abortError = () => Object.assign(new Error("aborted"), { name: "AbortError" });

@@ -52,6 +52,7 @@ function world(o: { images?: Image[]; ports?: Port[]; ready?: boolean; leaseIp?:
     dataplane: {
       networkState: () => (o.ready === false ? { ready: false, reason: "BridgeMissing", message: "bridge kbr-7 is not up yet" } : { ready: true, reason: "BridgeUp", message: "up", bridge: "kbr-7", mtu: 1450 }),
       leases: async () => o.leases?.() ?? [],
+      watchLeases: () => ({ next: (ms) => new Promise((r) => setTimeout(r, ms)), close: () => undefined }),
     },
     net: {
       plug: async (p) => void calls.push(`plug ${p.portNetns} ${p.mac} ${p.bridge}`),

@@ -31,7 +31,9 @@ export interface FlowDeps {
   event(inst: Instance, type: "Normal" | "Warning", reason: string, message: string): void;
   /** Runtime id → address the container's eth0 got (skips DHCP on later passes). */
   addressed: Map<string, string>;
+  /** How long a VM may take to get its lease before the pass reports NoLease. */
   leaseWaitMs: number;
+  /** Re-read leases at least this often (change notifications usually come first). */
   leasePollMs: number;
 }
 
@@ -155,7 +157,7 @@ async function outcome(d: FlowDeps, inst: Instance, st: InstanceRuntimeStatus, p
 }
 
 // A VM's address is the guest's business: wait for dnsmasq to grant each NIC's MAC its fixed IP in
-// this run (lease granted after the VM started), polling the lease file.
+// this run (lease granted after the VM started), re-reading the lease file whenever it changes.
 async function waitForLeases(d: FlowDeps, inst: Instance, ports: Port[], st: InstanceRuntimeStatus, r: StatusReport, signal: AbortSignal): Promise<boolean> {
   if (ports.length === 0) {
     r.done("AddressAssigned", "NoNetworks", "no networks requested", { perRun: true });
@@ -168,34 +170,31 @@ async function waitForLeases(d: FlowDeps, inst: Instance, ports: Port[], st: Ins
   r.message = "waiting for the guest to boot and ask for its address over DHCP";
   await d.write(inst, r);
   const deadline = Date.now() + d.leaseWaitMs;
-  for (;;) {
-    const missing = [];
-    for (const p of ports) {
-      const leases = await d.dataplane.leases(inst.metadata.namespace!, p.spec!.network);
-      const ip = p.spec!.fixedIPs![0]!.ipAddress;
-      const l = leases.find((x) => x.mac === p.spec!.macAddress!.toLowerCase() && x.ip === ip);
-      // Granted in this run: a lease left from before a reboot does not count.
-      if (!l || (l.expiry !== 0 && (l.expiry - LEASE_SECONDS) * 1000 < startedMs - 2000)) missing.push(`${p.spec!.macAddress} → ${ip}`);
+  const ns = inst.metadata.namespace!;
+  const watches = [...new Set(ports.map((p) => p.spec!.network))].map((n) => d.dataplane.watchLeases(ns, n));
+  try {
+    for (;;) {
+      const missing: string[] = [];
+      for (const p of ports) {
+        const leases = await d.dataplane.leases(ns, p.spec!.network);
+        const ip = p.spec!.fixedIPs![0]!.ipAddress;
+        const l = leases.find((x) => x.mac === p.spec!.macAddress!.toLowerCase() && x.ip === ip);
+        // Granted in this run: a lease left from before a reboot does not count.
+        if (!l || (l.expiry !== 0 && (l.expiry - LEASE_SECONDS) * 1000 < startedMs - 2000)) missing.push(`${p.spec!.macAddress} → ${ip}`);
+      }
+      if (missing.length === 0) break;
+      if (Date.now() > deadline) {
+        d.event(inst, "Warning", "NoLease", `no DHCP lease for ${missing.join(", ")} ${Math.round(d.leaseWaitMs / 1000)} s after boot: check the console (kumo logs ${inst.metadata.name})`);
+        await d.write(inst, r.blocked("AddressAssigned", "NoLease", `no DHCP lease yet for ${missing.join(", ")} (see kumo logs ${inst.metadata.name})`));
+        return false;
+      }
+      await Promise.race(watches.map((w) => w.next(d.leasePollMs, signal)));
     }
-    if (missing.length === 0) break;
-    if (Date.now() > deadline) {
-      d.event(inst, "Warning", "NoLease", `no DHCP lease for ${missing.join(", ")} ${Math.round(d.leaseWaitMs / 1000)} s after boot: check the console (kumo logs ${inst.metadata.name})`);
-      await d.write(inst, r.blocked("AddressAssigned", "NoLease", `no DHCP lease yet for ${missing.join(", ")} (see kumo logs ${inst.metadata.name})`));
-      return false;
-    }
-    await sleepUnlessAborted(d.leasePollMs, signal);
+  } finally {
+    watches.forEach((w) => w.close());
   }
   r.done("AddressAssigned", "DHCPLease", ports.map((p) => `${p.spec!.fixedIPs![0]!.ipAddress} leased to ${p.spec!.macAddress}`).join(", "), { at: now(), perRun: true });
   return true;
-}
-
-function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((res, rej) => {
-    const onAbort = () => { clearTimeout(t); rej(Object.assign(new Error("aborted"), { name: "AbortError" })); };
-    const t = setTimeout(() => { signal.removeEventListener("abort", onAbort); res(); }, ms);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 async function stop(d: FlowDeps, inst: Instance, id: string, known: InstanceRuntimeStatus | undefined, r: StatusReport): Promise<boolean> {

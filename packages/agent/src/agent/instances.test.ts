@@ -78,7 +78,7 @@ describe("InstanceManager (in-process API server, fake runtime)", { skip }, () =
       self: "h1", netnsPrefix: "h1test", stateDir: tmp, client, log: pino({ level: "silent" }),
       events: { record: async (_o, type, reason) => void events.push(`${type} ${reason}`) },
       runtime, images: cache,
-      dataplane: { networkState: () => ({ ready: true, reason: "BridgeUp", message: "", bridge: "kbr-1", mtu: 1450 }), leases: async () => [] },
+      dataplane: { networkState: () => ({ ready: true, reason: "BridgeUp", message: "", bridge: "kbr-1", mtu: 1450 }), leases: async () => [], watchLeases: () => ({ next: async () => undefined, close: () => undefined }) },
       view: () => ({ instances, images, ports: [], networks: [] }),
       onProgress: () => void kicks++, onStep: (_k, step) => void steps.push(step),
       net: { plug: async () => undefined, unplug: async (o) => void calls.push(`unplug ${o.portNetns}`), dhcp: async () => { throw new Error("no DHCP without networks"); }, hasAddress: async () => false, fileExists: async () => false },

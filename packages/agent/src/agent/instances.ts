@@ -95,7 +95,7 @@ export class InstanceManager {
       runtimeState: (id) => this.runtimes.get(id),
       write: (inst, r) => this.write(inst, r),
       event: (inst, type, reason, message) => void o.events.record(inst, type, reason, message),
-      addressed: new Map(), leaseWaitMs: o.leaseWaitMs ?? 180_000, leasePollMs: 100,
+      addressed: new Map(), leaseWaitMs: o.leaseWaitMs ?? 180_000, leasePollMs: 250,
     };
   }
 
