@@ -25,7 +25,7 @@ describe("watchFile", () => {
       await new Promise((r) => setTimeout(r, 50));
       const t1 = performance.now();
       await w.next(5_000, never);
-      assert.ok(performance.now() - t1 < 20, "a change made between two waits is not lost");
+      assert.ok(performance.now() - t1 < 1_000, "a change made between two waits is not lost (no 5 s timeout)");
     } finally {
       w.close();
     }
