@@ -14,7 +14,7 @@ import { stringify as toYaml } from "yaml";
 import { createApp } from "./apiserver/app.js";
 import { Admission } from "./apiserver/admission.js";
 import type { ApiDeps } from "./apiserver/deps.js";
-import { bootstrap } from "./auth/bootstrap.js";
+import { agentProxyToken, bootstrap } from "./auth/bootstrap.js";
 import { IamCache, type UserInfo } from "./auth/iam-cache.js";
 import { BlobStore } from "./controllers/compute/blob-store.js";
 import { resyncAllocations } from "./controllers/compute/host-allocation.js";
@@ -38,6 +38,15 @@ import { HistoryRecorder } from "./registry/history.js";
 import { ObjectStore } from "./registry/store.js";
 import { WatchCache } from "./registry/watch-cache.js";
 import { openBackend } from "./storage/registry.js";
+
+/**
+ * Buffer threshold of each client connection. Node's HTTP server pauses its parser when a request
+ * arrives while the previous response is not drained yet (over the default 16 KiB: any large object),
+ * and on TLS sockets bytes already decrypted still reach the paused parser: "HPE_PAUSED", and the
+ * connection is cut in the middle of the next request's body (seen with a PUT of a 2,000-annotation
+ * Host right after reading it). With a threshold above any response, "not drained" does not happen.
+ */
+const SOCKET_HIGH_WATER_MARK = 32 << 20;
 
 /** Options of `kumo server`. */
 export interface ServerOptions {
@@ -167,7 +176,7 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
   const scheduler = opts.scheduler === false ? undefined : new Scheduler(store, cache, new EventRecorder(store, "kumo-scheduler", log), log, metrics.registry, { policy: opts.schedulePolicy });
   await scheduler?.start();
   debugState.set("scheduler", () => ({ ...(scheduler?.snapshot() ?? { enabled: false }), allocationRepairsAtStart: repairs }));
-  const deps: ApiDeps = { kinds, store, cache, history, iam, admission, gc, metrics, audit, log, debugState, webRoot: findWebRoot() };
+  const deps: ApiDeps = { kinds, store, cache, history, iam, admission, gc, metrics, audit, log, debugState, webRoot: findWebRoot(), agentProxyToken: await agentProxyToken(dataDir) };
   let ready = false;
   const app = createApp(deps, () => ready, { blobs });
 
@@ -176,7 +185,7 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
   const pki = await ensurePki(join(dataDir, "pki"), [host, ...extra.map((e) => e.host)]);
   const listenOn = (h: string, p: number): Promise<ServerType> =>
     new Promise((res, rej) => {
-      const s = serve({ fetch: app.fetch, hostname: h, port: p, createServer: createHttpsServer, serverOptions: { key: pki.key, cert: pki.cert } }, () => res(s));
+      const s = serve({ fetch: app.fetch, hostname: h, port: p, createServer: createHttpsServer, serverOptions: { key: pki.key, cert: pki.cert, highWaterMark: SOCKET_HIGH_WATER_MARK } }, () => res(s));
       s.once("error", (e) => rej(new Error(`cannot listen on ${h}:${p}: ${e.message}`)));
     });
   const server = await listenOn(host, port);
