@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 /**
  * Entry point of the host agent: `node packages/agent/dist/main.js --server URL --ca-file F --token-file F
- * --name HOST --underlay-ip IP --underlay-dev DEV --state-dir DIR [--metrics-listen IP:PORT] [--image-cache-dir DIR]`.
- * Serves /metrics, /debug/state and /debug/instances/NS/NAME/logs[?tailBytes=N]; SIGTERM stops it and leaves
- * the dataplane and the instances in place (a restart adopts them).
+ * --name HOST --underlay-ip IP --underlay-dev DEV --state-dir DIR [--metrics-listen IP:PORT] [--image-cache-dir DIR]
+ * [--proxy-token-file F]`. Serves /metrics, /debug/state, /debug/dataplane and, to the API server only (it
+ * shows the token in --proxy-token-file), /debug/instances/NS/NAME/logs[?tailBytes=N]. SIGTERM stops it and
+ * leaves the dataplane and the instances in place (a restart adopts them).
  */
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
+import { Counter } from "prom-client";
+import { AGENT_PORT } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
 import { HostAgent } from "./agent/agent.js";
+import { checkProxyToken } from "./proxy-auth.js";
 import { createNodeFetch } from "./transport.js";
 
 function fail(msg: string): never {
@@ -25,7 +29,7 @@ const { values: a } = parseArgs({
     name: { type: "string" }, "underlay-ip": { type: "string" }, "underlay-dev": { type: "string", default: "eth0" },
     "state-dir": { type: "string" }, "metrics-listen": { type: "string" }, "netns-prefix": { type: "string" },
     "heartbeat-ms": { type: "string" }, "resync-ms": { type: "string" }, "republish-ms": { type: "string" },
-    "image-cache-dir": { type: "string" },
+    "image-cache-dir": { type: "string" }, "proxy-token-file": { type: "string" },
   },
   strict: true,
 });
@@ -49,7 +53,8 @@ const agent = new HostAgent(client, {
   imageCacheDir: a["image-cache-dir"],
 }, log);
 
-const listen = a["metrics-listen"] ?? `${a["underlay-ip"]}:9470`;
+const listen = a["metrics-listen"] ?? `${a["underlay-ip"]}:${AGENT_PORT}`;
+const logRequests = new Counter({ name: "kumo_agent_log_requests_total", help: "Instance log requests by outcome (ok, refused: not the API server's proxy token, not_found)", labelNames: ["outcome"], registers: [agent.metrics.registry] });
 const [mhost, mport] = [listen.slice(0, listen.lastIndexOf(":")), Number(listen.slice(listen.lastIndexOf(":") + 1))];
 const http = createServer(async (req, res) => {
   if (req.url === "/metrics") {
@@ -68,11 +73,18 @@ const http = createServer(async (req, res) => {
       res.writeHead(500).end(String(e));
     }
   } else if (req.url?.startsWith("/debug/instances/")) {
-    // Console (VM) or stdout/stderr (container) for `kumo logs`: read-only, like /debug/state.
+    // Console (VM) or stdout/stderr (container): tenant data, so only for the API server, which checked RBAC.
+    const auth = await checkProxyToken(req.headers.authorization, a["proxy-token-file"]);
+    if (!auth.ok) {
+      logRequests.labels("refused").inc();
+      log.warn({ from: req.socket.remoteAddress, url: req.url }, "instance log request refused: not the API server's proxy token");
+      return void res.writeHead(auth.code).end(`${auth.message}\n`);
+    }
     const u = new URL(req.url, "http://agent");
     const m = /^\/debug\/instances\/([^/]+)\/([^/]+)\/logs$/.exec(u.pathname);
     const tail = Number(u.searchParams.get("tailBytes") ?? "") || undefined;
     const text = m ? await agent.instances.logs(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), tail).catch((e: Error) => e) : undefined;
+    logRequests.labels(text === undefined ? "not_found" : text instanceof Error ? "error" : "ok").inc();
     if (text instanceof Error) res.writeHead(500).end(`${text.message}\n`);
     else if (text === undefined) res.writeHead(404).end(m ? `no instance ${m[1]}/${m[2]} on host ${name}\n` : "try /debug/instances/NS/NAME/logs\n");
     else res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end(text);

@@ -128,6 +128,11 @@ export function tooLarge(message: string): ApiError {
   return new ApiError(413, "RequestEntityTooLarge", message);
 }
 
+/** 503 ServiceUnavailable: a component the request needs (e.g. a host's agent) does not answer. */
+export function serviceUnavailable(message: string): ApiError {
+  return new ApiError(503, "ServiceUnavailable", message);
+}
+
 /** 500 InternalError (the message never includes a stack). */
 export function internalError(message: string): ApiError {
   return new ApiError(500, "InternalError", message);

@@ -42,6 +42,8 @@ export interface KindDefinition {
   generationFields?: string[];
   /** Verbs served (default: all). */
   verbs?: string[];
+  /** Serves GET `<plural>/NAME/log` (read from the agent of the object's host, like pods/log). */
+  logSubresource?: boolean;
 }
 
 /** Input of `defineKind`: names can be derived. */

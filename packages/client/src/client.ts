@@ -160,6 +160,12 @@ export class KumoClient {
     return this.requestJson<WriteHistory>("GET", resourcePath(rt, namespace, name, "history"), o);
   }
 
+  /** The log of an object with a log subresource (an instance's console or stdout/stderr), as text. */
+  async log(rt: ResourceType, namespace: string, name: string, o: { tailBytes?: number; signal?: AbortSignal } = {}): Promise<string> {
+    const q = queryString({ tailBytes: o.tailBytes });
+    return (await this.request("GET", resourcePath(rt, namespace, name, "log") + q, { accept: "text/plain", signal: o.signal })).text();
+  }
+
   /** Read–mutate–conditional-write, retried on stale-resourceVersion conflicts. See guaranteed-update.ts. */
   guaranteedUpdate<T extends KObject = KObject>(
     rt: ResourceType, namespace: string | undefined, name: string, mutate: Mutate<T>, o: GuaranteedUpdateOptions<T> = {},

@@ -8,6 +8,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,6 +79,30 @@ describe("compute end to end", { skip, timeout: 600_000 }, () => {
     assert.match(kumo(["logs", "v1"]).out, new RegExp(`kumo-vm: eth0 ${vmIp.replace(/\./g, "\\.")}`));
     const describe = kumo(["describe", "instance", "v1"]).out;
     for (const step of ["Scheduled", "Started", "AddressAssigned", "Running"]) assert.match(describe, new RegExp(step));
+  });
+
+  it("serves instance logs through the API under RBAC; the agent gives them to nobody else", async () => {
+    const logPath = "/apis/compute.kumo.dev/v1/namespaces/default/instances/v1/log";
+    const kubectl = (args: string[]) => spawnSync("/usr/bin/kubectl", ["--kubeconfig", join(home, "config"), ...args], { encoding: "utf8", timeout: 30_000 });
+    if (existsSync("/usr/bin/kubectl")) {
+      const viaKubectl = kubectl(["get", "--raw", `${logPath}?tailBytes=65536`]);
+      assert.equal(viaKubectl.status, 0, viaKubectl.stderr);
+      assert.match(viaKubectl.stdout, /kumo-vm: eth0 10\.88\.0\.\d+/);
+    }
+    // A user who may edit project "other" only is refused the log of an instance in "default".
+    kumo(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "other" } }) });
+    kumo(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "iam.kumo.dev/v1", kind: "User", metadata: { name: "mallory" }, spec: {} }) });
+    kumo(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "iam.kumo.dev/v1", kind: "RoleBinding", metadata: { name: "mallory-edit", namespace: "other" }, roleRef: { name: "edit" }, subjects: [{ kind: "User", name: "mallory" }] }) });
+    const token = JSON.parse(kumo(["create", "-f", "-", "-o", "json"], { input: JSON.stringify({ apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { name: "mallory-1" }, spec: { user: "mallory" } }) }).out).status.bearerToken;
+    const refused = kumo(["logs", "v1", "-n", "default", "--token", token], { allowFail: true });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.err, /cannot get resource "instances\/log" in API group "compute\.kumo\.dev" in the namespace "default"/);
+    // Straight to the agent (no proxy token): refused, and counted.
+    const ip = json(["get", "host", h2]).spec.underlayIP;
+    const direct = await fetch(`http://${ip}:9470/debug/instances/default/v1/logs`);
+    assert.equal(direct.status, 401);
+    assert.doesNotMatch(await direct.text(), /kumo-vm/);
+    assert.match(await (await fetch(`http://${ip}:9470/metrics`)).text(), /kumo_agent_log_requests_total\{outcome="refused"\} [1-9]/);
   });
 
   it("keeps an instance that fits nowhere Pending and says why", async () => {

@@ -19,6 +19,8 @@ export interface AgentLaunch {
   serverUrl: string;
   caFile: string;
   tokenFile: string;
+  /** The API server's agent proxy token (`<data dir>/agent-proxy.token`): lets it read instance logs. */
+  proxyTokenFile?: string;
   /** Checkout whose packages/agent/dist/main.js runs (default: the one this file belongs to). */
   repoRoot?: string;
   /** Script run instead of `<repoRoot>/packages/agent/dist/main.js` (tests use a stand-in). */
@@ -56,6 +58,7 @@ export function agentArgv(n: LabNames, h: HostNet, l: AgentLaunch): string[] {
     "--server", l.serverUrl, "--ca-file", resolve(l.caFile), "--token-file", resolve(l.tokenFile),
     "--name", h.name, "--underlay-ip", h.ip, "--underlay-dev", HOST_UNDERLAY_DEV, "--state-dir", f.state,
     ...(l.metricsPort ? ["--metrics-listen", `${h.ip}:${l.metricsPort}`] : []),
+    ...(l.proxyTokenFile ? ["--proxy-token-file", resolve(l.proxyTokenFile)] : []),
   ];
 }
 

@@ -133,6 +133,7 @@ export const InstanceKind = defineKind({
   kind: "Instance",
   plural: "instances",
   shortNames: ["inst", "vm"],
+  logSubresource: true,
   namespaced: true,
   schema: Strict({
     spec: Strict({

@@ -15,6 +15,18 @@ const Resources = Strict({
   instances: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
+/**
+ * Port of a host agent's HTTP endpoint on its underlay IP: /metrics, /debug/state, /debug/dataplane,
+ * and instance logs (those only for the API server, which proxies `instances/NAME/log`).
+ */
+export const AGENT_PORT = 9470;
+
+/**
+ * File in the API server's data dir with the token it shows agents when it proxies to them; agents
+ * are started with `--proxy-token-file` pointing at (a copy of) it.
+ */
+export const AGENT_PROXY_TOKEN_FILE = "agent-proxy.token";
+
 /** Host spec: what the operator decides. */
 export interface HostSpec {
   capacity?: { cpu?: number; memoryMiB?: number; instances?: number };

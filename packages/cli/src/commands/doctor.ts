@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { request } from "node:http";
 import { LinuxNetworkDriver } from "@kumo/agent/network/linux-driver";
 import type { Command } from "commander";
-import type { Host, HostStatus } from "@kumo/api";
+import { AGENT_PORT, type Host, type HostStatus } from "@kumo/api";
 import { CliContext } from "../context.js";
 import { formatFindings, runDoctor, type ObservedDataplane } from "../doctor/doctor.js";
 
@@ -27,7 +27,7 @@ export function register(program: Command): void {
   program
     .command("doctor")
     .description("compare every host's kernel tables with what the API says, and explain each gap")
-    .option("--agent-port <port>", "port of the agents' debug endpoint", "9470")
+    .option("--agent-port <port>", "port of the agents' debug endpoint", String(AGENT_PORT))
     .option("--no-ping", "skip connectivity probes between plugged ports")
     .action(async (o: { agentPort: string; ping: boolean }, cmd: Command) => {
       const ctx = CliContext.from(cmd);

@@ -8,7 +8,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
-import { ApiError, HostKind } from "@kumo/api";
+import { AGENT_PROXY_TOKEN_FILE, ApiError, HostKind } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
 import { addHost, labNames, labStatus, readUnderlay, removeHost, type AgentLaunch, type LabStatus } from "@kumo/agent/lab/index";
 import { cloudPaths } from "../daemon.js";
@@ -49,7 +49,9 @@ export async function labAccess(home: string): Promise<LabAccess> {
   // Agents live in namespaces: they reach the API on the lab bridge (the server listens there too), not on 127.0.0.1.
   const u = await readUnderlay(home);
   const serverUrl = u ? `https://${u.gateway}:${new URL(server).port || "443"}` : server;
-  return { serverUrl, caFile, tokenFile, token, caPem };
+  // The server of this cloud runs with $KUMO_HOME as its data dir, on this machine: agents read its file.
+  const proxyTokenFile = join(home, AGENT_PROXY_TOKEN_FILE);
+  return { serverUrl, caFile, tokenFile, proxyTokenFile, token, caPem };
 }
 
 // tmp + rename: an agent starting meanwhile reads the old file or the new one, never half of one.

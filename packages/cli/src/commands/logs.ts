@@ -1,12 +1,12 @@
 /**
  * `kumo logs INSTANCE [-f] [--tail-bytes N]`: a container's stdout/stderr or a VM's serial console.
- * Read through the agent of the instance's host (`GET http://<underlay IP>:9470/debug/instances/NS/NAME/logs`),
+ * Read through the API (`GET .../instances/NAME/log`: RBAC decides, the server asks the host's agent),
  * and straight from that host's state dir under $KUMO_HOME when the agent does not answer (an agent
- * that is down must not hide the console of instances that keep running without it).
+ * that is down must not hide the console of instances that keep running without it) or with -f.
  */
 import { open, stat } from "node:fs/promises";
 import type { Command } from "commander";
-import { type Host, HostKind, type Instance, InstanceKind } from "@kumo/api";
+import { ApiError, type Instance, InstanceKind } from "@kumo/api";
 import { sleep } from "@kumo/client";
 import { hostFiles } from "@kumo/agent/lab/agent-process";
 import { labNames } from "@kumo/agent/lab/naming";
@@ -16,51 +16,36 @@ import { CliContext } from "../context.js";
 import { UserError } from "../errors.js";
 import { cloudPaths } from "../daemon.js";
 
-/** Port of the agents' metrics/debug endpoint (main.ts default). */
-export const AGENT_PORT = 9470;
-
 /** Registers `logs`. */
 export function register(program: Command): void {
   program.command("logs")
-    .description("console of a VM or stdout/stderr of a container (via its host's agent, else the local state dir)")
+    .description("console of a VM or stdout/stderr of a container (through the API; -f follows the local state dir)")
     .argument("<instance>", "instance name")
-    .option("-f, --follow", "keep printing new output (local state dir only)")
+    .option("-f, --follow", "keep printing new output (local state dir of this machine's cloud only)")
     .option("--tail-bytes <n>", "at most the last N bytes", String(1 << 20))
     .action(async (name: string, o: { follow?: boolean; tailBytes: string }, cmd: Command) => {
       const ctx = CliContext.from(cmd);
+      const tail = Number(o.tailBytes);
+      if (!Number.isInteger(tail) || tail < 1) throw new UserError(`--tail-bytes must be a positive integer, not "${o.tailBytes}"`);
+      if (!o.follow) {
+        try {
+          return void process.stdout.write(await ctx.client.log(InstanceKind, ctx.namespace, name, { tailBytes: tail }));
+        } catch (e) {
+          // Only an unreachable agent falls back to the files; "forbidden" or "not found" are the answer.
+          if (!(e instanceof ApiError && e.code === 503)) throw e;
+          process.stderr.write(`(${e.message}; reading this machine's state dir)\n`);
+        }
+      }
       const inst = await ctx.client.get<Instance>(InstanceKind, ctx.namespace, name);
       const host = inst.status?.host;
       if (!host) throw new UserError(`instance/${name} is not on a host yet (phase ${inst.status?.phase ?? "Pending"})`);
-      const tail = Number(o.tailBytes) || 1 << 20;
       const file = instanceLogPath(hostFiles(labNames(cloudPaths().home), host).state, inst.spec!.kind, runtimeId(inst));
-      if (!o.follow) {
-        const viaAgent = await fromAgent(ctx, host, inst, tail);
-        if (viaAgent !== undefined) return void process.stdout.write(viaAgent);
-        process.stderr.write(`(agent of ${host} did not answer; reading ${file})\n`);
-      }
       let offset = await printFrom(file, -tail);
       while (o.follow) {
         await sleep(250);
         offset = await printFrom(file, offset);
       }
     });
-}
-
-// undefined = agent unreachable (fall back); a 404 or other answer is an error worth showing.
-async function fromAgent(ctx: CliContext, hostName: string, inst: Instance, tail: number): Promise<string | undefined> {
-  const host = await ctx.client.get<Host>(HostKind, undefined, hostName).catch(() => undefined);
-  const ip = host?.spec?.underlayIP ?? host?.status?.addresses?.[0]?.address;
-  if (!ip) return undefined;
-  const url = `http://${ip}:${AGENT_PORT}/debug/instances/${encodeURIComponent(inst.metadata.namespace!)}/${encodeURIComponent(inst.metadata.name!)}/logs?tailBytes=${tail}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-  } catch {
-    return undefined;
-  }
-  const text = await res.text();
-  if (!res.ok) throw new UserError(`agent of ${hostName}: ${text.trim() || res.status}`);
-  return text;
 }
 
 // Prints the file from `offset` (negative: that many bytes before the end); returns the new end.

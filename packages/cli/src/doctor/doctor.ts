@@ -4,7 +4,7 @@
  * by walking back through the API: a peer Host without VTEP annotations (and who removed them, from the
  * write history), a NotReady host, an agent that has not synced, a port without a host binding.
  */
-import { type Host, HostKind, type HostStatus, type Network, NetworkKind, type Port, PortKind, VTEP_IP_ANNOTATION, findCondition } from "@kumo/api";
+import { AGENT_PORT, type Host, HostKind, type HostStatus, type Network, NetworkKind, type Port, PortKind, VTEP_IP_ANNOTATION, findCondition } from "@kumo/api";
 import type { KumoClient } from "@kumo/client";
 
 /** One problem: a chain from what the user sees to why, and the command that shows the evidence. */
@@ -66,8 +66,8 @@ export async function runDoctor(client: KumoClient, io: DoctorIO): Promise<Findi
     const ready = findCondition(st.conditions, "Ready");
     if (ready?.status === "False") findings.push({ severity: "error", chain: [`host ${h.metadata.name} is NotReady since ${ready.lastTransitionTime}`, ready.message ?? ""], command: `kumo describe host ${h.metadata.name}` });
     const last = st.dataplane?.lastSyncTime;
-    if (ready?.status === "True" && last && now - Date.parse(last) > SYNC_STALE_MS) findings.push({ severity: "warning", chain: [`agent on host ${h.metadata.name} has not synced its dataplane since ${last}`], command: `curl http://${underlayOf(h)}:9470/debug/state` });
-    for (const p of st.dataplane?.problems ?? []) findings.push({ severity: "warning", chain: [`agent on host ${h.metadata.name} reports: ${p.message}`], command: `curl http://${underlayOf(h)}:9470/debug/state` });
+    if (ready?.status === "True" && last && now - Date.parse(last) > SYNC_STALE_MS) findings.push({ severity: "warning", chain: [`agent on host ${h.metadata.name} has not synced its dataplane since ${last}`], command: `curl http://${underlayOf(h)}:${AGENT_PORT}/debug/state` });
+    for (const p of st.dataplane?.problems ?? []) findings.push({ severity: "warning", chain: [`agent on host ${h.metadata.name} reports: ${p.message}`], command: `curl http://${underlayOf(h)}:${AGENT_PORT}/debug/state` });
   }
   for (const p of ports) {
     if (!p.spec?.hostBinding && p.spec?.deviceOwner !== "network:dhcp") findings.push({ severity: "warning", chain: [`port ${p.metadata.namespace}/${p.metadata.name} has no host binding: no host programs it, peers have no entries for it`], command: `kumo describe port ${p.metadata.name} -n ${p.metadata.namespace}` });
@@ -80,7 +80,7 @@ export async function runDoctor(client: KumoClient, io: DoctorIO): Promise<Findi
     try {
       observed = await io.readDataplane(h);
     } catch (e) {
-      findings.push({ severity: "error", chain: [`cannot read the dataplane of host ${self} from its agent`, (e as Error).message], command: `curl http://${underlayOf(h)}:9470/debug/dataplane` });
+      findings.push({ severity: "error", chain: [`cannot read the dataplane of host ${self} from its agent`, (e as Error).message], command: `curl http://${underlayOf(h)}:${AGENT_PORT}/debug/dataplane` });
       continue;
     }
     for (const net of networks) {

@@ -12,6 +12,7 @@ import { openApiIndex } from "./openapi.js";
 import { parseRequestInfo, type RequestInfo } from "./request-info.js";
 import { createItem, deleteCollection, deleteItem, getItem, listItems, patchItem, sendJson, updateItem } from "./resources.js";
 import { watchItems } from "./watch.js";
+import { instanceLog } from "./instance-log.js";
 import { mountBlobRoutes } from "./blobs.js";
 import type { UserInfo } from "../auth/iam-cache.js";
 import type { BlobStore } from "../controllers/compute/blob-store.js";
@@ -159,13 +160,18 @@ export function createApp(d: ApiDeps, ready: () => boolean, opts: { blobs?: Blob
     if (!info) throw notFound({ resource: "path", name: path });
     c.set("info", info);
     const user = c.get("user");
-    const resource = info.kind.plural + (info.subresource === "status" ? "/status" : "");
-    const authzVerb = info.subresource === "history" ? "get" : info.verb;
+    // Status and log are authorized as their own resources ("instances/log", as pods/log in Kubernetes).
+    const resource = info.kind.plural + (info.subresource === "status" || info.subresource === "log" ? `/${info.subresource}` : "");
+    const authzVerb = info.subresource === "history" || info.subresource === "log" ? "get" : info.verb;
     if (!d.iam.authorize(user, authzVerb, info.group, resource, info.kind.namespaced ? info.namespace : undefined, info.name)) {
       const scope = info.kind.namespaced && info.namespace ? `in the namespace "${info.namespace}"` : "at the cluster scope";
       throw forbidden(`${info.kind.plural}${info.kind.group ? "." + info.kind.group : ""}${info.name ? ` "${info.name}"` : ""} is forbidden: User "${user.name}" cannot ${authzVerb} resource "${resource}" in API group "${info.group}" ${scope}`);
     }
     if (info.subresource === "history" && (c.req.method !== "GET" || !info.name)) throw methodNotAllowed("the history subresource is read-only");
+    if (info.subresource === "log") {
+      if (c.req.method !== "GET" || !info.name || info.verb === "watch") throw methodNotAllowed(`the log subresource is read with GET on one ${info.kind.singular}`);
+      return instanceLog(c, d, info);
+    }
     switch (info.verb) {
       case "get": return getItem(c, d, info);
       case "list": return listItems(c, d, info);

@@ -26,4 +26,6 @@ export interface ApiDeps {
   debugState: Map<string, () => unknown>;
   /** Directory of the built dashboard (served at /ui/), if any. */
   webRoot?: string;
+  /** Bearer token the server shows agents when it proxies `instances/NAME/log` (agents check it). */
+  agentProxyToken?: string;
 }

@@ -35,6 +35,7 @@ function resourceEntries(k: KindDefinition) {
   };
   const subs = [];
   if (k.statusSubresource) subs.push({ name: `${k.plural}/status`, singularName: "", namespaced: k.namespaced, kind: k.kind, verbs: ["get", "patch", "update"] });
+  if (k.logSubresource) subs.push({ name: `${k.plural}/log`, singularName: "", namespaced: k.namespaced, kind: k.kind, verbs: ["get"] });
   subs.push({ name: `${k.plural}/history`, singularName: "", namespaced: k.namespaced, kind: "WriteHistory", verbs: ["get"] });
   return [main, ...subs];
 }

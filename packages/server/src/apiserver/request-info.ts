@@ -16,7 +16,7 @@ export interface RequestInfo {
   kind: KindDefinition;
   namespace?: string;
   name?: string;
-  subresource?: "status" | "history";
+  subresource?: "status" | "history" | "log";
   /** Kubernetes verb: get list watch create update patch delete deletecollection. */
   verb: string;
 }
@@ -54,7 +54,7 @@ export function parseRequestInfo(method: string, path: string, kinds: KindRegist
   }
   if (extra.length > 0) throw notFound({ group, resource: plural, name: rawName ?? "" });
   if (kind.namespaced === false && namespace !== undefined) throw notFound({ group, resource: plural, name: rawName ?? "" });
-  if (sub !== undefined && sub !== "status" && sub !== "history") throw notFound({ group, resource: `${plural}/${sub}`, name: rawName });
+  if (sub !== undefined && sub !== "status" && sub !== "history" && !(sub === "log" && kind.logSubresource)) throw notFound({ group, resource: `${plural}/${sub}`, name: rawName });
   if (sub === "status" && !kind.statusSubresource) throw notFound({ group, resource: `${plural}/status`, name: rawName });
   const name = rawName === undefined ? undefined : decode(rawName);
   const m = method.toUpperCase();

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ADMIN_GROUP, isNotFound, type KindDefinition, type KObject, NamespaceKind, RoleKind, TokenKind, UserKind } from "@kumo/api";
+import { ADMIN_GROUP, AGENT_PROXY_TOKEN_FILE, isNotFound, type KindDefinition, type KObject, NamespaceKind, RoleKind, TokenKind, UserKind } from "@kumo/api";
 import type { ObjectStore } from "../registry/store.js";
 import { hashToken } from "./iam-cache.js";
 
@@ -44,6 +44,16 @@ export async function bootstrap(store: ObjectStore, dataDir: string): Promise<st
   const token = newBearerToken();
   await ensureToken(store, token);
   await writeFile(tokenFile, token + "\n", { mode: 0o600 });
+  return token;
+}
+
+/** Reads the agent proxy token from the data dir, making it on first start (agents are given this file). */
+export async function agentProxyToken(dataDir: string): Promise<string> {
+  const file = join(dataDir, AGENT_PROXY_TOKEN_FILE);
+  const existing = (await readFile(file, "utf8").catch(() => "")).trim();
+  if (existing) return existing;
+  const token = newBearerToken();
+  await writeFile(file, token + "\n", { mode: 0o600 });
   return token;
 }
 

@@ -25,6 +25,7 @@ export class ServerMetrics {
   readonly dbSize = new Gauge({ name: "kumo_storage_db_size_bytes", help: "Size of the database on disk", registers: [this.registry] });
   readonly revision = new Gauge({ name: "kumo_storage_revision", help: "Current store revision", registers: [this.registry] });
   readonly watchCacheEvents = new Gauge({ name: "kumo_watch_cache_window_events", help: "Events held for watch resumption", registers: [this.registry] });
+  readonly agentProxy = new Counter({ name: "kumo_apiserver_agent_proxy_requests_total", help: "Requests proxied to host agents (instance logs) by outcome: ok, not_found, refused (agent answered an error), unreachable", labelNames: ["outcome"], registers: [this.registry] });
   readonly authFailures = new Counter({ name: "kumo_apiserver_authentication_failures_total", help: "Requests rejected with 401", registers: [this.registry] });
 
   constructor() {

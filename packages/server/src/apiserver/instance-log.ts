@@ -1,0 +1,61 @@
+/**
+ * `GET .../instances/NAME/log[?tailBytes=N]`: a container's stdout/stderr or a VM's serial console.
+ * The bytes live on the instance's host, so the server reads them from that host's agent, showing the
+ * agent its own proxy token (the agent serves logs to nobody else). Who may read them is decided here,
+ * by RBAC on "instances/log" in the project, as Kubernetes does for pods/log through the kubelet.
+ */
+import type { Context } from "hono";
+import { AGENT_PORT, ApiError, badRequest, type Host, HostKind, type Instance, InstanceKind, serviceUnavailable } from "@kumo/api";
+import type { ApiDeps } from "./deps.js";
+import type { RequestInfo } from "./request-info.js";
+
+/** Default and largest tail (a console log is capped on the host anyway). */
+const DEFAULT_TAIL_BYTES = 1 << 20;
+const MAX_TAIL_BYTES = 16 << 20;
+const AGENT_TIMEOUT_MS = 5_000;
+
+export async function instanceLog(c: Context, d: ApiDeps, info: RequestInfo): Promise<Response> {
+  const tail = tailBytes(c.req.query("tailBytes"));
+  const inst = (await d.store.get(InstanceKind, info.namespace, info.name!)) as Instance;
+  const what = `instance "${info.name}" in project "${info.namespace}"`;
+  const hostName = inst.status?.host;
+  if (!hostName) throw badRequest(`${what} is not on a host yet (phase ${inst.status?.phase ?? "Pending"}): it has no log`);
+  const host = (await d.store.get(HostKind, undefined, hostName).catch(() => undefined)) as Host | undefined;
+  const ip = host?.spec?.underlayIP ?? host?.status?.addresses?.[0]?.address;
+  if (!ip) throw unavailable(d, `host "${hostName}" of ${what} has no underlay address, so its agent cannot be asked for the log`);
+  if (!d.agentProxyToken) throw unavailable(d, "this server has no agent proxy token (see agent-proxy.token in its data dir)");
+
+  const url = `http://${ip}:${AGENT_PORT}/debug/instances/${encodeURIComponent(info.namespace!)}/${encodeURIComponent(info.name!)}/logs?tailBytes=${tail}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { authorization: `Bearer ${d.agentProxyToken}` }, signal: AbortSignal.timeout(AGENT_TIMEOUT_MS) });
+  } catch (e) {
+    const why = (e as Error).name === "TimeoutError" ? `no answer within ${AGENT_TIMEOUT_MS} ms` : String((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message);
+    throw unavailable(d, `the agent of host "${hostName}" (${ip}:${AGENT_PORT}) did not answer for the log of ${what}: ${why}`);
+  }
+  const text = await res.text();
+  if (res.status === 404) {
+    d.metrics.agentProxy.labels("not_found").inc();
+    throw new ApiError(404, "NotFound", `the agent of host "${hostName}" has no log of ${what} (yet): ${text.trim()}`, { name: info.name, group: InstanceKind.group, kind: "instances/log" });
+  }
+  if (!res.ok) {
+    d.metrics.agentProxy.labels("refused").inc();
+    throw serviceUnavailable(`the agent of host "${hostName}" answered ${res.status} for the log of ${what}: ${text.trim()}`);
+  }
+  d.metrics.agentProxy.labels("ok").inc();
+  return c.body(text, 200, { "content-type": "text/plain; charset=utf-8" });
+}
+
+function tailBytes(raw: string | undefined): number {
+  if (raw === undefined || raw === "") return DEFAULT_TAIL_BYTES;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_TAIL_BYTES) {
+    throw badRequest(`tailBytes must be an integer from 1 to ${MAX_TAIL_BYTES}, not "${raw}"`, [{ field: "tailBytes", reason: "FieldValueInvalid", message: "must be a positive integer" }]);
+  }
+  return n;
+}
+
+function unavailable(d: ApiDeps, message: string): Error {
+  d.metrics.agentProxy.labels("unreachable").inc();
+  return serviceUnavailable(message);
+}
