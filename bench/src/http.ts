@@ -107,7 +107,9 @@ function procCpuSeconds(pid: number): number {
 /** Starts `server-child.js` and waits for its ready line. */
 export function startServer(dataDir: string, datastore: string): Promise<ServerProcess> {
   const script = fileURLToPath(new URL("./server-child.js", import.meta.url));
-  const child = spawn(process.execPath, [script, "--datastore", datastore, "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"] });
+  // KUMO_BENCH_PROFILE_DIR=DIR writes a V8 CPU profile of the server there (open it in Chrome DevTools).
+  const profile = process.env.KUMO_BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KUMO_BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, script, "--datastore", datastore, "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<void>((res) => child.once("exit", () => res()));
   // Signals go to this child's PID only, and only while it runs (a PID may be reused after exit).
   const running = () => child.exitCode === null && child.signalCode === null;
