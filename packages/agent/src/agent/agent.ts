@@ -59,8 +59,11 @@ export class HostAgent {
   private desired?: DesiredHost;
   private lastReport?: SyncReport;
   private dirty = true;
+  /** Something the dataplane derives from changed (hosts, networks, subnets, ports), or a resync is due. */
+  private dataplaneDirty = true;
   private wake?: () => void;
   private passes = 0;
+  private instanceOnlyPasses = 0;
   private readonly servedDhcp = new Set<string>();
   private lastError?: { stage: string; message: string; at: string };
   private vtepMissingSince?: number;
@@ -74,6 +77,9 @@ export class HostAgent {
     this.dnsmasq = new DnsmasqDriver({ stateDir: `${o.stateDir}/dnsmasq`, user: "root" });
     this.events = new AgentEvents(client, o.identity.name);
     const onChange = { add: () => this.kick(), update: () => this.kick(), delete: () => this.kick() };
+    // Instances and images do not enter the dataplane (computeDesired reads hosts, networks, subnets and
+    // ports): their events only need the instance stage, not a re-read of the kernel's tables first.
+    const onInstanceChange = { add: () => this.kick("instances"), update: () => this.kick("instances"), delete: () => this.kick("instances") };
     const onError = (e: unknown) => this.log.warn({ err: String(e) }, "informer error");
     this.informers = {
       hosts: new Informer<Host>(client, HostKind, { onError }),
@@ -84,7 +90,8 @@ export class HostAgent {
       images: new Informer<Image>(client, ImageKind, { onError }),
     };
     for (const [name, inf] of Object.entries(this.informers)) {
-      if (name !== "hosts") (inf as Informer).addHandler(onChange);
+      if (name === "instances" || name === "images") (inf as Informer).addHandler(onInstanceChange);
+      else if (name !== "hosts") (inf as Informer).addHandler(onChange);
     }
     // Every agent beats every 2 s; only a peer's VTEP or spec matters to this host's dataplane.
     this.informers.hosts.addHandler({
@@ -114,13 +121,14 @@ export class HostAgent {
       runtime: this.runtime, images: this.images,
       dataplane: agentDataplane({ desired: () => this.desired, network: this.network, dnsmasq: this.dnsmasq, dnsmasqStateDir: `${o.stateDir}/dnsmasq` }),
       view: () => ({ instances: this.informers.instances.list(), images: this.informers.images.list(), ports: this.informers.ports.list(), networks: this.informers.networks.list() }),
-      onProgress: () => this.kick(),
+      onProgress: () => this.kick("instances"),
       onStep: (kind, step, ms) => this.instanceMetrics.observeStep(kind, step, ms),
     });
   }
 
-  private kick(): void {
+  private kick(scope: "all" | "instances" = "all"): void {
     this.dirty = true;
+    if (scope === "all") this.dataplaneDirty = true;
     this.wake?.();
   }
 
@@ -145,7 +153,10 @@ export class HostAgent {
         if (signal.aborted) break;
         this.dirty = false;
         await new Promise((r) => setTimeout(r, 5)); // coalesce a burst of watch events into one pass
-        await this.reconcile();
+        const full = this.dataplaneDirty;
+        this.dataplaneDirty = false;
+        if (full) await this.reconcile();
+        else await this.reconcileInstances();
       }
     } finally {
       timers.forEach(clearInterval);
@@ -179,6 +190,12 @@ export class HostAgent {
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, "re-publishing the VTEP annotations failed");
     }
+  }
+
+  /** A pass for instance or image changes only: the dataplane (and so `this.desired`) is as the last full pass left it. */
+  private async reconcileInstances(): Promise<void> {
+    this.instanceOnlyPasses++;
+    await this.stage("instances", () => this.instances.sync());
   }
 
   /** One pass: desired state from the caches, then each driver converges. */
@@ -306,6 +323,7 @@ export class HostAgent {
     return {
       host: this.o.identity,
       passes: this.passes,
+      instanceOnlyPasses: this.instanceOnlyPasses,
       vtep: { missingSince: this.vtepMissingSince ? new Date(this.vtepMissingSince).toISOString() : null, republishedTotal: this.republishedTotal },
       lastError: this.lastError,
       desired: this.desired && { networks: this.desired.dataplane.networks, dhcp: this.desired.dhcp.map((c) => ({ network: c.network, hosts: c.hosts.length, dnsRecords: c.dnsRecords?.length ?? 0 })), problems: this.desired.problems, missingDhcpPorts: this.desired.missingDhcpPorts },
