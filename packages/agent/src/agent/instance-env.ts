@@ -128,7 +128,7 @@ export function watchFile(file: string): FileWatch {
       const done = (err?: Error) => {
         clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
-        wake = undefined;
+        if (wake === done) wake = undefined; // a later wait may have taken over (races over several files)
         changed = false;
         if (err) reject(err);
         else resolve();
