@@ -61,6 +61,11 @@ export class HostAgent {
   private dirty = true;
   /** Something the dataplane derives from changed (hosts, networks, subnets, ports), or a resync is due. */
   private dataplaneDirty = true;
+  /** The next pass reads the kernel even if the desired dataplane is what the last clean sync made. */
+  private readKernel = true;
+  /** The desired dataplane the last sync without errors converged to (JSON). */
+  private converged?: string;
+  private syncsSkipped = 0;
   private wake?: () => void;
   private passes = 0;
   private instanceOnlyPasses = 0;
@@ -126,9 +131,10 @@ export class HostAgent {
     });
   }
 
-  private kick(scope: "all" | "instances" = "all"): void {
+  private kick(scope: "all" | "instances" | "resync" = "all"): void {
     this.dirty = true;
-    if (scope === "all") this.dataplaneDirty = true;
+    if (scope !== "instances") this.dataplaneDirty = true;
+    if (scope === "resync") this.readKernel = true;
     this.wake?.();
   }
 
@@ -142,7 +148,7 @@ export class HostAgent {
     await Promise.all(Object.values(this.informers).map((i) => (i as Informer).waitForSync(signal)));
     const timers = [
       setInterval(() => void this.beat(), this.o.heartbeatMs ?? 2000),
-      setInterval(() => this.kick(), this.o.resyncMs ?? 5000),
+      setInterval(() => this.kick("resync"), this.o.resyncMs ?? 5000),
       setInterval(() => void this.republishIfDue(), 1000),
     ];
     void this.beat();
@@ -211,7 +217,19 @@ export class HostAgent {
     for (const p of d.problems) this.metrics.problems.labels(p.reason).inc();
     await this.stage("dhcp-port", () => this.ensureDhcpPorts(d));
     await this.stage("sync", async () => {
+      // An event that leaves this host's dataplane as it was (a port on another network, a peer
+      // without its VTEP yet) needs no kernel read; drift nobody announced waits for the resync.
+      const want = JSON.stringify(d.dataplane);
+      const readKernel = this.readKernel;
+      this.readKernel = false;
+      if (!readKernel && want === this.converged) {
+        this.syncsSkipped++;
+        this.metrics.syncs.labels("skipped").inc();
+        return;
+      }
+      this.converged = undefined;
       const report = await this.network.sync(d.dataplane);
+      if (report.errors.length === 0) this.converged = want;
       this.lastReport = report;
       this.recentSyncs.push({ at: report.startedAt, durationMs: report.durationMs, writes: report.writes, phasesMs: report.phasesMs, driftRepairs: report.driftRepairs });
       if (this.recentSyncs.length > 20) this.recentSyncs.shift();
@@ -253,7 +271,7 @@ export class HostAgent {
       this.metrics.reconcileErrors.labels(name).inc();
       this.lastError = { stage: name, message: (e as Error).message, at: new Date().toISOString() };
       this.log.warn({ stage: name, err: (e as Error).message }, "reconcile stage failed");
-      setTimeout(() => this.kick(), 1000);
+      setTimeout(() => this.kick("resync"), 1000);
     }
   }
 
@@ -324,6 +342,7 @@ export class HostAgent {
       host: this.o.identity,
       passes: this.passes,
       instanceOnlyPasses: this.instanceOnlyPasses,
+      syncsSkipped: this.syncsSkipped,
       vtep: { missingSince: this.vtepMissingSince ? new Date(this.vtepMissingSince).toISOString() : null, republishedTotal: this.republishedTotal },
       lastError: this.lastError,
       desired: this.desired && { networks: this.desired.dataplane.networks, dhcp: this.desired.dhcp.map((c) => ({ network: c.network, hosts: c.hosts.length, dnsRecords: c.dnsRecords?.length ?? 0 })), problems: this.desired.problems, missingDhcpPorts: this.desired.missingDhcpPorts },

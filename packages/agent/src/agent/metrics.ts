@@ -9,7 +9,7 @@ export class AgentMetrics {
   readonly registry = new Registry();
   readonly entries = new Gauge({ name: "kumo_agent_dataplane_entries", help: "Dataplane objects per network and kind, desired vs actual (read back from the kernel)", labelNames: ["network", "kind", "state"], registers: [this.registry] });
   readonly driftRepairs = new Counter({ name: "kumo_agent_drift_repairs_total", help: "Entries that vanished or changed behind the agent's back and were restored", labelNames: ["network", "kind"], registers: [this.registry] });
-  readonly syncs = new Counter({ name: "kumo_agent_syncs_total", help: "Dataplane syncs by result", labelNames: ["result"], registers: [this.registry] });
+  readonly syncs = new Counter({ name: "kumo_agent_syncs_total", help: "Dataplane syncs by result (skipped: an event left the desired dataplane as the last clean sync made it)", labelNames: ["result"], registers: [this.registry] });
   readonly syncSeconds = new Histogram({ name: "kumo_agent_sync_duration_seconds", help: "Duration of one dataplane sync (read, diff, batch write)", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
   readonly lastSyncAge = new Gauge({ name: "kumo_agent_last_sync_age_seconds", help: "Seconds since the last successful dataplane sync", registers: [this.registry] });
   readonly writes = new Counter({ name: "kumo_agent_dataplane_writes_total", help: "Batch lines written to the kernel", registers: [this.registry] });
@@ -27,6 +27,7 @@ export class AgentMetrics {
       this.syncs.labels(r);
       this.heartbeats.labels(r);
     }
+    this.syncs.labels("skipped"); // an event that left this host's desired dataplane unchanged
     for (const s of ["sync", "dhcp", "probe", "dhcp-port", "status"]) this.reconcileErrors.labels(s);
   }
 
