@@ -7,12 +7,12 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO as repo, freePort, kumoJson, runKumo, until } from "./user-cloud.js";
+import { REPO as repo, freePort, kumoJson, runKumo, tearDownUserCloud, until } from "./user-cloud.js";
 
 const need = ["runc", "qemu-system-x86_64", "dnsmasq", "busybox", "cpio"];
 const missing = need.filter((b) => spawnSync("which", [b]).status !== 0);
@@ -51,15 +51,7 @@ describe("compute end to end", { skip, timeout: 600_000 }, () => {
 
   after(async () => {
     if (!home) return;
-    const down = kumo(["down", "--purge"], { allowFail: true });
-    const netns = execFileSync("ls", ["/run/netns"]).toString().split("\n").filter((n) => n.startsWith(`${prefix}-`));
-    const procs = spawnSync("pgrep", ["-f", home], { encoding: "utf8" }).stdout.trim();
-    const mounts = (await readFile("/proc/mounts", "utf8")).split("\n").filter((l) => l.includes(home));
-    await rm(home, { recursive: true, force: true });
-    assert.equal(down.code, 0, down.err);
-    assert.deepEqual(netns, [], "no namespace left");
-    assert.equal(procs, "", "no process left");
-    assert.deepEqual(mounts, [], "no mount left");
+    await tearDownUserCloud(env, home, prefix);
   });
 
   it("runs a container and a VM on different hosts; they reach each other over the overlay", async () => {

@@ -8,7 +8,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -16,7 +16,7 @@ import { connect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { REPO as repo, freePort, kumoJson, runKumo, until } from "./user-cloud.js";
+import { REPO as repo, freePort, kumoJson, runKumo, tearDownUserCloud, until } from "./user-cloud.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const APP_INDEX = join(repo, "packages/web/dist/app/index.html");
@@ -84,15 +84,7 @@ after(async () => {
   await ctx?.close().catch(() => undefined);
   if (profile) await rm(profile, { recursive: true, force: true });
   if (!home) return;
-  const down = kumo(["down", "--purge"], true);
-  const netns = execFileSync("ls", ["/run/netns"]).toString().split("\n").filter((n) => n.startsWith(`${prefix}-`));
-  const procs = spawnSync("pgrep", ["-f", home], { encoding: "utf8" }).stdout.trim();
-  const mounts = (await readFile("/proc/mounts", "utf8")).split("\n").filter((l) => l.includes(home));
-  await rm(home, { recursive: true, force: true });
-  assert.equal(down.code, 0, down.err);
-  assert.deepEqual(netns, [], "no namespace left");
-  assert.equal(procs, "", "no process left");
-  assert.deepEqual(mounts, [], "no mount left");
+  await tearDownUserCloud(env, home, prefix);
 });
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });

@@ -2,7 +2,9 @@
  * Driving a cloud the way a user does, for the end-to-end tests that run `bin/kumo up`: the CLI with a
  * test's own KUMO_HOME/KUMO_CONFIG, polling until a condition holds, and a free loopback port.
  */
-import { spawnSync } from "node:child_process";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,4 +52,20 @@ export function freePort(): Promise<number> {
       s.close(() => res(p));
     });
   });
+}
+
+/**
+ * `kumo down --purge` of a test's cloud, then checks it left nothing behind: no namespace named after
+ * its hosts (`<prefix>-…`), no process or mount under its KUMO_HOME. Removes the home in any case.
+ */
+export async function tearDownUserCloud(env: NodeJS.ProcessEnv, home: string, prefix: string): Promise<void> {
+  const down = runKumo(env, ["down", "--purge"], { allowFail: true, timeoutMs: 120_000 });
+  const netns = execFileSync("ls", ["/run/netns"]).toString().split("\n").filter((n) => n.startsWith(`${prefix}-`));
+  const procs = spawnSync("pgrep", ["-f", home], { encoding: "utf8" }).stdout.trim();
+  const mounts = (await readFile("/proc/mounts", "utf8")).split("\n").filter((l) => l.includes(home));
+  await rm(home, { recursive: true, force: true });
+  assert.equal(down.code, 0, down.err);
+  assert.deepEqual(netns, [], "no namespace left");
+  assert.equal(procs, "", "no process left");
+  assert.deepEqual(mounts, [], "no mount left");
 }
