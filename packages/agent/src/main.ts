@@ -54,7 +54,15 @@ const agent = new HostAgent(client, {
 }, log);
 
 const listen = a["metrics-listen"] ?? `${a["underlay-ip"]}:${AGENT_PORT}`;
-const logRequests = new Counter({ name: "kumo_agent_log_requests_total", help: "Instance log requests by outcome (ok, refused: not the API server's proxy token, not_found)", labelNames: ["outcome"], registers: [agent.metrics.registry] });
+/** Instance log requests by outcome: /debug/state shows these counts, /metrics reads them at scrape time. */
+const logRequests = { ok: 0, refused: 0, not_found: 0, error: 0 };
+new Counter({
+  name: "kumo_agent_log_requests_total", help: "Instance log requests by outcome (ok, refused: not the API server's proxy token, not_found, error)", labelNames: ["outcome"], registers: [agent.metrics.registry],
+  collect() {
+    this.reset();
+    for (const [outcome, n] of Object.entries(logRequests)) this.labels(outcome).inc(n);
+  },
+});
 const [mhost, mport] = [listen.slice(0, listen.lastIndexOf(":")), Number(listen.slice(listen.lastIndexOf(":") + 1))];
 const http = createServer(async (req, res) => {
   if (req.url === "/metrics") {
@@ -63,7 +71,7 @@ const http = createServer(async (req, res) => {
     res.end(await agent.metrics.registry.metrics());
   } else if (req.url === "/debug/state") {
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify(agent.debugState(), null, 1));
+    res.end(JSON.stringify({ ...agent.debugState(), logRequests }, null, 1));
   } else if (req.url === "/debug/dataplane") {
     // Read live from the kernel (ip/bridge -json): what `kumo doctor` compares with the API.
     try {
@@ -76,7 +84,7 @@ const http = createServer(async (req, res) => {
     // Console (VM) or stdout/stderr (container): tenant data, so only for the API server, which checked RBAC.
     const auth = await checkProxyToken(req.headers.authorization, a["proxy-token-file"]);
     if (!auth.ok) {
-      logRequests.labels("refused").inc();
+      logRequests.refused++;
       log.warn({ from: req.socket.remoteAddress, url: req.url }, "instance log request refused: not the API server's proxy token");
       return void res.writeHead(auth.code).end(`${auth.message}\n`);
     }
@@ -84,7 +92,7 @@ const http = createServer(async (req, res) => {
     const m = /^\/debug\/instances\/([^/]+)\/([^/]+)\/logs$/.exec(u.pathname);
     const tail = Number(u.searchParams.get("tailBytes") ?? "") || undefined;
     const text = m ? await agent.instances.logs(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), tail).catch((e: Error) => e) : undefined;
-    logRequests.labels(text === undefined ? "not_found" : text instanceof Error ? "error" : "ok").inc();
+    logRequests[text === undefined ? "not_found" : text instanceof Error ? "error" : "ok"]++;
     if (text instanceof Error) res.writeHead(500).end(`${text.message}\n`);
     else if (text === undefined) res.writeHead(404).end(m ? `no instance ${m[1]}/${m[2]} on host ${name}\n` : "try /debug/instances/NS/NAME/logs\n");
     else res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end(text);

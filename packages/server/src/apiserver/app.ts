@@ -118,7 +118,7 @@ export function createApp(d: ApiDeps, ready: () => boolean, opts: { blobs?: Blob
     return c.body(await d.metrics.registry.metrics(), 200, { "content-type": d.metrics.registry.contentType });
   });
   app.get("/debug/state", async (c) => {
-    const state: Record<string, unknown> = { store: { kind: d.store.backend.kind, ...(await d.store.backend.stats()) }, watchCache: d.cache.snapshot(), iam: d.iam.snapshot(), gc: d.gc.snapshot(), audit: { path: d.audit?.path, written: d.audit?.written } };
+    const state: Record<string, unknown> = { store: { kind: d.store.backend.kind, ...(await d.store.backend.stats()) }, watchCache: d.cache.snapshot(), iam: d.iam.snapshot(), gc: d.gc.snapshot(), audit: { path: d.audit?.path, written: d.audit?.written }, agentProxy: d.metrics.agentProxyRequests };
     for (const [k, fn] of d.debugState) state[k] = fn();
     return sendJson(c, 200, state);
   });

@@ -35,14 +35,14 @@ export async function instanceLog(c: Context, d: ApiDeps, info: RequestInfo): Pr
   }
   const text = await res.text();
   if (res.status === 404) {
-    d.metrics.agentProxy.labels("not_found").inc();
+    d.metrics.agentProxyRequests.not_found++;
     throw new ApiError(404, "NotFound", `the agent of host "${hostName}" has no log of ${what} (yet): ${text.trim()}`, { name: info.name, group: InstanceKind.group, kind: "instances/log" });
   }
   if (!res.ok) {
-    d.metrics.agentProxy.labels("refused").inc();
+    d.metrics.agentProxyRequests.refused++;
     throw serviceUnavailable(`the agent of host "${hostName}" answered ${res.status} for the log of ${what}: ${text.trim()}`);
   }
-  d.metrics.agentProxy.labels("ok").inc();
+  d.metrics.agentProxyRequests.ok++;
   return c.body(text, 200, { "content-type": "text/plain; charset=utf-8" });
 }
 
@@ -56,6 +56,6 @@ function tailBytes(raw: string | undefined): number {
 }
 
 function unavailable(d: ApiDeps, message: string): Error {
-  d.metrics.agentProxy.labels("unreachable").inc();
+  d.metrics.agentProxyRequests.unreachable++;
   return serviceUnavailable(message);
 }

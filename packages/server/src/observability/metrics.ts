@@ -25,25 +25,32 @@ export class ServerMetrics {
   readonly dbSize = new Gauge({ name: "kumo_storage_db_size_bytes", help: "Size of the database on disk", registers: [this.registry] });
   readonly revision = new Gauge({ name: "kumo_storage_revision", help: "Current store revision", registers: [this.registry] });
   readonly watchCacheEvents = new Gauge({ name: "kumo_watch_cache_window_events", help: "Events held for watch resumption", registers: [this.registry] });
-  readonly agentProxy = new Counter({ name: "kumo_apiserver_agent_proxy_requests_total", help: "Requests proxied to host agents (instance logs) by outcome: ok, not_found, refused (agent answered an error), unreachable", labelNames: ["outcome"], registers: [this.registry] });
+  /** Requests proxied to host agents (instance logs) by outcome; /debug/state and /metrics show these counts. */
+  readonly agentProxyRequests = { ok: 0, not_found: 0, refused: 0, unreachable: 0 };
   readonly authFailures = new Counter({ name: "kumo_apiserver_authentication_failures_total", help: "Requests rejected with 401", registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "kumo_server_" });
     for (const op of ["get", "list", "create", "update", "delete", "compact"]) for (const result of ["ok", "fail"]) this.storeSeconds.labels(op, result);
     this.conflicts.labels("none", "none", "stale");
+    this.counterFrom("kumo_apiserver_agent_proxy_requests_total", "Requests proxied to host agents (instance logs) by outcome: ok, not_found, refused (agent answered an error), unreachable", () => this.agentProxyRequests, "outcome");
   }
 
   /**
    * Exposes a counter a component already keeps (for /debug/state) as a Prometheus counter, read at scrape
    * time, so the component does not keep the same number twice.
    */
-  counterFrom(name: string, help: string, read: () => number): void {
+  counterFrom(name: string, help: string, read: () => number): void;
+  /** The same for counts kept per label value (`{ ok: 3, refused: 1 }` → `{outcome="ok"} 3`, …). */
+  counterFrom(name: string, help: string, read: () => Record<string, number>, labelName: string): void;
+  counterFrom(name: string, help: string, read: () => number | Record<string, number>, labelName?: string): void {
     new Counter({
-      name, help, registers: [this.registry],
+      name, help, registers: [this.registry], labelNames: labelName ? [labelName] : [],
       collect() {
         this.reset();
-        this.inc(read());
+        const v = read();
+        if (typeof v === "number") this.inc(v);
+        else for (const [label, n] of Object.entries(v)) this.labels(label).inc(n);
       },
     });
   }
