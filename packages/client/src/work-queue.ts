@@ -29,6 +29,8 @@ export class WorkQueue<T = string> {
   private readonly processing = new Set<T>();
   private readonly delayed = new Map<T, { at: number; timer: ReturnType<typeof setTimeout> }>();
   private readonly failures = new Map<T, number>();
+  /** When each waiting item was first queued (the oldest-item-age metric: a stuck loop shows as a growing age). */
+  private readonly queuedAt = new Map<T, number>();
   private waiters: (() => void)[] = [];
   private shuttingDown = false;
   private adds = 0;
@@ -46,6 +48,7 @@ export class WorkQueue<T = string> {
     if (this.shuttingDown || this.dirty.has(item)) return;
     this.adds++;
     this.dirty.add(item);
+    this.queuedAt.set(item, Date.now());
     if (this.processing.has(item)) return;
     this.queue.push(item);
     this.waiters.shift()?.();
@@ -95,6 +98,7 @@ export class WorkQueue<T = string> {
       if (this.queue.length > 0) {
         const item = this.queue.shift() as T;
         this.dirty.delete(item);
+        this.queuedAt.delete(item);
         this.processing.add(item);
         return item;
       }
@@ -128,6 +132,13 @@ export class WorkQueue<T = string> {
     return this.queue.length;
   }
 
+  /** Milliseconds the longest-waiting item has been queued (0 when none waits). */
+  oldestAgeMs(now = Date.now()): number {
+    let oldest = now;
+    for (const at of this.queuedAt.values()) if (at < oldest) oldest = at;
+    return now - oldest;
+  }
+
   /** Counters for metrics. */
   stats(): WorkQueueStats {
     return { depth: this.queue.length, processing: this.processing.size, waiting: this.delayed.size, adds: this.adds, retries: this.retries };
@@ -145,6 +156,7 @@ export class WorkQueue<T = string> {
     this.delayed.clear();
     this.queue.length = 0;
     this.dirty.clear();
+    this.queuedAt.clear();
     const ws = this.waiters;
     this.waiters = [];
     for (const w of ws) w();
