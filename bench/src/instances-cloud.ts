@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { ApiError, HostKind, InstanceKind, type Host, type Instance, type InstanceSpec } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
 import { labPrefix } from "@kumo/agent/lab/naming";
-import { createNodeFetch } from "@kumo/agent/transport";
+import { createNodeFetch } from "@kumo/runtime";
 import { teardownCloud } from "./instances-teardown.js";
 
 /** Repository root (bench/dist/.. /..). */

@@ -17,7 +17,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HostKind, NetworkKind, PortKind, SubnetKind, type Host, type Network, type Port } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
-import { createNodeFetch } from "@kumo/agent/transport";
+import { createNodeFetch } from "@kumo/runtime";
 
 const repo = resolve(fileURLToPath(import.meta.url), "../../..");
 const KUMO = join(repo, "bin/kumo");

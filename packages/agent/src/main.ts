@@ -16,7 +16,7 @@ import { AGENT_PORT } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
 import { HostAgent } from "./agent/agent.js";
 import { checkProxyToken } from "./proxy-auth.js";
-import { createNodeFetch } from "./transport.js";
+import { createNodeFetch } from "@kumo/runtime";
 
 function fail(msg: string): never {
   process.stderr.write(`error: ${msg}\n`);

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { ClusterRoleBindingKind, type KObject, RoleKind, TokenKind, UserKind } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
-import { createNodeFetch } from "./transport.js";
+import { createNodeFetch } from "@kumo/runtime";
 
 /** The agents' user name. */
 export const AGENT_USER = "kumo-agent";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { ApiError, HostKind, NamespaceKind, type KObject } from "@kumo/api";
 import { Informer, KumoClient } from "@kumo/client";
 import { startTestServer, type TestServer } from "@kumo/server/testing";
-import { createNodeFetch } from "./transport.js";
+import { createNodeFetch } from "@kumo/runtime";
 
 let srv: TestServer;
 let client: KumoClient;

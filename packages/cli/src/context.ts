@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { KumoClient } from "@kumo/client";
 import { loadConnection, type Connection, type GlobalFlags } from "./config.js";
 import { KindResolver, type Resource } from "./kinds.js";
-import { createNodeFetch } from "./transport.js";
+import { createNodeFetch } from "@kumo/runtime";
 
 /** The CLI's version (User-Agent, `kumo version`). */
 export const CLI_VERSION = "0.1.0";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensurePki } from "@kumo/server/pki";
 import { splitLines } from "@kumo/client";
-import { createNodeFetch } from "./transport.js";
+import { createNodeFetch } from "@kumo/runtime";
 
 let dir: string;
 let server: Server;

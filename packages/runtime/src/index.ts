@@ -1,4 +1,4 @@
-/** @kumo/runtime: the one reconcile runtime and component manager, shared by the server and the agent (Node only). */
+/** @kumo/runtime: node-side code shared by server, agent and CLI: reconcile runtime, component manager, HTTPS fetch. */
 export * from "./component/component.js";
 export * from "./component/manager.js";
 export * from "./keyed-lock.js";
@@ -6,3 +6,4 @@ export * from "./reconcile/controller.js";
 export * from "./reconcile/metrics.js";
 export * from "./reconcile/sources.js";
 export * from "./reconcile/types.js";
+export * from "./transport.js";

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Image, ImageKind } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
-import { createNodeFetch } from "../transport.js";
+import { createNodeFetch } from "@kumo/runtime";
 import { ImageCache, blobPath } from "./image-cache.js";
 
 interface TestServerLike {

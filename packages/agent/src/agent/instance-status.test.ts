@@ -1,10 +1,9 @@
-// Status merging and the timeline: timestamps move only on status changes, a restart re-stamps
-// per-run steps, and the timeline orders steps as they happened with the time between them.
+// Status merging: timestamps move only on status changes, a restart re-stamps per-run steps, and
+// newlyDone reports the agent steps a write turned True (the timeline itself is tested in @kumo/api).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Condition, Instance } from "@kumo/api";
-import { INSTANCE_STEPS } from "@kumo/api";
-import { StatusReport, applyReport, newlyDone, stepTimeline } from "./instance-status.js";
+import type { Instance } from "@kumo/api";
+import { StatusReport, applyReport, newlyDone } from "./instance-status.js";
 import { instancePorts, rebootRequested, runtimeId, vmTapName } from "./instance-spec.js";
 import { INSTANCE_ID_RE } from "../runtime/types.js";
 
@@ -53,25 +52,7 @@ describe("applyReport", () => {
   });
 });
 
-describe("stepTimeline and newlyDone", () => {
-  it("orders done steps by time with durations, then the pending ones in flow order", () => {
-    const conds: Condition[] = [
-      { type: "Scheduled", status: "True", lastTransitionTime: at(5) },
-      { type: "ImageReady", status: "True", lastTransitionTime: at(20) },
-      { type: "PortBound", status: "True", lastTransitionTime: at(30) },
-      { type: "NetworkReady", status: "True", lastTransitionTime: at(40) },
-      { type: "AddressAssigned", status: "True", lastTransitionTime: at(140) },
-      { type: "Started", status: "True", lastTransitionTime: at(175) },
-      { type: "Running", status: "False", reason: "Exited", lastTransitionTime: at(180) },
-    ];
-    const t = stepTimeline(inst({ conditions: conds }));
-    assert.deepEqual(t.map((s) => s.step), ["Scheduled", "ImageReady", "PortBound", "NetworkReady", "AddressAssigned", "Started", "Running"]);
-    assert.deepEqual(t.map((s) => s.sincePreviousMs), [5, 15, 10, 10, 100, 35, undefined]);
-    assert.equal(t[6]!.reason, "Exited");
-    const none = stepTimeline(inst({}));
-    assert.deepEqual(none.map((s) => [s.step, s.status]), INSTANCE_STEPS.map((s) => [s, "Pending"]));
-  });
-
+describe("newlyDone", () => {
   it("reports only agent steps that turned True in a write", () => {
     const before = inst({ conditions: [{ type: "Scheduled", status: "True", lastTransitionTime: at(10) }, { type: "ImageReady", status: "True", lastTransitionTime: at(20) }] });
     const after = applyReport(before, new StatusReport().done("NetworkReady", "BridgeUp", "x", { at: at(70) }), at(70));

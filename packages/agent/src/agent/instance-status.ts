@@ -5,7 +5,7 @@
  * AddressAssigned) move again when the runtime was (re)started after they last turned True, so a
  * restart or reboot shows up in the timeline instead of keeping the first boot's times.
  */
-import { INSTANCE_STEPS, type Condition, type Instance, type InstanceStatus, setCondition } from "@kumo/api";
+import { INSTANCE_STEPS, type Condition, type Instance, type InstanceStatus, setCondition, stepTimeline } from "@kumo/api";
 
 /** The steps the agent of status.host reports (Scheduled and PortBound are the server's). */
 export const AGENT_STEPS = ["ImageReady", "NetworkReady", "Started", "AddressAssigned", "Running"] as const;
@@ -92,43 +92,6 @@ function sortSteps(conds: Condition[]): Condition[] {
     return i < 0 ? INSTANCE_STEPS.length : i;
   };
   return [...conds].sort((a, b) => idx(a.type) - idx(b.type));
-}
-
-/** One step of the timeline: when it last changed and the time since the step before it. */
-export interface TimelineStep {
-  step: string;
-  status: string;
-  at?: string;
-  /** ms since the previous True step (the first: since creation). */
-  sincePreviousMs?: number;
-  reason?: string;
-  message?: string;
-}
-
-/**
- * The create-flow steps: True steps in the order they happened, each with the time since the one
- * before (the first: since creation), then the steps not done yet in flow order (where it stopped).
- */
-export function stepTimeline(inst: Instance): TimelineStep[] {
-  const conds = inst.status?.conditions ?? [];
-  const order = (t: string) => (INSTANCE_STEPS as readonly string[]).indexOf(t);
-  const time = (c: Condition) => Date.parse(c.lastTransitionTime ?? "");
-  const done = conds
-    .filter((c) => order(c.type) >= 0 && c.status === "True" && !Number.isNaN(time(c)))
-    .sort((a, b) => time(a) - time(b) || order(a.type) - order(b.type));
-  let prev = Date.parse(inst.metadata.creationTimestamp ?? "");
-  const out: TimelineStep[] = [];
-  for (const c of done) {
-    const t = time(c);
-    out.push({ step: c.type, status: c.status, at: c.lastTransitionTime, sincePreviousMs: Number.isNaN(prev) ? undefined : t - prev, reason: c.reason, message: c.message });
-    prev = t;
-  }
-  for (const step of INSTANCE_STEPS) {
-    if (done.some((c) => c.type === step)) continue;
-    const c = conds.find((x) => x.type === step);
-    out.push(c ? { step, status: c.status, at: c.lastTransitionTime, reason: c.reason, message: c.message } : { step, status: "Pending" });
-  }
-  return out;
 }
 
 /** Agent steps that turned True between `before` and `after`, with their latency (for the histogram). */

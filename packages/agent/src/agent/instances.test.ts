@@ -14,7 +14,7 @@ import { KumoClient } from "@kumo/client";
 import { pino } from "pino";
 import type { CompositeRuntimeDriver } from "../runtime/composite.js";
 import type { InstanceRuntimeSpec, InstanceRuntimeStatus } from "../runtime/types.js";
-import { createNodeFetch } from "../transport.js";
+import { createNodeFetch } from "@kumo/runtime";
 import { ImageCache, blobPath } from "./image-cache.js";
 import { InstanceManager } from "./instances.js";
 import { runtimeId } from "./instance-spec.js";

@@ -7,7 +7,7 @@
  * something; failures back off per instance and are reported as a False condition plus an Event.
  */
 import { readdir } from "node:fs/promises";
-import { type Image, type Instance, InstanceKind, type Network, type Port } from "@kumo/api";
+import { type Image, type Instance, InstanceKind, type Network, type Port, stepTimeline } from "@kumo/api";
 import type { KumoClient } from "@kumo/client";
 import type { Logger } from "pino";
 import type { CompositeRuntimeDriver } from "../runtime/composite.js";
@@ -17,7 +17,7 @@ import type { ImageCache } from "./image-cache.js";
 import { type InstanceDataplane, type NetOps, linuxNetOps } from "./instance-env.js";
 import { type FlowDeps, StepError, instancePass, removeRuntime } from "./instance-flow.js";
 import { hashOfRuntimeId, instanceNetns, interruptKey, runtimeId, uidHash } from "./instance-spec.js";
-import { StatusReport, applyReport, newlyDone, stepTimeline } from "./instance-status.js";
+import { StatusReport, applyReport, newlyDone } from "./instance-status.js";
 
 /** What the manager reads from the informers. */
 export interface InstanceView {

@@ -12,6 +12,7 @@ export * from "./network.js";
 export * from "./compute.js";
 export * from "./iam.js";
 export * from "./common.js";
+export * from "./instance-timeline.js";
 
 /** The built-in kinds, in discovery order. */
 export const builtinKinds: KindDefinition[] = [

@@ -14,7 +14,7 @@ import { addHost, labNames, labStatus, readUnderlay, removeHost, type AgentLaunc
 import { cloudPaths } from "../daemon.js";
 import { UserError } from "../errors.js";
 import { alignColumns } from "../print/columns.js";
-import { createNodeFetch } from "../transport.js";
+import { createNodeFetch } from "@kumo/runtime";
 import { ensureAgentToken } from "../agent-identity.js";
 
 /** What the agents (and `host remove`, for the Host object) need to reach the API. */

@@ -3,9 +3,8 @@
  * create flow as a timeline (each step, when, how long since the step before, and where it stopped).
  */
 import type { Command } from "commander";
-import { EventKind, type Instance, InstanceKind, type InstanceSpec, REBOOT_ANNOTATION, isNotFound } from "@kumo/api";
+import { EventKind, type Instance, InstanceKind, type InstanceSpec, REBOOT_ANNOTATION, isNotFound, stepTimeline } from "@kumo/api";
 import { sleep } from "@kumo/client";
-import { stepTimeline } from "@kumo/agent/agent/instance-status";
 import { CliContext } from "../context.js";
 import { UserError } from "../errors.js";
 import { alignColumns } from "../print/columns.js";

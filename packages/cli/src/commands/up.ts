@@ -12,7 +12,7 @@ import { sleep } from "@kumo/client";
 import { cloudPaths, cmdlineOf, isAlive, isKumoServerArgv, lastFailure, readPid, serverOfKubeconfig, tailLines, type CloudPaths } from "../daemon.js";
 import { UserError } from "../errors.js";
 import { labListen, startHosts } from "../hosts-hook.js";
-import { createNodeFetch } from "../transport.js";
+import { createNodeFetch } from "@kumo/runtime";
 
 interface UpOptions {
   listen: string;
