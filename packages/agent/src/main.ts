@@ -3,7 +3,7 @@
  * Entry point of the host agent: `node packages/agent/dist/main.js --server URL --ca-file F --token-file F
  * --name HOST --underlay-ip IP --underlay-dev DEV --state-dir DIR [--metrics-listen IP:PORT] [--image-cache-dir DIR]
  * [--proxy-token-file F]`. Serves /metrics, /debug/state, /debug/dataplane and, to the API server only (it
- * shows the token in --proxy-token-file), /debug/instances/NS/NAME/logs[?tailBytes=N]. SIGTERM stops it and
+ * shows the token in --proxy-token-file), /debug/instances/NS/NAME/logs[?tailBytes=N][&follow=true]. SIGTERM stops it and
  * leaves the dataplane and the instances in place (a restart adopts them).
  */
 import { createServer } from "node:http";
@@ -15,7 +15,7 @@ import { Counter } from "prom-client";
 import { AGENT_PORT } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
 import { HostAgent } from "./agent/agent.js";
-import { checkProxyToken } from "./proxy-auth.js";
+import { serveInstanceLog } from "./agent/instance-log-endpoint.js";
 import { createNodeFetch } from "@kumo/runtime";
 
 function fail(msg: string): never {
@@ -81,21 +81,7 @@ const http = createServer(async (req, res) => {
       res.writeHead(500).end(String(e));
     }
   } else if (req.url?.startsWith("/debug/instances/")) {
-    // Console (VM) or stdout/stderr (container): tenant data, so only for the API server, which checked RBAC.
-    const auth = await checkProxyToken(req.headers.authorization, a["proxy-token-file"]);
-    if (!auth.ok) {
-      logRequests.refused++;
-      log.warn({ from: req.socket.remoteAddress, url: req.url }, "instance log request refused: not the API server's proxy token");
-      return void res.writeHead(auth.code).end(`${auth.message}\n`);
-    }
-    const u = new URL(req.url, "http://agent");
-    const m = /^\/debug\/instances\/([^/]+)\/([^/]+)\/logs$/.exec(u.pathname);
-    const tail = Number(u.searchParams.get("tailBytes") ?? "") || undefined;
-    const text = m ? await agent.instances.logs(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), tail).catch((e: Error) => e) : undefined;
-    logRequests[text === undefined ? "not_found" : text instanceof Error ? "error" : "ok"]++;
-    if (text instanceof Error) res.writeHead(500).end(`${text.message}\n`);
-    else if (text === undefined) res.writeHead(404).end(m ? `no instance ${m[1]}/${m[2]} on host ${name}\n` : "try /debug/instances/NS/NAME/logs\n");
-    else res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end(text);
+    await serveInstanceLog(req, res, { source: agent.instances, host: name, proxyTokenFile: a["proxy-token-file"], counts: logRequests, log });
   } else if (req.url === "/healthz") {
     res.end("ok");
   } else {

@@ -238,6 +238,13 @@ export class InstanceManager {
     return this.o.runtime.logs(runtimeId(inst), { tailBytes });
   }
 
+  /** The file logs() reads, to follow it; undefined when the instance is not (or no longer) on this host. */
+  logFile(namespace: string, name: string): string | undefined {
+    const inst = this.o.view().instances.find((i) => i.metadata.namespace === namespace && i.metadata.name === name);
+    if (!inst || inst.status?.host !== this.o.self) return undefined;
+    return this.o.runtime.logFile(runtimeId(inst), inst.spec?.kind === "vm" ? "vm" : "container");
+  }
+
   /** Instances desired to run here vs runtimes running (gauges). */
   counts(): { desired: number; running: number; runtimes: number } {
     const desired = this.mine.filter((i) => !i.metadata.deletionTimestamp && i.spec!.running !== false).length;

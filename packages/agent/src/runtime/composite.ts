@@ -33,6 +33,12 @@ export class CompositeRuntimeDriver implements RuntimeDriver {
     return this.owner(id).logs(id, opts);
   }
 
+  /** The file logs() reads (a VM's serial console, a container's stdout+stderr), to follow it as it grows. */
+  logFile(id: string, kind: "container" | "vm"): string {
+    // By kind, not by state dir: a follow may start before the runtime has written anything.
+    return kind === "vm" ? this.vms.paths(id).serialLog : this.containers.logPath(id);
+  }
+
   snapshot(): Record<string, unknown> {
     return { container: this.containers.snapshot(), vm: this.vms.snapshot() };
   }
