@@ -45,8 +45,16 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A response being read: what arrived so far, when it closed, and a way to disconnect. */
+interface Reading {
+  res: IncomingMessage;
+  text: () => string;
+  ended: Promise<void>;
+  close: () => void;
+}
+
 /** Opens a request and hands back the response as it streams. */
-function open(path: string, token: string | undefined = TOKEN): Promise<{ res: IncomingMessage; text: () => string; ended: Promise<void>; close: () => void }> {
+function open(path: string, token: string | undefined = TOKEN): Promise<Reading> {
   return new Promise((resolve, reject) => {
     const req = request(base + path, { headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
       let buf = "";

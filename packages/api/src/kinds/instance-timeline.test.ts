@@ -11,7 +11,7 @@ const at = (ms: number) => new Date(Date.parse(T0) + ms).toISOString();
 function inst(status: Instance["status"] = { host: "h1" }): Instance {
   return {
     apiVersion: "compute.kumo.dev/v1", kind: "Instance",
-    metadata: { name: "web", namespace: "default", uid: "11111111-2222-3333-4444-555555555555", creationTimestamp: T0, resourceVersion: "5" },
+    metadata: { name: "web", namespace: "default", uid: "u-1", creationTimestamp: T0, resourceVersion: "5" },
     spec: { kind: "container", image: "busybox", networks: [{ network: "net1" }] },
     status,
   };
@@ -29,7 +29,8 @@ describe("stepTimeline", () => {
       { type: "Running", status: "False", reason: "Exited", lastTransitionTime: at(180) },
     ];
     const t = stepTimeline(inst({ conditions: conds }));
-    assert.deepEqual(t.map((s) => s.step), ["Scheduled", "ImageReady", "PortBound", "NetworkReady", "AddressAssigned", "Started", "Running"]);
+    const inOrder = ["Scheduled", "ImageReady", "PortBound", "NetworkReady", "AddressAssigned", "Started", "Running"];
+    assert.deepEqual(t.map((s) => s.step), inOrder);
     assert.deepEqual(t.map((s) => s.sincePreviousMs), [5, 15, 10, 10, 100, 35, undefined]);
     assert.equal(t[6]!.reason, "Exited");
     const none = stepTimeline(inst({}));

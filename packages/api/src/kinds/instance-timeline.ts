@@ -31,7 +31,8 @@ export function stepTimeline(inst: Instance): TimelineStep[] {
   const out: TimelineStep[] = [];
   for (const c of done) {
     const t = time(c);
-    out.push({ step: c.type, status: c.status, at: c.lastTransitionTime, sincePreviousMs: Number.isNaN(prev) ? undefined : t - prev, reason: c.reason, message: c.message });
+    const sincePreviousMs = Number.isNaN(prev) ? undefined : t - prev;
+    out.push({ step: c.type, status: c.status, at: c.lastTransitionTime, sincePreviousMs, reason: c.reason, message: c.message });
     prev = t;
   }
   for (const step of INSTANCE_STEPS) {
