@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ApiError, HostKind, NamespaceKind, EventKind } from "@kumo/api";
+import { ApiError, HostKind, InstanceKind, NamespaceKind, EventKind } from "@kumo/api";
 import { KumoClient } from "./client.js";
 import { ConnectionError } from "./errors.js";
 import { resourcePath } from "./paths.js";
@@ -99,4 +99,25 @@ test("a watch ERROR event throws the ApiError it carries (410 → relist)", asyn
   assert.ok(err instanceof ApiError);
   assert.equal(err.code, 410);
   assert.equal(err.reason, "Expired");
+});
+
+test("followLog asks for follow=true and yields chunks as they come; stopping early cancels the stream", async () => {
+  let url = "";
+  let cancelled = false;
+  let push: (s: string) => void = () => undefined;
+  const body = new ReadableStream<Uint8Array>({
+    start: (ctl) => void (push = (s) => ctl.enqueue(new TextEncoder().encode(s))),
+    cancel: () => void (cancelled = true),
+  });
+  const c = new KumoClient({ server: "https://x", fetch: async (u) => ((url = String(u)), new Response(body, { status: 200 })) });
+  push("one\n");
+  const seen: string[] = [];
+  for await (const chunk of c.followLog(InstanceKind, "p1", "web", { tailBytes: 10 })) {
+    seen.push(new TextDecoder().decode(chunk));
+    if (seen.length === 1) push("two\n");
+    else break;
+  }
+  assert.equal(url, "https://x/apis/compute.kumo.dev/v1/namespaces/p1/instances/web/log?tailBytes=10&follow=true");
+  assert.deepEqual(seen, ["one\n", "two\n"]);
+  assert.equal(cancelled, true, "the connection is given up, so the server stops following");
 });

@@ -166,6 +166,29 @@ export class KumoClient {
     return (await this.request("GET", resourcePath(rt, namespace, name, "log") + q, { accept: "text/plain", signal: o.signal })).text();
   }
 
+  /**
+   * The log followed as it grows (`?follow=true`, as `kubectl logs -f`): its last `tailBytes`, then each new
+   * chunk, until the server ends the stream (the instance went away) or `signal` aborts.
+   */
+  async *followLog(
+    rt: ResourceType, namespace: string, name: string, o: { tailBytes?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<Uint8Array> {
+    const q = queryString({ tailBytes: o.tailBytes, follow: true });
+    const res = await this.request("GET", resourcePath(rt, namespace, name, "log") + q, { accept: "text/plain", signal: o.signal });
+    if (!res.body) return;
+    const reader = res.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      // A caller that stops early (break, throw) closes the connection, so the server stops following.
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+
   /** Read–mutate–conditional-write, retried on stale-resourceVersion conflicts. See guaranteed-update.ts. */
   guaranteedUpdate<T extends KObject = KObject>(
     rt: ResourceType, namespace: string | undefined, name: string, mutate: Mutate<T>, o: GuaranteedUpdateOptions<T> = {},
