@@ -3,7 +3,7 @@
  * each (packages/agent/src/lab). The server also listens on the bridge address, because agents in a
  * namespace cannot reach the root namespace's 127.0.0.1.
  */
-import { destroyLab, ensureLab, ensureUnderlay } from "@kumo/agent/lab/index";
+import { destroyLab, ensureLab, ensureUnderlay } from "@kumo/agent";
 import { labAccess } from "./commands/host.js";
 
 /** What `up` knows when it starts the hosts. */

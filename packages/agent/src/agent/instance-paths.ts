@@ -1,7 +1,6 @@
 /**
  * Where an agent keeps its instances under its --state-dir, in one place: the agent builds its drivers
- * from these, and the CLI (same machine) reads logs and runs `runc exec` through them when it cannot or
- * should not go through the agent.
+ * from these, and `kumo exec` (same machine) finds a lab host's runc root through lab/lab-container.ts.
  */
 import { join } from "node:path";
 
@@ -13,9 +12,4 @@ export function runtimeDir(stateDir: string): string {
 /** runc's --root for the agent's containers. */
 export function ociRoot(stateDir: string): string {
   return join(runtimeDir(stateDir), "oci");
-}
-
-/** stdout+stderr of a container, or the serial console of a VM. */
-export function instanceLogPath(stateDir: string, kind: "container" | "vm", id: string): string {
-  return kind === "vm" ? join(runtimeDir(stateDir), "vms", id, "serial.log") : join(runtimeDir(stateDir), "containers", id, "console.log");
 }

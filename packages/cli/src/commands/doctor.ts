@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { request } from "node:http";
-import { LinuxNetworkDriver } from "@kumo/agent/network/linux-driver";
+import { LinuxNetworkDriver } from "@kumo/agent";
 import type { Command } from "commander";
 import { AGENT_PORT, type Host, type HostStatus } from "@kumo/api";
 import { CliContext } from "../context.js";

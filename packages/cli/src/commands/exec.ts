@@ -8,10 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { type Instance, InstanceKind } from "@kumo/api";
-import { hostFiles } from "@kumo/agent/lab/agent-process";
-import { labNames } from "@kumo/agent/lab/naming";
-import { ociRoot } from "@kumo/agent/agent/instance-paths";
-import { runtimeId } from "@kumo/agent/agent/instance-spec";
+import { labContainer } from "@kumo/agent";
 import { CliContext } from "../context.js";
 import { AlreadyReported, UserError } from "../errors.js";
 import { cloudPaths } from "../daemon.js";
@@ -29,11 +26,11 @@ export function register(program: Command): void {
       if (inst.spec?.kind !== "container") throw new UserError(`instance/${name} is a VM: exec works for containers (use kumo logs ${name} for its console)`);
       const host = inst.status?.host;
       if (!host || inst.status?.phase !== "Running") throw new UserError(`instance/${name} is not running (phase ${inst.status?.phase ?? "Pending"}): kumo instance describe ${name}`);
-      const root = ociRoot(hostFiles(labNames(cloudPaths().home), host).state);
+      const { ociRoot: root, id } = labContainer(cloudPaths().home, host, inst);
       if (!existsSync(root)) throw new UserError(`no runc state at ${root}: exec needs the machine that runs host ${host} (and root)`);
       if (process.getuid?.() !== 0) throw new UserError("exec runs runc against the host's containers: run it as root");
       const tty = o.tty ?? (process.stdin.isTTY && process.stdout.isTTY);
-      const child = spawn("runc", ["--root", root, "exec", ...(tty ? ["--tty"] : []), runtimeId(inst), ...command], { stdio: "inherit" });
+      const child = spawn("runc", ["--root", root, "exec", ...(tty ? ["--tty"] : []), id, ...command], { stdio: "inherit" });
       const code = await new Promise<number>((resolve, reject) => {
         child.on("error", (e) => reject(new UserError(`cannot run runc: ${e.message}`)));
         child.on("close", (c, sig) => resolve(c ?? (sig ? 128 : 1)));

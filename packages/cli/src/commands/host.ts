@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import { AGENT_PROXY_TOKEN_FILE, ApiError, HostKind } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
-import { addHost, labNames, labStatus, readUnderlay, removeHost, type AgentLaunch, type LabStatus } from "@kumo/agent/lab/index";
+import { addHost, labNames, labStatus, readUnderlay, removeHost, type AgentLaunch, type LabStatus } from "@kumo/agent";
 import { cloudPaths } from "../daemon.js";
 import { UserError } from "../errors.js";
 import { alignColumns } from "../print/columns.js";
