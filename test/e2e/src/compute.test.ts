@@ -7,12 +7,12 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO as repo, freePort, kumoJson, runKumo, tearDownUserCloud, until } from "./user-cloud.js";
+import { KUMO, REPO as repo, freePort, kumoJson, runKumo, tearDownUserCloud, until } from "./user-cloud.js";
 
 const need = ["runc", "qemu-system-x86_64", "dnsmasq", "busybox", "cpio"];
 const missing = need.filter((b) => spawnSync("which", [b]).status !== 0);
@@ -25,6 +25,18 @@ let prefix = "\u0000";
 const kumo = (args: string[], opts: { allowFail?: boolean; input?: string } = {}) => runKumo(env, args, opts);
 const json = (args: string[]) => kumoJson(env, args);
 const ready = (o: any, type: string) => o.status?.conditions?.find((c: any) => c.type === type)?.status === "True";
+
+/** A command left running, its output read as it streams (`kumo logs -f`): the last "tick N" seen, and its exit. */
+function streamed(cmd: string, args: string[]) {
+  const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => (out += d));
+  child.stderr.on("data", (d: Buffer) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  const lastTick = () => Math.max(-1, ...[...out.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
+  return { what: `${cmd.split("/").pop()} ${args.join(" ")}`, child, err: () => err, exited, lastTick };
+}
 
 const instance = (name: string, kind: "container" | "vm", image: string, slot: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name, namespace: "default" }, spec: { kind, image, networks: [{ network: "blue" }], nodeSelector: { slot }, ...extra } });
@@ -95,6 +107,27 @@ describe("compute end to end", { skip, timeout: 600_000 }, () => {
     assert.equal(direct.status, 401);
     assert.doesNotMatch(await direct.text(), /kumo-vm/);
     assert.match(await (await fetch(`http://${ip}:9470/metrics`)).text(), /kumo_agent_log_requests_total\{outcome="refused"\} [1-9]/);
+  });
+
+  it("follows a container's output through the API (kumo logs -f, kubectl --raw ?follow=true) until it is deleted", async () => {
+    const ticker = ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"];
+    kumo(["apply", "-f", "-"], { input: instance("c2", "container", "busybox", "a", { command: ticker }) });
+    await until("c2 Running", () => json(["get", "instance", "c2"]).status?.phase === "Running", 90_000);
+    const followers = [streamed(KUMO, ["logs", "c2", "-f", "--tail-bytes", "64"])];
+    const logPath = "/apis/compute.kumo.dev/v1/namespaces/default/instances/c2/log?follow=true&tailBytes=64";
+    const kubectl = ["--kubeconfig", join(home, "config"), "get", "--raw", logPath];
+    if (existsSync("/usr/bin/kubectl")) followers.push(streamed("/usr/bin/kubectl", kubectl));
+    try {
+      for (const f of followers) {
+        const first = await until(`a tick from ${f.what}`, () => f.lastTick() >= 0 && { tick: f.lastTick() });
+        await until(`later ticks from ${f.what}, still following`, () => f.lastTick() >= first.tick + 5, 30_000);
+      }
+      kumo(["delete", "instance", "c2"]);
+      for (const f of followers) assert.equal(await f.exited, 0, `${f.what} ends when the instance goes away: ${f.err()}`);
+    } finally {
+      for (const f of followers) f.child.kill("SIGKILL");
+    }
+    await until("c2 gone", () => !json(["get", "instances"]).items.some((i: any) => i.metadata.name === "c2"), 60_000);
   });
 
   it("keeps an instance that fits nowhere Pending and says why", async () => {
