@@ -3,23 +3,23 @@
  * The server derives routes, discovery, OpenAPI, Tables and validation from it; the CLI and dashboard
  * use the same definition for names and columns. Adding a kind means adding one `defineKind` call.
  */
-import type { TObject } from "@sinclair/typebox";
+import type { Static, TObject } from "@sinclair/typebox";
 import type { StatusCause } from "./errors.js";
 import type { KObject } from "./meta.js";
 
-/** A column of `kubectl get` / `kumo get` output. */
-export interface PrinterColumn {
+/** A column of `kubectl get` / `kumo get` output; `O` is the object type the cell is computed from. */
+export interface PrinterColumn<O extends KObject = KObject> {
   name: string;
   type: "string" | "integer" | "number" | "boolean" | "date";
   /** Only shown with `-o wide` when > 0. */
   priority?: number;
   description?: string;
   /** Computes the cell. Dates are rendered by the server as ages ("5m"). */
-  value: (obj: KObject) => string | number | boolean | undefined;
+  value: (obj: O) => string | number | boolean | undefined;
 }
 
-/** Everything the platform needs to know about one kind. */
-export interface KindDefinition {
+/** What every kind declares, whether given to `defineKind` or read back from it. */
+interface KindCommon {
   group: string;
   version: string;
   kind: string;
@@ -32,12 +32,6 @@ export interface KindDefinition {
   schema: TObject;
   /** True when `status` is written only through the /status subresource. */
   statusSubresource: boolean;
-  /** Extra columns after NAME (and NAMESPACE); AGE is appended automatically. */
-  columns: PrinterColumn[];
-  /** Fills in defaults in place (called on create and update, before validation). */
-  defaults?: (obj: KObject) => void;
-  /** Semantic validation beyond the schema; `old` is set on updates. */
-  validate?: (obj: KObject, old?: KObject) => StatusCause[];
   /** Top-level fields whose change bumps metadata.generation (default ["spec"]). */
   generationFields?: string[];
   /** Verbs served (default: all). */
@@ -46,12 +40,56 @@ export interface KindDefinition {
   logSubresource?: boolean;
 }
 
-/** Input of `defineKind`: names can be derived. */
-export type KindInput = Omit<KindDefinition, "singular" | "shortNames" | "categories" | "columns" | "statusSubresource"> &
-  Partial<Pick<KindDefinition, "singular" | "shortNames" | "categories" | "columns" | "statusSubresource">>;
+/**
+ * Everything the platform needs to know about one kind; `S` and `St` are its spec and status types and
+ * `O` its object type (all derived from the schema by `defineKind`). The hooks take plain `KObject`s
+ * because their callers (the object store, the Table printer) hold objects of any kind.
+ */
+export interface KindDefinition<S = unknown, St = unknown, O extends KObject = KObject<S, St>> extends KindCommon {
+  /** Extra columns after NAME (and NAMESPACE); AGE is appended automatically. */
+  columns: PrinterColumn[];
+  /** Fills in defaults in place (called on create and update, before validation). */
+  defaults?: (obj: KObject) => void;
+  /** Semantic validation beyond the schema; `old` is set on updates. */
+  validate?: (obj: KObject, old?: KObject) => StatusCause[];
+  /**
+   * Type-only, never set: carries the types so `ObjectOf<K>` can read them back (as TypeBox's `static`).
+   * A method, so its parameter is bivariant: typed and plain definitions stay assignable to each other.
+   */
+  types?(carrier: { spec: S; status: St; object: O }): void;
+}
 
-/** Declares a kind, deriving the singular name and empty lists. */
-export function defineKind(k: KindInput): KindDefinition {
+/** The object type of a kind: `ObjectOf<typeof NetworkKind>` is `Network`; `ObjectOf<KindDefinition>` is `KObject`. */
+export type ObjectOf<K extends KindDefinition> = Parameters<NonNullable<K["types"]>>[0]["object"];
+
+/** The static type of the body field `F` of schema `B` (`unknown` when the kind has no such field). */
+export type BodyField<B extends TObject, F extends string> = F extends keyof B["properties"] ? Static<B["properties"][F]> : unknown;
+
+/** Body fields other than spec and status (a Role's rules, a Secret's data). */
+type BodyRest<B extends TObject> = Omit<Static<B>, "spec" | "status">;
+
+/** The object type a body schema describes. */
+export type ObjectOfSchema<B extends TObject> = keyof BodyRest<B> extends never
+  ? KObject<BodyField<B, "spec">, BodyField<B, "status">>
+  : KObject<BodyField<B, "spec">, BodyField<B, "status">> & BodyRest<B>;
+
+/** The definition `defineKind` returns for body schema `B`. */
+export type KindOfSchema<B extends TObject> = KindDefinition<BodyField<B, "spec">, BodyField<B, "status">, ObjectOfSchema<B>>;
+
+/** Input of `defineKind`: names can be derived, and the hooks see objects typed by `schema`. */
+export type KindInput<B extends TObject> = Omit<KindCommon, "schema" | "singular" | "shortNames" | "categories" | "statusSubresource"> &
+  Partial<Pick<KindCommon, "singular" | "shortNames" | "categories" | "statusSubresource">> & {
+    schema: B;
+    columns?: PrinterColumn<ObjectOfSchema<B>>[];
+    defaults?: (obj: ObjectOfSchema<B>) => void;
+    validate?: (obj: ObjectOfSchema<B>, old?: ObjectOfSchema<B>) => StatusCause[];
+  };
+
+/** Declares a kind, deriving the singular name, empty lists, and the spec/status types from `schema`. */
+export function defineKind<B extends TObject>(k: KindInput<B>): KindOfSchema<B> {
+  // The one widening of the typed hooks to KObject: the store validates against `schema` before
+  // `validate` runs and the printer only sees stored objects; `defaults` runs before validation, so
+  // the kinds' defaults tolerate missing fields (they did so when they cast, too).
   return {
     singular: k.kind.toLowerCase(),
     shortNames: [],
@@ -59,7 +97,7 @@ export function defineKind(k: KindInput): KindDefinition {
     columns: [],
     statusSubresource: "status" in k.schema.properties,
     ...k,
-  };
+  } as KindOfSchema<B>;
 }
 
 /** `group/version` of a kind (core group: `v1`). */

@@ -4,7 +4,7 @@
  * kumo-agent" for the agents' writes instead of the admin's, and an agent cannot touch users or roles.
  */
 import { readFile } from "node:fs/promises";
-import { ClusterRoleBindingKind, type KObject, RoleKind, TokenKind, UserKind } from "@kumo/api";
+import { ClusterRoleBindingKind, type KindDefinition, type KObject, RoleKind, TokenKind, UserKind } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
 import { createNodeFetch } from "@kumo/runtime";
 
@@ -19,7 +19,7 @@ const RULES = [
   { apiGroups: [""], resources: ["events"], verbs: ["create", "get", "list"] },
 ];
 
-async function ensure(client: KumoClient, kind: typeof UserKind, obj: KObject): Promise<void> {
+async function ensure(client: KumoClient, kind: KindDefinition, obj: KObject): Promise<void> {
   await client.create(kind, obj, { fieldManager: "kumo-up" }).catch((e) => {
     if ((e as { reason?: string }).reason !== "AlreadyExists") throw e;
   });

@@ -1,8 +1,13 @@
 /** Core v1 kinds kumo serves (a subset of Kubernetes): Namespace (= project), Event, Secret. */
-import { Type } from "@sinclair/typebox";
+import { Type, type Static } from "@sinclair/typebox";
+import type { StatusCause } from "../errors.js";
 import { defineKind } from "../kind.js";
-import type { KObject } from "../meta.js";
 import { Strict, StringMap } from "./common.js";
+
+/** Schema of a Namespace's status. */
+export const NamespaceStatusSchema = Strict({ phase: Type.Optional(Type.String()) });
+/** Namespace status: Active, or Terminating once deleted. */
+export type NamespaceStatus = Static<typeof NamespaceStatusSchema>;
 
 /** Namespace: a project. */
 export const NamespaceKind = defineKind({
@@ -15,9 +20,9 @@ export const NamespaceKind = defineKind({
   namespaced: false,
   schema: Strict({
     spec: Type.Optional(Strict({ finalizers: Type.Optional(Type.Array(Type.String())) })),
-    status: Type.Optional(Strict({ phase: Type.Optional(Type.String()) })),
+    status: Type.Optional(NamespaceStatusSchema),
   }),
-  columns: [{ name: "Status", type: "string", value: (o) => (o.status as { phase?: string } | undefined)?.phase ?? "Active" }],
+  columns: [{ name: "Status", type: "string", value: (o) => o.status?.phase ?? "Active" }],
   defaults: (o) => {
     o.status = { phase: o.metadata.deletionTimestamp ? "Terminating" : "Active" };
   },
@@ -32,8 +37,6 @@ const ObjectReference = Strict({
   resourceVersion: Type.Optional(Type.String()),
   fieldPath: Type.Optional(Type.String()),
 });
-
-type EventShape = KObject & { involvedObject?: { kind?: string; name?: string }; reason?: string; message?: string; type?: string; count?: number; lastTimestamp?: string; firstTimestamp?: string; source?: { component?: string } };
 
 /** Event: something that happened to an object (core/v1 Event, which `kubectl get events` and `describe` read). */
 export const EventKind = defineKind({
@@ -62,15 +65,20 @@ export const EventKind = defineKind({
   }),
   generationFields: [],
   columns: [
-    { name: "Last Seen", type: "date", value: (o) => (o as EventShape).lastTimestamp ?? o.metadata.creationTimestamp },
-    { name: "Type", type: "string", value: (o) => (o as EventShape).type },
-    { name: "Reason", type: "string", value: (o) => (o as EventShape).reason },
-    { name: "Object", type: "string", value: (o) => { const i = (o as EventShape).involvedObject; return i ? `${(i.kind ?? "").toLowerCase()}/${i.name ?? ""}` : ""; } },
-    { name: "Message", type: "string", value: (o) => (o as EventShape).message },
-    { name: "Source", type: "string", priority: 1, value: (o) => (o as EventShape).source?.component },
-    { name: "Count", type: "integer", priority: 1, value: (o) => (o as EventShape).count },
+    { name: "Last Seen", type: "date", value: (o) => o.lastTimestamp ?? o.metadata.creationTimestamp },
+    { name: "Type", type: "string", value: (o) => o.type },
+    { name: "Reason", type: "string", value: (o) => o.reason },
+    { name: "Object", type: "string", value: (o) => objectRef(o.involvedObject) },
+    { name: "Message", type: "string", value: (o) => o.message },
+    { name: "Source", type: "string", priority: 1, value: (o) => o.source?.component },
+    { name: "Count", type: "integer", priority: 1, value: (o) => o.count },
   ],
 });
+
+/** `kind/name` of an event's object, as `kubectl get events` shows it. */
+function objectRef(i: { kind?: string; name?: string } | undefined): string {
+  return i ? `${(i.kind ?? "").toLowerCase()}/${i.name ?? ""}` : "";
+}
 
 /** Secret: opaque data, base64 in `data`; `stringData` is write-only convenience merged into `data`. */
 export const SecretKind = defineKind({
@@ -89,22 +97,22 @@ export const SecretKind = defineKind({
   }),
   generationFields: [],
   columns: [
-    { name: "Type", type: "string", value: (o) => (o.type as string | undefined) ?? "Opaque" },
-    { name: "Data", type: "integer", value: (o) => Object.keys((o.data as Record<string, string> | undefined) ?? {}).length },
+    { name: "Type", type: "string", value: (o) => o.type ?? "Opaque" },
+    { name: "Data", type: "integer", value: (o) => Object.keys(o.data ?? {}).length },
   ],
   defaults: (o) => {
     if (!o.type) o.type = "Opaque";
-    const sd = o.stringData as Record<string, string> | undefined;
+    const sd = o.stringData;
     if (sd) {
-      const data = { ...((o.data as Record<string, string> | undefined) ?? {}) };
+      const data = { ...(o.data ?? {}) };
       for (const [k, v] of Object.entries(sd)) data[k] = base64(v);
       o.data = data;
       delete o.stringData;
     }
   },
   validate: (o) => {
-    const causes = [];
-    for (const [k, v] of Object.entries((o.data as Record<string, string> | undefined) ?? {})) {
+    const causes: StatusCause[] = [];
+    for (const [k, v] of Object.entries(o.data ?? {})) {
       if (!/^[-._a-zA-Z0-9]+$/.test(k)) causes.push({ field: `data[${k}]`, message: "a valid config key must consist of alphanumeric characters, '-', '_' or '.'" });
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) causes.push({ field: `data[${k}]`, message: "must be base64-encoded" });
     }

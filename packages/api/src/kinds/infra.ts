@@ -1,7 +1,7 @@
 /** infra.kumo.dev: the machines kumo runs workloads on. */
-import { Type } from "@sinclair/typebox";
+import { Type, type Static } from "@sinclair/typebox";
 import { defineKind } from "../kind.js";
-import type { Condition, KObject } from "../meta.js";
+import type { KObject } from "../meta.js";
 import { Conditions, Strict } from "./common.js";
 
 /** Annotation keys the agent owns (field manager `kumo-agent`); peers derive overlay entries from them. */
@@ -27,39 +27,46 @@ export const AGENT_PORT = 9470;
  */
 export const AGENT_PROXY_TOKEN_FILE = "agent-proxy.token";
 
-/** Host spec: what the operator decides. */
-export interface HostSpec {
-  capacity?: { cpu?: number; memoryMiB?: number; instances?: number };
-  unschedulable?: boolean;
-  underlayIP?: string;
-}
+/** Schema of a Host's spec: what the operator decides. */
+export const HostSpecSchema = Strict({
+  capacity: Type.Optional(Resources),
+  unschedulable: Type.Optional(Type.Boolean()),
+  underlayIP: Type.Optional(Type.String({ format: "ipv4" })),
+});
+/** Host spec. */
+export type HostSpec = Static<typeof HostSpecSchema>;
 
-/** Host status: what the agent and the lifecycle controller observe. */
-export interface HostStatus {
-  conditions?: Condition[];
-  addresses?: { type: string; address: string }[];
-  allocatable?: { cpu?: number; memoryMiB?: number; instances?: number };
-  allocated?: { cpu?: number; memoryMiB?: number; instances?: number };
-  lastHeartbeatTime?: string;
-  agentVersion?: string;
+/** Schema of the agent-reported dataplane summary (the dashboard and `kumo doctor` read it). */
+export const HostDataplaneStatusSchema = Strict({
+  lastSyncTime: Type.Optional(Type.String()),
+  syncDurationMs: Type.Optional(Type.Number()),
+  driftRepairsTotal: Type.Optional(Type.Integer()),
+  networks: Type.Optional(Type.Integer()),
+  entries: Type.Optional(Type.Record(Type.String(), Strict({ desired: Type.Integer(), actual: Type.Integer() }))),
+  problems: Type.Optional(Type.Array(Strict({ network: Type.String(), reason: Type.String(), message: Type.String() }))),
+});
+/** Agent-reported dataplane summary. */
+export type HostDataplaneStatus = Static<typeof HostDataplaneStatusSchema>;
+
+/** Schema of a Host's status: what the agent and the lifecycle controller observe. */
+export const HostStatusSchema = Strict({
+  conditions: Type.Optional(Conditions),
+  addresses: Type.Optional(Type.Array(Strict({ type: Type.String(), address: Type.String() }))),
+  allocatable: Type.Optional(Resources),
+  allocated: Type.Optional(Resources),
+  lastHeartbeatTime: Type.Optional(Type.String()),
+  agentVersion: Type.Optional(Type.String()),
   /** The agent's summary of its dataplane: desired vs actual per kind, drift repairs, problems. */
-  dataplane?: HostDataplaneStatus;
-}
-
-/** Agent-reported dataplane summary (the dashboard and `kumo doctor` read it). */
-export interface HostDataplaneStatus {
-  lastSyncTime?: string;
-  syncDurationMs?: number;
-  driftRepairsTotal?: number;
-  networks?: number;
-  entries?: Record<string, { desired: number; actual: number }>;
-  problems?: { network: string; reason: string; message: string }[];
-}
+  dataplane: Type.Optional(HostDataplaneStatusSchema),
+});
+/** Host status. */
+export type HostStatus = Static<typeof HostStatusSchema>;
 
 /** A Host object. */
 export type Host = KObject<HostSpec, HostStatus>;
 
-const ready = (o: KObject) => (o.status as HostStatus | undefined)?.conditions?.find((c) => c.type === "Ready");
+const mebibytes = (m: number | undefined) => (m === undefined ? undefined : `${m}Mi`);
+const ready = (o: Host) => o.status?.conditions?.find((c) => c.type === "Ready");
 
 /** Host: a hypervisor/container host, registered by its agent. Scheduling labels are metadata.labels. */
 export const HostKind = defineKind({
@@ -69,41 +76,13 @@ export const HostKind = defineKind({
   plural: "hosts",
   shortNames: ["hst"],
   namespaced: false,
-  schema: Strict({
-    spec: Type.Optional(
-      Strict({
-        capacity: Type.Optional(Resources),
-        unschedulable: Type.Optional(Type.Boolean()),
-        underlayIP: Type.Optional(Type.String({ format: "ipv4" })),
-      }),
-    ),
-    status: Type.Optional(
-      Strict({
-        conditions: Type.Optional(Conditions),
-        addresses: Type.Optional(Type.Array(Strict({ type: Type.String(), address: Type.String() }))),
-        allocatable: Type.Optional(Resources),
-        allocated: Type.Optional(Resources),
-        lastHeartbeatTime: Type.Optional(Type.String()),
-        agentVersion: Type.Optional(Type.String()),
-        dataplane: Type.Optional(
-          Strict({
-            lastSyncTime: Type.Optional(Type.String()),
-            syncDurationMs: Type.Optional(Type.Number()),
-            driftRepairsTotal: Type.Optional(Type.Integer()),
-            networks: Type.Optional(Type.Integer()),
-            entries: Type.Optional(Type.Record(Type.String(), Strict({ desired: Type.Integer(), actual: Type.Integer() }))),
-            problems: Type.Optional(Type.Array(Strict({ network: Type.String(), reason: Type.String(), message: Type.String() }))),
-          }),
-        ),
-      }),
-    ),
-  }),
+  schema: Strict({ spec: Type.Optional(HostSpecSchema), status: Type.Optional(HostStatusSchema) }),
   columns: [
     { name: "Status", type: "string", value: (o) => { const r = ready(o); return r ? (r.status === "True" ? "Ready" : "NotReady") : "Unknown"; } },
-    { name: "Underlay", type: "string", value: (o) => (o.spec as HostSpec | undefined)?.underlayIP ?? (o.status as HostStatus | undefined)?.addresses?.[0]?.address },
-    { name: "CPU", type: "integer", value: (o) => (o.spec as HostSpec | undefined)?.capacity?.cpu },
-    { name: "Memory", type: "string", value: (o) => { const m = (o.spec as HostSpec | undefined)?.capacity?.memoryMiB; return m === undefined ? undefined : `${m}Mi`; } },
+    { name: "Underlay", type: "string", value: (o) => o.spec?.underlayIP ?? o.status?.addresses?.[0]?.address },
+    { name: "CPU", type: "integer", value: (o) => o.spec?.capacity?.cpu },
+    { name: "Memory", type: "string", value: (o) => mebibytes(o.spec?.capacity?.memoryMiB) },
     { name: "VTEP", type: "string", priority: 1, value: (o) => o.metadata.annotations?.[VTEP_IP_ANNOTATION] },
-    { name: "Heartbeat", type: "date", priority: 1, value: (o) => (o.status as HostStatus | undefined)?.lastHeartbeatTime },
+    { name: "Heartbeat", type: "date", priority: 1, value: (o) => o.status?.lastHeartbeatTime },
   ],
 });
