@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ApiError, HostKind, InstanceKind, NamespaceKind, EventKind } from "@kumo/api";
+import { ApiError, HostKind, InstanceKind, NamespaceKind, EventKind, FlavorSpecSchema, Strict, defineKind, type KObject } from "@kumo/api";
 import { KumoClient } from "./client.js";
 import { ConnectionError } from "./errors.js";
 import { resourcePath } from "./paths.js";
@@ -120,4 +120,32 @@ test("followLog asks for follow=true and yields chunks as they come; stopping ea
   assert.equal(url, "https://x/apis/compute.kumo.dev/v1/namespaces/p1/instances/web/log?tailBytes=10&follow=true");
   assert.deepEqual(seen, ["one\n", "two\n"]);
   assert.equal(cancelled, true, "the connection is given up, so the server stops following");
+});
+
+/** Widget as a typed kind (with a flavor's spec: cpu, memoryMiB): the fake serves it, the client types it by its schema. */
+const TypedWidget = defineKind({
+  group: "test.kumo.dev", version: "v1", kind: "Widget", plural: "widgets", namespaced: false, schema: Strict({ spec: FlavorSpecSchema }),
+});
+
+test("with a kind from defineKind, reads and writes are typed by its schema; a plain ResourceType stays KObject", async () => {
+  const api = new FakeApi();
+  api.put({ apiVersion: "test.kumo.dev/v1", kind: "Widget", metadata: { name: "w1" }, spec: { cpu: 1, memoryMiB: 16 } });
+  const c = new KumoClient({ server: "https://x", fetch: api.fetch });
+  const got = await c.get(TypedWidget, undefined, "w1");
+  const cpu: number | undefined = got.spec?.cpu; // compiles only if get() is typed by the kind
+  assert.equal(cpu, 1);
+  // @ts-expect-error spec.cpu is a number, not a string
+  const wrong: string | undefined = got.spec?.cpu;
+  void wrong;
+  const listed = await c.listAll(TypedWidget);
+  assert.deepEqual(listed.items.map((w) => w.spec?.cpu), [1]);
+  const grown = await c.guaranteedUpdate(TypedWidget, undefined, "w1", (cur) => ({
+    ...cur, spec: { ...cur.spec!, cpu: cur.spec!.cpu + 1 }, // `cur` is typed by the kind
+  }));
+  assert.equal(grown.spec?.cpu, 2);
+  // Callers that name the object type (or pass a discovered ResourceType) keep compiling as before.
+  const plain = await c.get<KObject>(Widget, undefined, "w1");
+  assert.deepEqual(plain.spec, { cpu: 2, memoryMiB: 16 });
+  const explicit = await c.get<KObject<{ cpu: number }>>(TypedWidget, undefined, "w1");
+  assert.equal(explicit.spec?.cpu, 2);
 });

@@ -3,7 +3,7 @@
  * server's in-process controllers. It is isomorphic: the caller injects `fetch`, so the same code runs
  * over node:https (CLI), the browser's fetch (dashboard) or the API app's own handler (controllers).
  */
-import type { KList, KObject, Status, WatchEvent } from "@kumo/api";
+import type { KindDefinition, KList, KObject, ObjectOf, Status, WatchEvent } from "@kumo/api";
 import { ConnectionError, errorFromResponse, isAbortError } from "./errors.js";
 import { guaranteedUpdate, type GuaranteedUpdateOptions, type Mutate } from "./guaranteed-update.js";
 import { queryString, resourcePath } from "./paths.js";
@@ -30,6 +30,9 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `patch`: a write, optionally through the /status subresource. */
+export type PatchOptions = WriteOptions & { subresource?: "status" };
+
 const TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io";
 const PATCH_TYPES: Record<PatchType, string> = {
   merge: "application/merge-patch+json",
@@ -37,7 +40,11 @@ const PATCH_TYPES: Record<PatchType, string> = {
   apply: "application/apply-patch+yaml",
 };
 
-/** Typed REST client over Kubernetes-convention paths; failures throw ApiError or ConnectionError. */
+/**
+ * Typed REST client over Kubernetes-convention paths; failures throw ApiError or ConnectionError.
+ * Given a kind from @kumo/api, reads and writes are typed by it (`get(InstanceKind, ...)` resolves to
+ * an `Instance`); given a plain ResourceType (discovery), they take an optional object type as before.
+ */
 export class KumoClient {
   constructor(readonly options: ClientOptions) {}
 
@@ -75,23 +82,29 @@ export class KumoClient {
   }
 
   /** GET one object. */
-  get<T extends KObject = KObject>(rt: ResourceType, namespace: string | undefined, name: string, o: { signal?: AbortSignal } = {}): Promise<T> {
-    return this.requestJson<T>("GET", resourcePath(rt, namespace, name), o);
+  get<K extends KindDefinition>(kind: K, namespace: string | undefined, name: string, o?: { signal?: AbortSignal }): Promise<ObjectOf<K>>;
+  get<T extends KObject = KObject>(rt: ResourceType, namespace: string | undefined, name: string, o?: { signal?: AbortSignal }): Promise<T>;
+  get(rt: ResourceType, namespace: string | undefined, name: string, o: { signal?: AbortSignal } = {}): Promise<KObject> {
+    return this.requestJson<KObject>("GET", resourcePath(rt, namespace, name), o);
   }
 
   /** List one page (namespaced kinds without `namespace`: all namespaces). */
-  list<T extends KObject = KObject>(rt: ResourceType, namespace?: string, o: ListOptions & { signal?: AbortSignal } = {}): Promise<KList<T>> {
+  list<K extends KindDefinition>(kind: K, namespace?: string, o?: ListOptions & { signal?: AbortSignal }): Promise<KList<ObjectOf<K>>>;
+  list<T extends KObject = KObject>(rt: ResourceType, namespace?: string, o?: ListOptions & { signal?: AbortSignal }): Promise<KList<T>>;
+  list(rt: ResourceType, namespace?: string, o: ListOptions & { signal?: AbortSignal } = {}): Promise<KList> {
     const q = queryString({ labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, limit: o.limit, continue: o.continue, resourceVersion: o.resourceVersion });
-    return this.requestJson<KList<T>>("GET", resourcePath(rt, namespace) + q, { signal: o.signal });
+    return this.requestJson<KList>("GET", resourcePath(rt, namespace) + q, { signal: o.signal });
   }
 
   /** List every page, following `continue`; the result carries the first page's resourceVersion (the snapshot). */
-  async listAll<T extends KObject = KObject>(rt: ResourceType, namespace?: string, o: ListOptions & { signal?: AbortSignal } = {}): Promise<KList<T>> {
-    const first = await this.list<T>(rt, namespace, o);
+  listAll<K extends KindDefinition>(kind: K, namespace?: string, o?: ListOptions & { signal?: AbortSignal }): Promise<KList<ObjectOf<K>>>;
+  listAll<T extends KObject = KObject>(rt: ResourceType, namespace?: string, o?: ListOptions & { signal?: AbortSignal }): Promise<KList<T>>;
+  async listAll(rt: ResourceType, namespace?: string, o: ListOptions & { signal?: AbortSignal } = {}): Promise<KList> {
+    const first = await this.list(rt, namespace, o);
     const items = [...first.items];
     let cont = first.metadata.continue;
     while (cont) {
-      const page = await this.list<T>(rt, namespace, { ...o, continue: cont, resourceVersion: undefined });
+      const page = await this.list(rt, namespace, { ...o, continue: cont, resourceVersion: undefined });
       items.push(...page.items);
       cont = page.metadata.continue;
     }
@@ -99,33 +112,47 @@ export class KumoClient {
   }
 
   /** POST a new object (namespace from obj.metadata.namespace). */
-  create<T extends KObject = KObject>(rt: ResourceType, obj: T, o: WriteOptions = {}): Promise<T> {
-    return this.requestJson<T>("POST", resourcePath(rt, obj.metadata.namespace) + this.writeQuery(o), { body: obj, signal: o.signal });
+  create<K extends KindDefinition>(kind: K, obj: ObjectOf<K>, o?: WriteOptions): Promise<ObjectOf<K>>;
+  create<T extends KObject = KObject>(rt: ResourceType, obj: T, o?: WriteOptions): Promise<T>;
+  create(rt: ResourceType, obj: KObject, o: WriteOptions = {}): Promise<KObject> {
+    const path = resourcePath(rt, obj.metadata.namespace) + this.writeQuery(o);
+    return this.requestJson<KObject>("POST", path, { body: obj, signal: o.signal });
   }
 
   /** PUT the whole object; `metadata.resourceVersion` is the precondition (stale → 409 Conflict). */
-  update<T extends KObject = KObject>(rt: ResourceType, obj: T, o: WriteOptions = {}): Promise<T> {
+  update<K extends KindDefinition>(kind: K, obj: ObjectOf<K>, o?: WriteOptions): Promise<ObjectOf<K>>;
+  update<T extends KObject = KObject>(rt: ResourceType, obj: T, o?: WriteOptions): Promise<T>;
+  update(rt: ResourceType, obj: KObject, o: WriteOptions = {}): Promise<KObject> {
     return this.put(rt, obj, undefined, o);
   }
 
   /** PUT to the /status subresource (only status changes are kept by the server). */
-  updateStatus<T extends KObject = KObject>(rt: ResourceType, obj: T, o: WriteOptions = {}): Promise<T> {
+  updateStatus<K extends KindDefinition>(kind: K, obj: ObjectOf<K>, o?: WriteOptions): Promise<ObjectOf<K>>;
+  updateStatus<T extends KObject = KObject>(rt: ResourceType, obj: T, o?: WriteOptions): Promise<T>;
+  updateStatus(rt: ResourceType, obj: KObject, o: WriteOptions = {}): Promise<KObject> {
     return this.put(rt, obj, "status", o);
   }
 
   /** PATCH with a merge patch, JSON patch or server-side apply body, applied atomically to the latest object. */
+  patch<K extends KindDefinition>(
+    kind: K, namespace: string | undefined, name: string, type: PatchType, patch: unknown, o?: PatchOptions,
+  ): Promise<ObjectOf<K>>;
   patch<T extends KObject = KObject>(
-    rt: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown,
-    o: WriteOptions & { subresource?: "status" } = {},
-  ): Promise<T> {
+    rt: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, o?: PatchOptions,
+  ): Promise<T>;
+  patch(
+    rt: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, o: PatchOptions = {},
+  ): Promise<KObject> {
     if (type === "apply" && !(o.fieldManager ?? this.options.fieldManager)) throw new Error("server-side apply needs a fieldManager");
     const path = resourcePath(rt, namespace, name, o.subresource) + this.writeQuery(o);
-    return this.requestJson<T>("PATCH", path, { body: patch, contentType: PATCH_TYPES[type], signal: o.signal });
+    return this.requestJson<KObject>("PATCH", path, { body: patch, contentType: PATCH_TYPES[type], signal: o.signal });
   }
 
   /** Server-side apply of a full manifest (creates it when absent); `fieldManager` is required. */
-  apply<T extends KObject = KObject>(rt: ResourceType, obj: T, o: WriteOptions = {}): Promise<T> {
-    return this.patch<T>(rt, obj.metadata.namespace, obj.metadata.name ?? "", "apply", obj, o);
+  apply<K extends KindDefinition>(kind: K, obj: ObjectOf<K>, o?: WriteOptions): Promise<ObjectOf<K>>;
+  apply<T extends KObject = KObject>(rt: ResourceType, obj: T, o?: WriteOptions): Promise<T>;
+  apply(rt: ResourceType, obj: KObject, o: WriteOptions = {}): Promise<KObject> {
+    return this.patch(rt, obj.metadata.namespace, obj.metadata.name ?? "", "apply", obj, o);
   }
 
   /** DELETE; resolves with the object (possibly with deletionTimestamp when finalizers hold it) or a Success Status. */
@@ -142,8 +169,10 @@ export class KumoClient {
    * event or a non-2xx answer throws ApiError (410: relist). Ends quietly when `signal` aborts or the
    * server closes the stream.
    */
-  watch<T = KObject>(rt: ResourceType, namespace?: string, o: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
-    return watchStream<T>(this, rt, namespace, o);
+  watch<K extends KindDefinition>(kind: K, namespace?: string, o?: WatchOptions): AsyncGenerator<WatchEvent<ObjectOf<K>>>;
+  watch<T = KObject>(rt: ResourceType, namespace?: string, o?: WatchOptions): AsyncGenerator<WatchEvent<T>>;
+  watch(rt: ResourceType, namespace?: string, o: WatchOptions = {}): AsyncGenerator<WatchEvent<unknown>> {
+    return watchStream<unknown>(this, rt, namespace, o);
   }
 
   /** A meta.k8s.io/v1 Table of a collection (or of one object with `name`): columns come from the kind. */
@@ -190,9 +219,15 @@ export class KumoClient {
   }
 
   /** Read–mutate–conditional-write, retried on stale-resourceVersion conflicts. See guaranteed-update.ts. */
+  guaranteedUpdate<K extends KindDefinition>(
+    kind: K, namespace: string | undefined, name: string, mutate: Mutate<ObjectOf<K>>, o?: GuaranteedUpdateOptions<ObjectOf<K>>,
+  ): Promise<ObjectOf<K>>;
   guaranteedUpdate<T extends KObject = KObject>(
-    rt: ResourceType, namespace: string | undefined, name: string, mutate: Mutate<T>, o: GuaranteedUpdateOptions<T> = {},
-  ): Promise<T> {
+    rt: ResourceType, namespace: string | undefined, name: string, mutate: Mutate<T>, o?: GuaranteedUpdateOptions<T>,
+  ): Promise<T>;
+  guaranteedUpdate(
+    rt: ResourceType, namespace: string | undefined, name: string, mutate: Mutate<KObject>, o: GuaranteedUpdateOptions<KObject> = {},
+  ): Promise<KObject> {
     return guaranteedUpdate(this, rt, namespace, name, mutate, o);
   }
 
