@@ -37,8 +37,10 @@ export async function ensureAgentToken(o: { server: string; caPem: string; admin
   await ensure(admin, UserKind, { apiVersion: "iam.kumo.dev/v1", kind: "User", metadata: { name: AGENT_USER }, spec: { displayName: "kumo host agents", groups: ["kumo:agents"] } });
   await ensure(admin, RoleKind, { apiVersion: "iam.kumo.dev/v1", kind: "Role", metadata: { name: AGENT_USER }, rules: RULES } as KObject);
   await ensure(admin, ClusterRoleBindingKind, { apiVersion: "iam.kumo.dev/v1", kind: "ClusterRoleBinding", metadata: { name: AGENT_USER }, roleRef: { name: AGENT_USER }, subjects: [{ kind: "Group", name: "kumo:agents" }] } as KObject);
-  const token = await admin.create<KObject>(TokenKind, { apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { generateName: "kumo-agent-" }, spec: { user: AGENT_USER, description: "host agents of this cloud (kumo up)" } }, { fieldManager: "kumo-up" });
-  const secret = (token.status as { bearerToken?: string } | undefined)?.bearerToken;
+  const spec = { user: AGENT_USER, description: "host agents of this cloud (kumo up)" };
+  const obj = { apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { generateName: "kumo-agent-" }, spec };
+  const token = await admin.create(TokenKind, obj, { fieldManager: "kumo-up" });
+  const secret = token.status?.bearerToken;
   if (!secret) throw new Error("the server did not return the new agent token");
   await o.write(o.file, secret + "\n");
   return secret;

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ApiError, HostKind, InstanceKind, NamespaceKind, EventKind, FlavorSpecSchema, Strict, defineKind, type KObject } from "@kumo/api";
+import {
+  ApiError, HostKind, InstanceKind, NamespaceKind, EventKind, FlavorSpecSchema, Strict, TokenKind, defineKind, type KObject,
+} from "@kumo/api";
 import { KumoClient } from "./client.js";
 import { ConnectionError } from "./errors.js";
 import { resourcePath } from "./paths.js";
@@ -143,6 +145,13 @@ test("with a kind from defineKind, reads and writes are typed by its schema; a p
     ...cur, spec: { ...cur.spec!, cpu: cur.spec!.cpu + 1 }, // `cur` is typed by the kind
   }));
   assert.equal(grown.spec?.cpu, 2);
+  // A written object is typed by the kind too, even when it leaves optional fields out.
+  api.intercept = (r) => (r.method === "POST" ? json(201, { ...JSON.parse(r.body!), status: { bearerToken: "s3cret" } }) : undefined);
+  const spec = { user: "u1" };
+  const token = await c.create(TokenKind, { apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { generateName: "t-" }, spec });
+  const secret: string | undefined = token.status?.bearerToken;
+  assert.equal(secret, "s3cret");
+  api.intercept = undefined;
   // Callers that name the object type (or pass a discovered ResourceType) keep compiling as before.
   const plain = await c.get<KObject>(Widget, undefined, "w1");
   assert.deepEqual(plain.spec, { cpu: 2, memoryMiB: 16 });

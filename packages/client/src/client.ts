@@ -44,6 +44,9 @@ const PATCH_TYPES: Record<PatchType, string> = {
  * Typed REST client over Kubernetes-convention paths; failures throw ApiError or ConnectionError.
  * Given a kind from @kumo/api, reads and writes are typed by it (`get(InstanceKind, ...)` resolves to
  * an `Instance`); given a plain ResourceType (discovery), they take an optional object type as before.
+ * The writes infer `T` from `obj` rather than taking `obj: ObjectOf<K>`: overload resolution first
+ * tries the subtype relation, under which a typed object missing optional fields would fall through to
+ * the untyped overload.
  */
 export class KumoClient {
   constructor(readonly options: ClientOptions) {}
@@ -112,7 +115,7 @@ export class KumoClient {
   }
 
   /** POST a new object (namespace from obj.metadata.namespace). */
-  create<K extends KindDefinition>(kind: K, obj: ObjectOf<K>, o?: WriteOptions): Promise<ObjectOf<K>>;
+  create<K extends KindDefinition, T extends ObjectOf<K> = ObjectOf<K>>(kind: K, obj: T, o?: WriteOptions): Promise<ObjectOf<K>>;
   create<T extends KObject = KObject>(rt: ResourceType, obj: T, o?: WriteOptions): Promise<T>;
   create(rt: ResourceType, obj: KObject, o: WriteOptions = {}): Promise<KObject> {
     const path = resourcePath(rt, obj.metadata.namespace) + this.writeQuery(o);
@@ -120,14 +123,14 @@ export class KumoClient {
   }
 
   /** PUT the whole object; `metadata.resourceVersion` is the precondition (stale → 409 Conflict). */
-  update<K extends KindDefinition>(kind: K, obj: ObjectOf<K>, o?: WriteOptions): Promise<ObjectOf<K>>;
+  update<K extends KindDefinition, T extends ObjectOf<K> = ObjectOf<K>>(kind: K, obj: T, o?: WriteOptions): Promise<ObjectOf<K>>;
   update<T extends KObject = KObject>(rt: ResourceType, obj: T, o?: WriteOptions): Promise<T>;
   update(rt: ResourceType, obj: KObject, o: WriteOptions = {}): Promise<KObject> {
     return this.put(rt, obj, undefined, o);
   }
 
   /** PUT to the /status subresource (only status changes are kept by the server). */
-  updateStatus<K extends KindDefinition>(kind: K, obj: ObjectOf<K>, o?: WriteOptions): Promise<ObjectOf<K>>;
+  updateStatus<K extends KindDefinition, T extends ObjectOf<K> = ObjectOf<K>>(kind: K, obj: T, o?: WriteOptions): Promise<ObjectOf<K>>;
   updateStatus<T extends KObject = KObject>(rt: ResourceType, obj: T, o?: WriteOptions): Promise<T>;
   updateStatus(rt: ResourceType, obj: KObject, o: WriteOptions = {}): Promise<KObject> {
     return this.put(rt, obj, "status", o);
@@ -149,7 +152,7 @@ export class KumoClient {
   }
 
   /** Server-side apply of a full manifest (creates it when absent); `fieldManager` is required. */
-  apply<K extends KindDefinition>(kind: K, obj: ObjectOf<K>, o?: WriteOptions): Promise<ObjectOf<K>>;
+  apply<K extends KindDefinition, T extends ObjectOf<K> = ObjectOf<K>>(kind: K, obj: T, o?: WriteOptions): Promise<ObjectOf<K>>;
   apply<T extends KObject = KObject>(rt: ResourceType, obj: T, o?: WriteOptions): Promise<T>;
   apply(rt: ResourceType, obj: KObject, o: WriteOptions = {}): Promise<KObject> {
     return this.patch(rt, obj.metadata.namespace, obj.metadata.name ?? "", "apply", obj, o);

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { request } from "node:http";
 import { LinuxNetworkDriver } from "@kumo/agent";
 import type { Command } from "commander";
-import { AGENT_PORT, type Host, type HostStatus } from "@kumo/api";
+import { AGENT_PORT, type Host } from "@kumo/api";
 import { CliContext } from "../context.js";
 import { formatFindings, runDoctor, type ObservedDataplane } from "../doctor/doctor.js";
 
@@ -36,7 +36,7 @@ export function register(program: Command): void {
           // A host that is a namespace on this machine (kumo up) is read straight from its kernel: doctor
           // must work when the agent itself is the broken part.
           if (existsSync(`/run/netns/${h.metadata.name}`)) return (await new LinuxNetworkDriver({ netns: h.metadata.name }).observe()) as ObservedDataplane;
-          const ip = h.spec?.underlayIP ?? (h.status as HostStatus | undefined)?.addresses?.[0]?.address;
+          const ip = h.spec?.underlayIP ?? h.status?.addresses?.[0]?.address;
           if (!ip) throw new Error(`host ${h.metadata.name} has no underlay address`);
           return (await getJson(`http://${ip}:${o.agentPort}/debug/dataplane`)) as ObservedDataplane;
         },

@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { type Instance, InstanceKind } from "@kumo/api";
+import { InstanceKind } from "@kumo/api";
 import { labContainer } from "@kumo/agent";
 import { CliContext } from "../context.js";
 import { AlreadyReported, UserError } from "../errors.js";
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option("-t, --tty", "allocate a terminal (default: when stdin and stdout are terminals)")
     .action(async (name: string, command: string[], o: { tty?: boolean }, cmd: Command) => {
       const ctx = CliContext.from(cmd);
-      const inst = await ctx.client.get<Instance>(InstanceKind, ctx.namespace, name);
+      const inst = await ctx.client.get(InstanceKind, ctx.namespace, name);
       if (inst.spec?.kind !== "container") throw new UserError(`instance/${name} is a VM: exec works for containers (use kumo logs ${name} for its console)`);
       const host = inst.status?.host;
       if (!host || inst.status?.phase !== "Running") throw new UserError(`instance/${name} is not running (phase ${inst.status?.phase ?? "Pending"}): kumo instance describe ${name}`);

@@ -54,7 +54,7 @@ export function register(program: Command): void {
         await putBlob(ctx.connection, name, part, file, size, sha);
         process.stdout.write(`${part}: uploaded ${(size / 1048576).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)}s (sha256 ${sha.slice(0, 12)}…)\n`);
       }
-      image = await ctx.client.get<Image>(ImageKind, undefined, name);
+      image = await ctx.client.get(ImageKind, undefined, name);
       process.stdout.write(`image/${name} ${image.status?.phase ?? "Pending"} (${format})\n`);
     });
   img.command("list").alias("ls").description("list images")
@@ -86,14 +86,15 @@ export function partFiles(o: UploadOptions): Record<string, string> {
 // Gets the image, or creates it; an existing image of another format is an error (parts differ).
 async function ensureImage(ctx: CliContext, name: string, format: ImageFormat, o: UploadOptions): Promise<Image> {
   try {
-    const cur = await ctx.client.get<Image>(ImageKind, undefined, name);
+    const cur = await ctx.client.get(ImageKind, undefined, name);
     if (cur.spec?.format !== format) throw new UserError(`image ${name} exists with format ${cur.spec?.format}: delete it first (kumo delete image ${name})`);
     return cur;
   } catch (e) {
     if (!isNotFound(e)) throw e;
   }
   const spec = { format, ...(o.description ? { description: o.description } : {}), ...(o.cmdline ? { cmdline: o.cmdline } : {}) };
-  return ctx.client.create<Image>(ImageKind, { apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name }, spec }, { fieldManager: "kumo-cli" });
+  const image: Image = { apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name }, spec };
+  return ctx.client.create(ImageKind, image, { fieldManager: "kumo-cli" });
 }
 
 function bar(label: string, total: number): cliProgress.SingleBar | undefined {

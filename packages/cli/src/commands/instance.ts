@@ -69,7 +69,7 @@ export function register(program: Command): void {
     .argument("<name>")
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const ctx = CliContext.from(cmd);
-      const obj = await ctx.client.get<Instance>(InstanceKind, ctx.namespace, name);
+      const obj = await ctx.client.get(InstanceKind, ctx.namespace, name);
       const events = await ctx.client.list<EventLike>(EventKind, obj.metadata.namespace, { fieldSelector: `involvedObject.uid=${obj.metadata.uid}` }).then((l) => l.items, () => []);
       process.stdout.write(instanceDescribeLines(obj, events).join("\n") + "\n");
     });
@@ -145,7 +145,7 @@ async function waitFor(ctx: CliContext, name: string, timeoutMs: number): Promis
   const deadline = Date.now() + timeoutMs;
   let obj: Instance;
   for (;;) {
-    obj = await ctx.client.get<Instance>(InstanceKind, ctx.namespace, name);
+    obj = await ctx.client.get(InstanceKind, ctx.namespace, name);
     const phase = obj.status?.phase;
     if (phase === "Running" || phase === "Failed" || Date.now() > deadline) break;
     await sleep(100);

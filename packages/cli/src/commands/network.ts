@@ -1,6 +1,6 @@
 /** `kumo network create|delete|list`: a Network (VNI allocated by the server) and its Subnet, in one step. */
 import type { Command } from "commander";
-import { NetworkKind, type NetworkSpec, SubnetKind, type SubnetSpec, isNotFound, parseCidr } from "@kumo/api";
+import { NetworkKind, SubnetKind, type SubnetSpec, isNotFound, parseCidr } from "@kumo/api";
 import { CliContext } from "../context.js";
 import { UserError } from "../errors.js";
 
@@ -28,7 +28,7 @@ export function register(program: Command): void {
         await ctx.client.delete(NetworkKind, ns, name).catch(() => undefined);
         throw e;
       }
-      process.stdout.write(`network.network.kumo.dev/${name} created (VNI ${(n.spec as NetworkSpec).vni}, subnet ${name}-v4 ${o.cidr})\n`);
+      process.stdout.write(`network.network.kumo.dev/${name} created (VNI ${n.spec?.vni}, subnet ${name}-v4 ${o.cidr})\n`);
     });
   net
     .command("delete")
@@ -39,7 +39,8 @@ export function register(program: Command): void {
       const ns = ctx.namespace;
       await ctx.client.delete(NetworkKind, ns, name);
       for (const s of (await ctx.client.listAll(SubnetKind, ns)).items) {
-        if ((s.spec as SubnetSpec).network === name) await ctx.client.delete(SubnetKind, ns, s.metadata.name!).catch((e) => { if (!isNotFound(e)) throw e; });
+        if (s.spec?.network !== name) continue;
+        await ctx.client.delete(SubnetKind, ns, s.metadata.name!).catch((e) => { if (!isNotFound(e)) throw e; });
       }
       process.stdout.write(`network.network.kumo.dev/${name} deleted\n`);
     });

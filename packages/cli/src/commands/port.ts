@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import type { Command } from "commander";
-import { PortKind, type Port } from "@kumo/api";
+import { PortKind } from "@kumo/api";
 import { sleep } from "@kumo/client";
 import { CliContext } from "../context.js";
 import { UserError } from "../errors.js";
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .description("create a port (MAC and IP allocated by the server)")
     .action(async (name: string, o: { network: string; host?: string; ip?: string }, cmd: Command) => {
       const ctx = CliContext.from(cmd);
-      const p = await ctx.client.create<Port>(PortKind, {
+      const p = await ctx.client.create(PortKind, {
         apiVersion: "network.kumo.dev/v1", kind: "Port", metadata: { name, namespace: ctx.namespace },
         spec: { network: o.network, deviceOwner: "probe", ...(o.host ? { hostBinding: o.host } : {}), ...(o.ip ? { fixedIPs: [{ subnet: "", ipAddress: o.ip }] } : {}) },
       }, { fieldManager: "kumo-cli" });
@@ -36,12 +36,12 @@ export function register(program: Command): void {
     .action(async (name: string, o: { timeout: string }, cmd: Command) => {
       const ctx = CliContext.from(cmd);
       const ns = ctx.namespace;
-      const cur = await ctx.client.get<Port>(PortKind, ns, name);
+      const cur = await ctx.client.get(PortKind, ns, name);
       if (!cur.spec!.hostBinding) throw new UserError(`port ${name} has no host binding: kumo patch port ${name} -n ${ns} -p '{"spec":{"hostBinding":"HOST"}}'`);
       await ctx.client.patch(PortKind, ns, name, "merge", { spec: { plugged: true } }, { fieldManager: "kumo-cli" });
       const deadline = Date.now() + Number(o.timeout) * 1000;
       for (;;) {
-        const p = await ctx.client.get<Port>(PortKind, ns, name);
+        const p = await ctx.client.get(PortKind, ns, name);
         if (p.status?.phase === "Active" && p.status.leasedAddress) {
           process.stdout.write(`port ${name} plugged on ${p.spec!.hostBinding}: ${p.status.device} got ${p.status.leasedAddress} over DHCP\n`);
           return;
@@ -66,7 +66,7 @@ export function register(program: Command): void {
     .description("run a command in the port's probe namespace (e.g. ping, nslookup)")
     .action(async (name: string, argv: string[], _o: unknown, cmd: Command) => {
       const ctx = CliContext.from(cmd);
-      const p = await ctx.client.get<Port>(PortKind, ctx.namespace, name);
+      const p = await ctx.client.get(PortKind, ctx.namespace, name);
       const netns = p.status?.device;
       if (!netns || p.status?.phase !== "Active") throw new UserError(`port ${name} is not plugged: run "kumo port plug ${name}" first`);
       // `ip netns exec` also applies /etc/netns/<ns>/resolv.conf, so names resolve through the network's dnsmasq.

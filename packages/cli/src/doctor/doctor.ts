@@ -4,7 +4,7 @@
  * by walking back through the API: a peer Host without VTEP annotations (and who removed them, from the
  * write history), a NotReady host, an agent that has not synced, a port without a host binding.
  */
-import { AGENT_PORT, type Host, HostKind, type HostStatus, type Network, NetworkKind, type Port, PortKind, VTEP_IP_ANNOTATION, findCondition } from "@kumo/api";
+import { AGENT_PORT, type Host, HostKind, NetworkKind, type Port, PortKind, VTEP_IP_ANNOTATION, findCondition } from "@kumo/api";
 import type { KumoClient } from "@kumo/client";
 
 /** One problem: a chain from what the user sees to why, and the command that shows the evidence. */
@@ -30,14 +30,13 @@ export interface DoctorIO {
 const SYNC_STALE_MS = 30_000;
 
 function underlayOf(h: Host): string | undefined {
-  const st = h.status as HostStatus | undefined;
-  return h.spec?.underlayIP ?? st?.addresses?.find((a) => a.type === "Underlay")?.address;
+  return h.spec?.underlayIP ?? h.status?.addresses?.find((a) => a.type === "Underlay")?.address;
 }
 
 /** Explains why a peer's entries are missing, newest evidence first. */
 async function causeForPeer(client: KumoClient, peer: Host): Promise<{ chain: string[]; command: string }> {
   const name = peer.metadata.name!;
-  const ready = findCondition((peer.status as HostStatus | undefined)?.conditions, "Ready");
+  const ready = findCondition(peer.status?.conditions, "Ready");
   if (!peer.metadata.annotations?.[VTEP_IP_ANNOTATION]) {
     const hist = await client.history(HostKind, undefined, name).catch(() => undefined);
     const path = `metadata.annotations[${VTEP_IP_ANNOTATION}]`;
@@ -53,16 +52,16 @@ async function causeForPeer(client: KumoClient, peer: Host): Promise<{ chain: st
 /** Runs every check; findings are ordered errors first. */
 export async function runDoctor(client: KumoClient, io: DoctorIO): Promise<Finding[]> {
   const [hosts, networks, ports] = await Promise.all([
-    client.listAll<Host>(HostKind).then((l) => l.items),
-    client.listAll<Network>(NetworkKind).then((l) => l.items),
-    client.listAll<Port>(PortKind).then((l) => l.items),
+    client.listAll(HostKind).then((l) => l.items),
+    client.listAll(NetworkKind).then((l) => l.items),
+    client.listAll(PortKind).then((l) => l.items),
   ]);
   const findings: Finding[] = [];
   const hostByName = new Map(hosts.map((h) => [h.metadata.name!, h]));
   const now = Date.now();
 
   for (const h of hosts) {
-    const st = (h.status ?? {}) as HostStatus;
+    const st = h.status ?? {};
     const ready = findCondition(st.conditions, "Ready");
     if (ready?.status === "False") findings.push({ severity: "error", chain: [`host ${h.metadata.name} is NotReady since ${ready.lastTransitionTime}`, ready.message ?? ""], command: `kumo describe host ${h.metadata.name}` });
     const last = st.dataplane?.lastSyncTime;
@@ -75,7 +74,7 @@ export async function runDoctor(client: KumoClient, io: DoctorIO): Promise<Findi
 
   for (const h of hosts) {
     const self = h.metadata.name!;
-    if (findCondition((h.status as HostStatus | undefined)?.conditions, "Ready")?.status === "False") continue; // already explained
+    if (findCondition(h.status?.conditions, "Ready")?.status === "False") continue; // already explained
     let observed: ObservedDataplane;
     try {
       observed = await io.readDataplane(h);

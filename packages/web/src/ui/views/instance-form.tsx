@@ -1,6 +1,6 @@
 /** Create an Instance (container or VM): image, size, networks of the project, optional command. */
 import { useState, type FormEvent } from "react";
-import type { KObject } from "@kumo/api";
+import type { Image, KObject } from "@kumo/api";
 import { findKind, type KindModel } from "../../lib/kinds.js";
 import { Field } from "../components/field.js";
 import { ProjectSelect } from "../components/project-select.js";
@@ -23,7 +23,9 @@ export function InstanceForm({ kind }: { kind: KindModel }) {
   const netKind = findKind(kinds, { group: "network.kumo.dev", plural: "networks" });
   const f = useForm();
   const [v, setV] = useState({ project: "default", name: "", kind: "container", image: "", cpu: "", mem: "", networks: [] as string[], command: "" });
-  const images = usePoll(async (signal) => (imgKind ? (await client.listAll<KObject>(imgKind, undefined, { signal })).items : []), [client, imgKind?.key], 10_000);
+  // The image kind is found by discovery (a plain ResourceType), so the object type is named here.
+  const listImages = async (signal: AbortSignal) => (imgKind ? (await client.listAll<Image>(imgKind, undefined, { signal })).items : []);
+  const images = usePoll(listImages, [client, imgKind?.key], 10_000);
   const nets = usePoll(async (signal) => (netKind ? (await client.listAll<KObject>(netKind, v.project, { signal })).items.map((n) => n.metadata.name ?? "") : []), [client, netKind?.key, v.project], 4000);
   const set = (k: "name" | "kind" | "image" | "cpu" | "mem" | "command") => (e: { target: { value: string } }) => setV({ ...v, [k]: e.target.value });
   const toggleNet = (n: string) => setV({ ...v, networks: v.networks.includes(n) ? v.networks.filter((x) => x !== n) : [...v.networks, n] });
@@ -36,7 +38,7 @@ export function InstanceForm({ kind }: { kind: KindModel }) {
     void f.submit(() => client.create(kind, { apiVersion: `${kind.group}/${kind.version}`, kind: kind.kind, metadata: { name: v.name.trim(), namespace: v.project }, spec }), FIELDS);
   };
   const err = f.errors.fields;
-  const imageNames = (images.data ?? []).map((i) => ({ name: i.metadata.name ?? "", phase: (i.status as { phase?: string } | undefined)?.phase ?? "Pending" }));
+  const imageNames = (images.data ?? []).map((i) => ({ name: i.metadata.name ?? "", phase: i.status?.phase ?? "Pending" }));
   return (
     <form className="card form" onSubmit={onSubmit} aria-labelledby="in-form-h" noValidate>
       <h2 id="in-form-h">Create instance</h2>
