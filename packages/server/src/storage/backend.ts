@@ -4,7 +4,7 @@
  * Every mutation bumps the store-wide revision by one and stamps the key with it (`modRevision`).
  * Compare-and-swap is expressed as "update if the key's modRevision is still X"; losing the race is a
  * value (`ok: false`, with the current kv), never an exception, so callers can retry without try/catch.
- * Implementations: memory:// (tests), sqlite:// (default, durable), etcd:// (HA, later).
+ * Implementations: sqlite:// (default, durable; memory:// is the same code on `:memory:`), etcd:// (HA, later).
  * One conformance suite (`conformance.ts`) runs against all of them.
  */
 

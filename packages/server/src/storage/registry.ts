@@ -1,6 +1,6 @@
 /**
  * Choosing a backend from a URL (the server's `--storage` flag):
- *   memory://                 non-durable, for tests
+ *   memory://                 non-durable, for tests: the sqlite backend on SQLite's `:memory:`
  *   sqlite:///abs/path.db     absolute path (three slashes)
  *   sqlite://relative/path.db relative to the working directory
  * Parent directories of a sqlite file are created.
@@ -8,7 +8,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Backend, BackendObserver } from "./backend.js";
-import { MemoryBackend } from "./memory/memory-backend.js";
+import { IN_MEMORY } from "./sqlite/schema.js";
 import { SqliteBackend } from "./sqlite/sqlite-backend.js";
 
 /** Options common to every backend. */
@@ -19,7 +19,7 @@ export interface OpenBackendOptions {
 type Opener = (rest: string, opts: OpenBackendOptions) => Promise<Backend>;
 
 const openers: Record<string, Opener> = {
-  memory: async (_rest, opts) => new MemoryBackend({ observer: opts.observer }),
+  memory: async (_rest, opts) => new SqliteBackend(IN_MEMORY, { observer: opts.observer }),
   sqlite: async (rest, opts) => {
     const path = sqlitePath(rest);
     mkdirSync(dirname(path), { recursive: true });

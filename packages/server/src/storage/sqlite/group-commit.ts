@@ -5,7 +5,8 @@
  * the event loop is about to process (all I/O callbacks of the current poll phase) joins the same
  * group; while a COMMIT fsyncs, new requests pile up in the kernel and form the next group. A group
  * that reaches `maxBatch` is flushed at once to bound transaction size. Promises settle only after
- * COMMIT returned, so an acknowledged write is durable.
+ * COMMIT returned, so an acknowledged write is durable. With `maxBatch` 1 (memory://, where there is
+ * no fsync to share) every write commits at once, inside `submit`.
  */
 import type { BackendObserver, WriteResult } from "../backend.js";
 import { now, report } from "../observe.js";
@@ -33,6 +34,8 @@ export class GroupCommit {
     private readonly commit: CommitFn,
     private readonly maxBatch = DEFAULT_MAX_BATCH,
     private readonly observer?: BackendObserver,
+    /** False where a COMMIT is not a durable commit (memory://): its latency would only be noise. */
+    private readonly reportCommits = true,
   ) {}
 
   /** Queue a write; resolves after the group containing it committed. */
@@ -60,14 +63,14 @@ export class GroupCommit {
     try {
       results = this.commit(group.map((q) => q.op));
     } catch (err) {
-      report(this.observer, "commit", start, false);
+      if (this.reportCommits) report(this.observer, "commit", start, false);
       for (const q of group) {
         report(this.observer, q.op.kind, q.start, false);
         q.reject(err);
       }
       return;
     }
-    report(this.observer, "commit", start, true);
+    if (this.reportCommits) report(this.observer, "commit", start, true);
     group.forEach((q, i) => {
       report(this.observer, q.op.kind, q.start, true);
       q.resolve(results[i]);

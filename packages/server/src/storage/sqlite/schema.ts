@@ -43,6 +43,9 @@ export interface OpenedStore {
   keys: number;
 }
 
+/** The path that opens a private, non-durable database (memory://): the same SQL, without file or fsync. */
+export const IN_MEMORY = ":memory:";
+
 /** Open (creating if needed) the store at `path`, configured for durable single-process use. */
 export function openStore(path: string, busyTimeoutMs = 2000): OpenedStore {
   // The timeout matters at open: a restarting server may briefly overlap with the exiting one.
@@ -52,12 +55,7 @@ export function openStore(path: string, busyTimeoutMs = 2000): OpenedStore {
     // revision counter and watch fan-out assume a single writer, so a second server on the same file
     // must fail (SQLITE_BUSY below) instead of silently interleaving revisions.
     db.pragma("locking_mode = EXCLUSIVE");
-    const mode = db.pragma("journal_mode = WAL", { simple: true });
-    if (String(mode).toLowerCase() !== "wal") throw new Error(`sqlite: cannot enable WAL on ${path} (got ${mode})`);
-    // FULL: the WAL is fsynced at every COMMIT, so an acknowledged write survives power loss.
-    db.pragma("synchronous = FULL");
-    // Keep the WAL from staying huge after a burst (it is truncated to this size after checkpoints).
-    db.pragma("journal_size_limit = 67108864");
+    if (path !== IN_MEMORY) configureDurable(db, path);
     // The schema write takes (and, in EXCLUSIVE mode, keeps) the write lock right at open.
     db.transaction(() => db.exec(DDL)).immediate();
     const meta = (name: string): number =>
@@ -74,4 +72,13 @@ export function openStore(path: string, busyTimeoutMs = 2000): OpenedStore {
     db.close();
     throw err;
   }
+}
+
+/** WAL with an fsync at every COMMIT: what makes an acknowledged write survive power loss. */
+function configureDurable(db: Database.Database, path: string): void {
+  const mode = db.pragma("journal_mode = WAL", { simple: true });
+  if (String(mode).toLowerCase() !== "wal") throw new Error(`sqlite: cannot enable WAL on ${path} (got ${mode})`);
+  db.pragma("synchronous = FULL");
+  // Keep the WAL from staying huge after a burst (it is truncated to this size after checkpoints).
+  db.pragma("journal_size_limit = 67108864");
 }

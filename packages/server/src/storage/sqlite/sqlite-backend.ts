@@ -5,6 +5,9 @@
  * Reads go straight to SQLite on the same connection; since transactions run synchronously on the
  * event loop, a read always sees exactly the committed state. Watch events are fanned out in-process
  * after each COMMIT; history comes from the log table.
+ *
+ * memory:// is this backend on SQLite's `:memory:` (kine's choice): the compare-and-swap, revision and
+ * watch rules exist once, and tests run the same code as production minus the file and the fsync.
  */
 import { statSync } from "node:fs";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
@@ -27,7 +30,7 @@ import { checkKey, checkRevision, checkValue } from "../validate.js";
 import { BackendClosedError, WatchHub } from "../watch-hub.js";
 import { watchStream, type HistorySource } from "../watch-stream.js";
 import { GroupCommit } from "./group-commit.js";
-import { openStore } from "./schema.js";
+import { IN_MEMORY, openStore } from "./schema.js";
 import { logRowToEvent, prepareStatements, type Statements } from "./statements.js";
 import { applyBatch, type WriteOp } from "./write-batch.js";
 
@@ -45,9 +48,9 @@ export interface SqliteBackendOptions {
   busyTimeoutMs?: number;
 }
 
-/** Durable Backend on a single SQLite file (WAL, synchronous=FULL, group commit). */
+/** Durable Backend on a single SQLite file (WAL, synchronous=FULL, group commit), or on `:memory:`. */
 export class SqliteBackend implements Backend {
-  readonly kind = "sqlite";
+  readonly kind: string;
   private readonly db: Database.Database;
   private readonly s: Statements;
   private readonly writes: GroupCommit;
@@ -61,8 +64,10 @@ export class SqliteBackend implements Backend {
   /** Compactions run one after another. */
   private compaction: Promise<unknown> = Promise.resolve();
 
-  /** Open (or create) the database file at `path`. Throws if another process holds it. */
+  /** Open (or create) the database file at `path` (or IN_MEMORY). Throws if another process holds it. */
   constructor(readonly path: string, opts: SqliteBackendOptions = {}) {
+    const memory = path === IN_MEMORY;
+    this.kind = memory ? "memory" : "sqlite";
     const store = openStore(path, opts.busyTimeoutMs);
     this.db = store.db;
     this.rev = store.revision;
@@ -81,8 +86,9 @@ export class SqliteBackend implements Backend {
         this.hub.publish(out.events);
         return out.results;
       },
-      opts.maxBatch,
+      memory ? 1 : opts.maxBatch,
       this.observer,
+      !memory,
     );
     this.source = {
       revision: () => this.rev,
@@ -157,14 +163,17 @@ export class SqliteBackend implements Backend {
 
   async stats(): Promise<BackendStats> {
     this.checkOpen();
-    let walBytes = 0;
-    try {
-      walBytes = statSync(`${this.path}-wal`).size;
-    } catch {
-      // no WAL file (yet): nothing to add
-    }
     const dbBytes = this.s.pageCount.get()?.n ?? 0;
-    return { dbSizeBytes: dbBytes + walBytes, revision: this.rev, compactRevision: this.compacted, keys: this.keys };
+    return { dbSizeBytes: dbBytes + this.walBytes(), revision: this.rev, compactRevision: this.compacted, keys: this.keys };
+  }
+
+  private walBytes(): number {
+    if (this.path === IN_MEMORY) return 0;
+    try {
+      return statSync(`${this.path}-wal`).size;
+    } catch {
+      return 0; // no WAL file (yet): nothing to add
+    }
   }
 
   async close(): Promise<void> {
