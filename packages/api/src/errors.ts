@@ -87,6 +87,40 @@ export function conflict(t: ErrorTarget, why: string, causes?: StatusCause[]): A
   return new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${qualified(t)} "${t.name ?? ""}": ${why}`, { name: t.name, group: t.group, kind: t.resource ?? t.kind, causes });
 }
 
+/**
+ * Why a 409 Conflict was raised, carried as `details.causes[].reason` so clients act on it without
+ * reading the message (kubectl and client-go only look at the Status reason and print the message):
+ * - StaleResourceVersion: the write was based on an older version; re-read and try again.
+ * - FieldManagerConflict: the write would change or remove fields another field manager owns; keep
+ *   them, or repeat with force (as Kubernetes server-side apply names it).
+ * - UIDPrecondition: the object named is not the one the write was meant for (deleted and re-created).
+ * - TooManyConflicts: the server gave up retrying a write on an object others kept changing.
+ */
+export type ConflictCause = "StaleResourceVersion" | "FieldManagerConflict" | "UIDPrecondition" | "TooManyConflicts";
+
+const CONFLICT_CAUSES: ReadonlySet<string> = new Set<ConflictCause>([
+  "StaleResourceVersion", "FieldManagerConflict", "UIDPrecondition", "TooManyConflicts",
+]);
+
+/** Kubernetes' optimistic-lock message, which clients and tests recognise. */
+export const STALE_MESSAGE = "the object has been modified; please apply your changes to the latest version and try again";
+
+/** 409 Conflict with one typed cause (pointing at `field`, when there is one). */
+export function typedConflict(t: ErrorTarget, cause: ConflictCause, why: string, field?: string): ApiError {
+  return conflict(t, why, [{ reason: cause, message: why, ...(field ? { field } : {}) }]);
+}
+
+/** 409 for a write based on an older resourceVersion than the stored one. */
+export function staleConflict(t: ErrorTarget, why = STALE_MESSAGE): ApiError {
+  return typedConflict(t, "StaleResourceVersion", why, "metadata.resourceVersion");
+}
+
+/** The typed cause of a 409 Conflict (undefined for other errors, or a server that sent none). */
+export function conflictCause(e: unknown): ConflictCause | undefined {
+  if (!(e instanceof ApiError) || e.code !== 409 || e.reason !== "Conflict") return undefined;
+  return e.details?.causes?.find((c) => c.reason !== undefined && CONFLICT_CAUSES.has(c.reason))?.reason as ConflictCause | undefined;
+}
+
 /** 422 Invalid with one cause per offending field; kubectl prints `The Host "h1" is invalid: spec.cpu: ...`. */
 export function invalid(t: ErrorTarget, causes: StatusCause[]): ApiError {
   const msg = `${t.kind ?? "object"} "${t.name ?? ""}" is invalid: ` + causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(", ");

@@ -2,7 +2,7 @@
  * User-facing errors: everything a command throws ends up here and is printed as ONE line on stderr
  * (`error: ...`) with exit code 1. Stack traces are only for bugs, never for user errors.
  */
-import { ApiError } from "@kumo/api";
+import { ApiError, conflictCause } from "@kumo/api";
 import { ConnectionError } from "@kumo/client";
 
 /** An error whose message is already meant for the user. */
@@ -66,6 +66,16 @@ export function formatApiError(e: ApiError): string {
   }
   if (e.code === 401) msg = `${msg} (the server refused the token: check --token or the kubeconfig)`;
   return msg;
+}
+
+/**
+ * A write refused because it would take or remove fields another field manager owns (the Status cause
+ * says so; a stale resourceVersion or a uid mismatch is not fixed by forcing) becomes the server's message
+ * plus `hint` (how to force it); undefined for any other error.
+ */
+export function ownershipConflict(e: unknown, hint: string): UserError | undefined {
+  if (!(e instanceof ApiError) || conflictCause(e) !== "FieldManagerConflict") return undefined;
+  return new UserError(`${formatApiError(e)} (${hint})`);
 }
 
 /** Ends the command with `exitCode` after its errors were already printed (one line per failed object). */

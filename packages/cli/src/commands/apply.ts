@@ -1,8 +1,8 @@
 /** `kumo apply -f FILE`: server-side apply as field manager `kumo-cli` (creates or updates; the server merges). */
 import type { Command } from "commander";
-import { ApiError, isNotFound } from "@kumo/api";
+import { isNotFound } from "@kumo/api";
 import { CliContext } from "../context.js";
-import { formatApiError, UserError } from "../errors.js";
+import { ownershipConflict, UserError } from "../errors.js";
 import { kindRef } from "../kinds.js";
 import { forEachManifest } from "../manifest-targets.js";
 import { readManifests } from "../manifests.js";
@@ -32,10 +32,9 @@ export function register(program: Command): void {
           const what = !before ? "created" : before.metadata.resourceVersion === after.metadata.resourceVersion ? "unchanged" : "configured";
           return `${kindRef(r)}/${name} ${what}${o.dryRun ? " (server dry run)" : ""}`;
         } catch (e) {
-          if (e instanceof ApiError && e.code === 409 && !o.forceConflicts) {
-            throw new UserError(`${formatApiError(e)} (re-run with --force-conflicts to take ownership of these fields)`);
-          }
-          throw e;
+          const hint = "re-run with --force-conflicts to take ownership of these fields";
+          const refused = o.forceConflicts ? undefined : ownershipConflict(e, hint);
+          throw refused ?? e;
         }
       });
     });

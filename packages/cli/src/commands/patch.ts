@@ -1,9 +1,8 @@
 /** `kumo patch KIND NAME --type merge|json -p PATCH [--force]`: applied atomically by the server to the latest object. */
 import type { Command } from "commander";
-import { ApiError } from "@kumo/api";
 import { parse as parseYaml } from "yaml";
 import { CliContext } from "../context.js";
-import { formatApiError, UserError } from "../errors.js";
+import { ownershipConflict, UserError } from "../errors.js";
 import { kindRef, splitKindName } from "../kinds.js";
 
 interface PatchOptions {
@@ -49,8 +48,8 @@ export function register(program: Command): void {
         const same = before.metadata.resourceVersion === after.metadata.resourceVersion;
         process.stdout.write(`${kindRef(r)}/${name} ${same ? "patched (no change)" : "patched"}\n`);
       } catch (e) {
-        if (e instanceof ApiError && e.code === 409 && !o.force && !/has been modified/.test(e.message)) throw new UserError(`${formatApiError(e)} (re-run with --force to remove them anyway)`);
-        throw e;
+        const refused = o.force ? undefined : ownershipConflict(e, "re-run with --force to remove them anyway");
+        throw refused ?? e;
       }
     });
 }

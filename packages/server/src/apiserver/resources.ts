@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { Value } from "@sinclair/typebox/value";
 import {
-  type KindDefinition, type KObject, apiVersionOfKind, badRequest, conflict, invalid, parseApiVersion, validateObject,
+  type KindDefinition, type KObject, apiVersionOfKind, badRequest, conflict, invalid, parseApiVersion, staleConflict, validateObject,
 } from "@kumo/api";
 import type { ApiDeps } from "./deps.js";
 import { patchTypeOf, parseDocument, readBody, readObject } from "./body.js";
@@ -141,7 +141,7 @@ export async function patchItem(c: Context, d: ApiDeps, info: RequestInfo, user:
     if (typeof next.metadata !== "object" || next.metadata === null || Array.isArray(next.metadata)) throw invalid(t, [{ field: "metadata", message: "must be an object", reason: "FieldValueInvalid" }]);
     // A resourceVersion put into the object by the patch is a precondition (kubectl's managedFields migration relies on it).
     const rv = next.metadata?.resourceVersion;
-    if (rv !== undefined && rv !== cur.metadata.resourceVersion) throw conflict(t, "the object has been modified; please apply your changes to the latest version and try again");
+    if (rv !== undefined && rv !== cur.metadata.resourceVersion) throw staleConflict(t);
     return dropUnknownFields(c, kind, next, mode);
   }, { expectRV: pinnedRV });
   return sendObject(c, 200, kind, obj);

@@ -4,12 +4,11 @@
  * Stored beside the objects (one key per write, in the same commit as the write) and trimmed to the
  * newest `maxPerObject` entries.
  */
-import type { KindDefinition, KObject } from "@kumo/api";
+import type { KindDefinition } from "@kumo/api";
 import type { Backend, WriteOptions } from "../storage/backend.js";
 import { historyKey, historyPrefix } from "./codec.js";
-import { type FieldChange, formatPath } from "./field-paths.js";
-import type { OwnershipConflict } from "./managed-fields.js";
-import type { WriteContext } from "./store.js";
+import { formatPath } from "./field-paths.js";
+import type { WriteRecord, WriteRecorder } from "./write-record.js";
 
 /** One recorded write, as served by the `/history` subresource. */
 export interface HistoryEntry {
@@ -25,10 +24,9 @@ export interface HistoryEntry {
   changes: { path: string; op: "set" | "remove"; value?: unknown; previous?: unknown }[];
 }
 
-/** Writes history entries; `record` is called by the object store after each successful write. */
-export class HistoryRecorder {
+/** Writes history entries from the object store's write records (it is the store's WriteRecorder). */
+export class HistoryRecorder implements WriteRecorder {
   private writesSinceTrim = new Map<string, number>();
-
 
   constructor(private readonly backend: Backend, private readonly maxPerObject = 200) {}
 
@@ -37,7 +35,8 @@ export class HistoryRecorder {
    * commit as the object, keyed by the write's revision. Large values are truncated: history says who
    * changed what, not a full backup. Undefined for kinds without history.
    */
-  attachment(kind: KindDefinition, obj: KObject, w: { ctx: WriteContext; operation: string; changes: FieldChange[]; overridden: OwnershipConflict[] }): WriteOptions["attach"] {
+  attachment(w: WriteRecord): WriteOptions["attach"] {
+    const { kind, obj } = w;
     if (kind.kind === "Event") return undefined; // events are themselves a history; recording them would double every write
     const ns = obj.metadata.namespace;
     const name = obj.metadata.name!;
@@ -58,7 +57,7 @@ export class HistoryRecorder {
   }
 
   /** Called after a committed write: every maxPerObject/4 writes the object's oldest entries are trimmed. */
-  written(kind: KindDefinition, obj: KObject): void {
+  written({ kind, obj }: WriteRecord): void {
     const p = historyPrefix(kind, obj.metadata.namespace, obj.metadata.name!);
     const n = (this.writesSinceTrim.get(p) ?? 0) + 1;
     if (n >= this.maxPerObject / 4) {

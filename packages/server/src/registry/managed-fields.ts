@@ -4,8 +4,15 @@
  * what makes "a management server replaced the whole annotation map and silently wiped the agent's keys"
  * fail loudly instead.
  */
-import type { ManagedFieldsEntry } from "@kumo/api";
-import { type FieldChange, type FieldPath, deepMerge, deletePath, getPath, jsonEqual, leaves, pathKey } from "./field-paths.js";
+import {
+  type ApiError, type ConflictCause, type ErrorTarget, type KObject, type ManagedFieldsEntry, type StatusCause, conflict,
+} from "@kumo/api";
+import {
+  type FieldChange, type FieldPath, deepMerge, deletePath, diffLeaves, formatPath, getPath, jsonEqual, leaves, pathKey,
+} from "./field-paths.js";
+import { fromFieldsV1, toFieldsV1 } from "./fields-v1.js";
+import { nowSeconds } from "./object-meta.js";
+import type { WriteScope } from "./strategy.js";
 
 /** Who (manager) would lose which fields. */
 export interface OwnershipConflict {
@@ -16,35 +23,6 @@ export interface OwnershipConflict {
 interface Owned {
   meta: Omit<ManagedFieldsEntry, "fieldsV1">;
   paths: Map<string, FieldPath>;
-}
-
-/** FieldsV1 trie → paths ("f:" prefixed keys; "." marks the node itself). */
-export function fromFieldsV1(f: Record<string, unknown>, prefix: FieldPath = []): FieldPath[] {
-  const out: FieldPath[] = [];
-  for (const [k, v] of Object.entries(f ?? {})) {
-    if (k === ".") continue;
-    const seg = k.startsWith("f:") ? k.slice(2) : k.startsWith("k:") || k.startsWith("v:") || k.startsWith("i:") ? undefined : k;
-    if (seg === undefined) continue; // list item keys: our lists are atomic, so ownership stops at the list
-    const child = v as Record<string, unknown>;
-    const childKeys = Object.keys(child ?? {}).filter((x) => x.startsWith("f:"));
-    if (childKeys.length === 0) out.push([...prefix, seg]);
-    else out.push(...fromFieldsV1(child, [...prefix, seg]));
-  }
-  return out;
-}
-
-/** Paths → FieldsV1 trie. */
-export function toFieldsV1(paths: Iterable<FieldPath>): Record<string, unknown> {
-  const root: Record<string, unknown> = {};
-  for (const p of paths) {
-    let node = root;
-    for (const seg of p) {
-      const k = `f:${seg}`;
-      node[k] = (node[k] as Record<string, unknown>) ?? {};
-      node = node[k] as Record<string, unknown>;
-    }
-  }
-  return root;
 }
 
 function entryKey(m: { manager: string; operation: string; subresource?: string }): string {
@@ -179,4 +157,126 @@ export class Ownership {
     }
     return out;
   }
+}
+
+/** Who writes, for the field-manager step. */
+export interface FieldManagerWriter {
+  operation: "Update" | "Apply";
+  manager: string;
+  subresource?: "status";
+  force: boolean;
+  /** apiVersion recorded in the manager's entry. */
+  apiVersion: string;
+}
+
+/** What the field-manager step found: the leaf changes of the write and the owners a forced write overrode. */
+export interface ManagedChanges {
+  changes: FieldChange[];
+  overridden: OwnershipConflict[];
+}
+
+/**
+ * The field-manager step of one update (Kubernetes' fieldmanager.FieldManager), in three calls: `merge`
+ * builds an Apply's candidate (the config merged into the stored object; an Update's candidate is what the
+ * writer sent), `record` moves ownership of the changed leaves to the writer and refuses taking
+ * fields from other managers unless forced, `finish` writes the resulting managedFields into the object.
+ */
+export class FieldManager {
+  private readonly own: Ownership;
+  private readonly time = nowSeconds();
+
+  /** `onConflict` is told each manager whose fields an unforced Update would have removed (metrics). */
+  constructor(
+    private readonly cur: KObject, private readonly w: FieldManagerWriter, private readonly t: ErrorTarget,
+    private readonly onConflict?: (manager: string) => void,
+  ) {
+    this.own = new Ownership(cur.metadata.managedFields);
+  }
+
+  /** Apply: the stored object with `config` merged in; 409 when it sets fields other managers own, unless forced. */
+  merge(config: Record<string, unknown> | undefined): KObject {
+    const res = this.own.apply(this.cur as Record<string, unknown>, config ?? {}, { ...this.w, time: this.time });
+    if (!res.merged) throw applyConflict(this.t, res.conflicts);
+    return res.merged as KObject;
+  }
+
+  /** The leaf changes from the stored object to `next` within `scope`; an Update's leaves become the writer's. */
+  record(next: KObject, scope: WriteScope): ManagedChanges {
+    const changes = diffLeaves(this.cur, next, scope);
+    if (this.w.operation === "Apply") return { changes, overridden: [] }; // ownership moved in merge
+    const opts = { ...this.w, time: this.time, force: false };
+    const conflicts = this.own.recordUpdate(changes, opts);
+    if (!conflicts.length) return { changes, overridden: [] };
+    if (!this.w.force) {
+      for (const c of conflicts) this.onConflict?.(c.manager);
+      throw removalConflict(this.t, conflicts);
+    }
+    this.own.recordUpdate(changes, { ...opts, force: true });
+    return { changes, overridden: conflicts };
+  }
+
+  /**
+   * Stores the managedFields in `next`. Client-supplied managedFields that differ from the stored ones replace
+   * them (kubectl's client-side → server-side apply migration), pruned to the fields that still exist.
+   */
+  finish(next: KObject, clientManagedFields: ManagedFieldsEntry[] | undefined, changes: FieldChange[]): void {
+    const stored = this.cur.metadata.managedFields;
+    if (clientManagedFields !== undefined && !jsonEqual(clientManagedFields, stored)) {
+      const adopted = new Ownership(clientManagedFields);
+      adopted.prune(next as Record<string, unknown>);
+      next.metadata.managedFields = adopted.toManagedFields();
+      return;
+    }
+    // Ownership of removed fields was already released by recordUpdate/apply; a full prune only matters
+    // when something disappeared, and it walks the whole object.
+    if (changes.some((c) => c.op === "remove")) this.own.prune(next as Record<string, unknown>);
+    next.metadata.managedFields = this.own.toManagedFields();
+  }
+}
+
+/** Create: every leaf of the new object (or of the applied config) belongs to the creating manager. */
+export function manageCreate(obj: KObject, config: KObject, operation: "Update" | "Apply", manager: string): FieldChange[] {
+  const changes = diffLeaves(undefined, obj);
+  const own = new Ownership(undefined);
+  const opts = { manager, apiVersion: obj.apiVersion, time: nowSeconds(), force: true };
+  if (operation === "Apply") own.apply({}, config as Record<string, unknown>, opts);
+  else own.recordUpdate(changes, opts);
+  obj.metadata.managedFields = own.toManagedFields();
+  return changes;
+}
+
+/** True when two managedFields lists differ in more than their timestamps (a re-apply refreshes those). */
+export function managedFieldsChanged(a: ManagedFieldsEntry[] | undefined, b: ManagedFieldsEntry[] | undefined): boolean {
+  const withoutTimes = (mf: ManagedFieldsEntry[] | undefined) => (mf ?? []).map(({ time: _t, ...rest }) => rest);
+  return !jsonEqual(withoutTimes(a), withoutTimes(b));
+}
+
+const FIELD_MANAGER_CONFLICT: ConflictCause = "FieldManagerConflict";
+
+/** kumo's removal rule refused an Update: one cause per field, sorted so the same refusal always reads the same. */
+function removalConflict(t: ErrorTarget, unsorted: OwnershipConflict[]): ApiError {
+  const byPath = (a: FieldPath, b: FieldPath) => (formatPath(a) < formatPath(b) ? -1 : 1);
+  const conflicts = unsorted
+    .map((c) => ({ manager: c.manager, paths: [...c.paths].sort(byPath) }))
+    .sort((a, b) => (a.manager < b.manager ? -1 : 1));
+  const parts = conflicts.map((c) => `${c.paths.map(formatPath).join(", ")} owned by "${c.manager}"`);
+  const causes: StatusCause[] = conflicts.flatMap((c) =>
+    c.paths.map((p) => ({
+      reason: FIELD_MANAGER_CONFLICT, field: formatPath(p), message: `conflict with "${c.manager}": this write would remove it`,
+    })),
+  );
+  const why = `this write would remove fields owned by other field managers: ${parts.join("; ")}. `
+    + "Re-read the object and keep those fields, or repeat the request with force=true to take them over";
+  return conflict(t, why, causes);
+}
+
+/** Server-side apply refused: Kubernetes' wording ("Apply failed with N conflicts"), one cause per field. */
+function applyConflict(t: ErrorTarget, conflicts: OwnershipConflict[]): ApiError {
+  const n = conflicts.reduce((a, c) => a + c.paths.length, 0);
+  const lines = conflicts.flatMap((c) => c.paths.map((p) => `conflict with "${c.manager}": .${formatPath(p)}`));
+  const causes = conflicts.flatMap((c) =>
+    c.paths.map((p) => ({ reason: FIELD_MANAGER_CONFLICT, field: `.${formatPath(p)}`, message: `conflict with "${c.manager}"` })),
+  );
+  const e = conflict(t, "", causes);
+  return Object.assign(e, { message: `Apply failed with ${n} conflict${n === 1 ? "" : "s"}: ${lines.join("\n")}` });
 }
