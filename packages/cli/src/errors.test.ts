@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ApiError, invalid, notFound } from "@kumo/api";
+import { ApiError, alreadyExists, conflict, invalid, notFound, staleConflict, typedConflict } from "@kumo/api";
 import { ConnectionError } from "@kumo/client";
-import { formatError, UserError } from "./errors.js";
+import { formatError, ownershipConflict, UserError } from "./errors.js";
 
 test("an unreachable server gets the one-line hint with the API origin", () => {
   const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6443"), { code: "ECONNREFUSED" });
@@ -22,4 +22,16 @@ test("server messages are printed verbatim; 422 lists field causes missing from 
   assert.equal(formatError(terse), 'Host "h1" is invalid: spec.cpu: must be integer, too big');
   assert.match(formatError(new ApiError(401, "Unauthorized", "invalid bearer token")), /^invalid bearer token \(the server refused the token/);
   assert.equal(formatError(new UserError("plain")), "plain");
+});
+
+test("only a field-ownership conflict gets the force hint, read from the Status cause that crossed the wire", () => {
+  const t = { group: "infra.kumo.dev", resource: "hosts", name: "h1" };
+  const wire = (e: ApiError) => ApiError.fromStatus(JSON.parse(JSON.stringify(e.toStatus())), e.code);
+  const cause = { reason: "FieldManagerConflict", field: "metadata.labels.a", message: 'conflict with "agent"' };
+  const owned = wire(conflict(t, "this write would remove fields owned by other field managers", [cause]));
+  assert.equal(ownershipConflict(owned, "re-run with --force")?.message, `${owned.message} (re-run with --force)`);
+  const others = [staleConflict(t), typedConflict(t, "UIDPrecondition", "Precondition failed"), alreadyExists(t)].map(wire);
+  for (const other of [...others, new Error("x")]) {
+    assert.equal(ownershipConflict(other, "re-run with --force"), undefined, String(other));
+  }
 });

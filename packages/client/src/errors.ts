@@ -1,5 +1,5 @@
 /** Turning failed requests into typed errors: ApiError for answers, ConnectionError for no answer. */
-import { ApiError, type Status } from "@kumo/api";
+import { ApiError, conflictCause, isConflict, type Status } from "@kumo/api";
 
 /** The request never got an HTTP answer (refused, DNS, TLS, reset). `cause` is the transport's error. */
 export class ConnectionError extends Error {
@@ -39,6 +39,17 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
 export function errorFromWatchStatus(obj: unknown): ApiError {
   if (isStatus(obj)) return ApiError.fromStatus(obj, obj.code ?? 500);
   return ApiError.fromStatus({ message: "watch error event without a Status" }, 500);
+}
+
+/**
+ * True for a 409 Conflict that re-reading can resolve: a stale resourceVersion, a server that gave up under
+ * contention, or a Conflict without a typed cause (the caller then checks that the object moved on).
+ * False for field-ownership and uid conflicts: the same write on a fresh copy would be refused again.
+ */
+export function isRetryableConflict(e: unknown): boolean {
+  if (!isConflict(e)) return false;
+  const cause = conflictCause(e);
+  return cause === undefined || cause === "StaleResourceVersion" || cause === "TooManyConflicts";
 }
 
 /** True for 410 Gone/Expired: the resourceVersion is too old, the caller must relist. */

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ApiError, type KObject } from "@kumo/api";
+import { ApiError, conflict, conflictCause, type KObject } from "@kumo/api";
 import { KumoClient } from "./client.js";
 import { FakeApi, Widget, status } from "./testing/fake-api.js";
 
@@ -71,4 +71,19 @@ test("other errors (404) are thrown at once", async () => {
   const c = new KumoClient({ server: "https://x", fetch: api.fetch });
   const err = await c.guaranteedUpdate(Widget, undefined, "nope", (cur) => cur).catch((e: unknown) => e);
   assert.ok(err instanceof ApiError && err.code === 404);
+});
+
+test("an ownership conflict whose Status says so is thrown without re-reading the object", async () => {
+  const api = new FakeApi();
+  api.put(widget("w", { theirs: "x" }));
+  const c = new KumoClient({ server: "https://x", fetch: api.fetch });
+  const t = { group: "test.kumo.dev", resource: "widgets", name: "w" };
+  const owned = conflict(t, 'this write would remove fields owned by other field managers: metadata.annotations.theirs owned by "agent"', [
+    { reason: "FieldManagerConflict", field: "metadata.annotations.theirs", message: 'conflict with "agent": this write would remove it' },
+  ]);
+  api.intercept = (r) => (r.method === "PUT" ? status(409, "Conflict", owned.message, owned.details) : undefined);
+  const dropAll = (cur: KObject) => ({ ...cur, metadata: { ...cur.metadata, annotations: {} } });
+  const err = await c.guaranteedUpdate(Widget, undefined, "w", dropAll).catch((e: unknown) => e);
+  assert.equal(conflictCause(err), "FieldManagerConflict");
+  assert.deepEqual(api.requests.map((r) => r.method), ["GET", "PUT"]);
 });

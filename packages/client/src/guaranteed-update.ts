@@ -3,8 +3,9 @@
  * client side). Every controller and agent changes existing objects through it, so no caller
  * hand-rolls compare-and-swap and no caller can write without a resourceVersion precondition.
  */
-import { isConflict, type KObject } from "@kumo/api";
+import type { KObject } from "@kumo/api";
 import type { KumoClient } from "./client.js";
+import { isRetryableConflict } from "./errors.js";
 import { sleep } from "./sleep.js";
 import type { ResourceType, WriteOptions } from "./types.js";
 
@@ -25,7 +26,8 @@ export interface GuaranteedUpdateOptions<T> extends WriteOptions {
  * Reads the object, calls `mutate` on a private copy and writes the result with the read
  * resourceVersion as precondition. On a 409 Conflict it re-reads; if the object moved on (our read
  * was stale) it retries with the fresh copy, otherwise the conflict is about something else (e.g.
- * removing map keys another manager owns) and retrying would not help, so the error is thrown.
+ * removing map keys another manager owns) and retrying would not help, so the error is thrown. A
+ * conflict whose typed cause already says so (ownership, uid) is thrown without the re-read.
  * Returns the written object, or the current one when `mutate` had nothing to change.
  */
 export async function guaranteedUpdate<T extends KObject>(
@@ -42,7 +44,7 @@ export async function guaranteedUpdate<T extends KObject>(
       const write = o.subresource === "status" ? client.updateStatus.bind(client) : client.update.bind(client);
       return await write<T>(rt, next, o);
     } catch (e) {
-      if (!isConflict(e) || attempt >= maxAttempts) throw e;
+      if (!isRetryableConflict(e) || attempt >= maxAttempts) throw e;
       const fresh = await client.get<T>(rt, namespace, name, { signal: o.signal });
       if (fresh.metadata.resourceVersion === cur.metadata.resourceVersion) throw e;
       cur = fresh;
