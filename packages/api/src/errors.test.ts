@@ -5,6 +5,7 @@ import {
   alreadyExists,
   badRequest,
   conflict,
+  conflictCause,
   forbidden,
   gone,
   internalError,
@@ -14,7 +15,9 @@ import {
   methodNotAllowed,
   notFound,
   serviceUnavailable,
+  staleConflict,
   tooLarge,
+  typedConflict,
   unauthorized,
   unsupportedMediaType,
 } from "./errors.js";
@@ -89,4 +92,19 @@ test("isConflict is only a stale-write 409, not AlreadyExists; isNotFound is any
   assert.equal(isNotFound(notFound(host)), true);
   assert.equal(isNotFound(new ApiError(404, "BadRequest", "odd")), true);
   assert.equal(isNotFound(gone("x")), false);
+});
+
+test("a conflict's typed cause survives the wire; other causes, codes and errors have none", () => {
+  const wire = (e: ApiError) => ApiError.fromStatus(JSON.parse(JSON.stringify(e.toStatus())), e.code);
+  const stale = wire(staleConflict(host));
+  const why = "the object has been modified; please apply your changes to the latest version and try again";
+  assert.equal(stale.message, `Operation cannot be fulfilled on hosts.infra.kumo.dev "h1": ${why}`);
+  assert.deepEqual([conflictCause(stale), stale.details?.causes?.[0]?.field], ["StaleResourceVersion", "metadata.resourceVersion"]);
+  assert.equal(conflictCause(wire(typedConflict(host, "UIDPrecondition", "Precondition failed"))), "UIDPrecondition");
+  const causes = [{ reason: "FieldValueInvalid", message: "x" }, { reason: "FieldManagerConflict", field: "a", message: "y" }];
+  const owned = conflict(host, "owned", causes);
+  assert.equal(conflictCause(wire(owned)), "FieldManagerConflict", "the first cause kumo knows");
+  assert.equal(conflictCause(conflict(host, "untyped")), undefined);
+  assert.equal(conflictCause(new ApiError(422, "Invalid", "x", { causes: [{ reason: "StaleResourceVersion", message: "x" }] })), undefined);
+  assert.equal(conflictCause(new Error("409")), undefined);
 });
