@@ -42,11 +42,11 @@ lint: deps ## types (tsc -b), eslint (bugs, layering, lines <= 140 columns), for
 	@rc=0; \
 	echo "== tsc -b"; npx tsc -b || rc=1; \
 	echo "== eslint"; npx eslint --max-warnings 0 . || rc=1; \
-	echo "== prettier --check"; npx prettier --check --log-level warn . || rc=1; \
+	echo "== prettier --check"; npx prettier --check --cache --log-level warn . || rc=1; \
 	exit $$rc
 
 fmt: deps ## format every file with prettier (lines prettier cannot shorten are left to you: see make lint)
-	npx prettier --write --log-level warn .
+	npx prettier --write --cache --log-level warn .
 
 bench: build ## run the benchmarks (they print figures beside same-run baselines)
 	@for b in bench/dist/*.js; do echo "== $$b"; node $$b; done
