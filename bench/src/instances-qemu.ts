@@ -16,7 +16,7 @@ import { vmRuntimeSpec } from "@kumo/agent/agent/instance-spec";
 import { DnsmasqDriver, type DhcpHost } from "@kumo/agent/dhcp/index";
 import { dnsmasqPaths } from "@kumo/agent/dhcp/dnsmasq-config";
 import { parseLeases } from "@kumo/agent/dhcp/dnsmasq-log";
-import { run, runOk } from "@kumo/agent/runtime/proc";
+import { run, runOk } from "@kumo/runtime/proc";
 import { buildQemuArgs, type VmPaths } from "@kumo/agent/runtime/qemu/qemu-args";
 import { isOurQemu, killQemu } from "@kumo/agent/runtime/qemu/qemu-process";
 import { createTaps, deleteTaps } from "@kumo/agent/runtime/qemu/tap";

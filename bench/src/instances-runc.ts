@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import type { Instance } from "@kumo/api";
 import { containerRuntimeSpec } from "@kumo/agent/agent/instance-spec";
 import { buildOciConfig, OciCli } from "@kumo/agent/runtime/index";
-import { run } from "@kumo/agent/runtime/proc";
+import { run } from "@kumo/runtime/proc";
 
 const CGROUP_CONTROLLERS = ["memory", "cpu", "pids", "cpuset", "devices", "freezer", "blkio", "cpuacct", "systemd", "unified"];
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Image, ImageFormat } from "@kumo/api";
-import { runOk } from "../runtime/proc.js";
+import { runOk } from "@kumo/runtime/proc";
 import { ImageCache, blobPath } from "./image-cache.js";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { IMAGE_PARTS, type Image, type ImageBlob, type ImageFormat } from "@kumo/api";
-import { runOk } from "../runtime/proc.js";
+import { runOk } from "@kumo/runtime/proc";
 
 /** Fetches one blob of an image; resolves with a 2xx Response whose body streams the bytes. */
 export type BlobFetcher = (image: string, part: string, signal?: AbortSignal) => Promise<Response>;

@@ -10,7 +10,7 @@ import { dnsmasqPaths } from "../dhcp/dnsmasq-config.js";
 import { readLeaseFile } from "../dhcp/dnsmasq-log.js";
 import type { DnsmasqDriver } from "../dhcp/dnsmasq.js";
 import type { DhcpLeaseEntry } from "../dhcp/types.js";
-import { run } from "../network/batch.js";
+import { run } from "@kumo/runtime/proc";
 import type { LinuxNetworkDriver } from "../network/linux-driver.js";
 import { plugPort, runDhcpClient, unplugPort, type DhcpClientOptions, type DhcpLease, type PlugPortOptions } from "../network/port-plug.js";
 import type { DesiredHost } from "./desired.js";

@@ -5,7 +5,7 @@
  * and deleting the host netns would leave them running, with their overlay mounts and cgroups.
  */
 import { readdir } from "node:fs/promises";
-import { run } from "../network/batch.js";
+import { run } from "@kumo/runtime/proc";
 import { unplugPort } from "../network/port-plug.js";
 import { CompositeRuntimeDriver } from "../runtime/composite.js";
 import { QemuDriver } from "../runtime/qemu/qemu-driver.js";

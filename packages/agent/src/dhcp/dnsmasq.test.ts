@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { plugPort, portExec, runDhcpClient, unplugPort } from "../network/port-plug.js";
 import { addNetns, Cleanup, sh, skipUnlessRoot, uniquePrefix } from "../network/test-support.js";
 import { DnsmasqDriver } from "./dnsmasq.js";
-import { procAlive } from "./proc.js";
+import { pidAlive as procAlive } from "@kumo/runtime/proc";
 import type { DhcpNetworkConfig } from "./types.js";
 
 const skip = skipUnlessRoot(["ip", "dnsmasq", "busybox"]);

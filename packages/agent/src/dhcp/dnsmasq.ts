@@ -17,11 +17,10 @@ import { spawn } from "node:child_process";
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { run } from "../network/batch.js";
+import { pidAlive, procCmdline, procInNetns, readPidFile, run, terminate } from "@kumo/runtime/proc";
 import type { Logger } from "../network/types.js";
 import { addnHostsContent, dnsmasqArgs, dnsmasqPaths, hostsFileContent, validateDhcpConfig, type DnsmasqPaths } from "./dnsmasq-config.js";
 import { LogCounter, readLeaseFile, zeroCounters } from "./dnsmasq-log.js";
-import { procAlive, procCmdline, procInNetns, readPidFile, terminate } from "./proc.js";
 import type { DhcpCounters, DhcpLeaseEntry, DhcpNetworkConfig, DnsmasqNetworkState, DnsmasqState } from "./types.js";
 
 /** Options of DnsmasqDriver. */
@@ -70,7 +69,7 @@ export class DnsmasqDriver {
   /** Pid of our running dnsmasq for `paths` (pid file, alive, cmdline names our pid file, right netns). */
   private async ourPid(paths: DnsmasqPaths): Promise<{ pid: number; args: string[] } | undefined> {
     const pid = await readPidFile(paths.pidFile);
-    if (!pid || !(await procAlive(pid))) return undefined;
+    if (!pid || !(await pidAlive(pid))) return undefined;
     const argv = await procCmdline(pid);
     if (!argv.includes(`--pid-file=${paths.pidFile}`) || !(await procInNetns(pid, this.opts.netns))) return undefined;
     return { pid, args: argv.slice(1) };
@@ -155,7 +154,7 @@ export class DnsmasqDriver {
     if (code !== 0) throw new Error(`dnsmasq for ${paths.dir} failed to start (exit ${code}): ${stderr.trim()}`);
     for (let i = 0; i < 200; i++) {
       const pid = await readPidFile(paths.pidFile);
-      if (pid && (await procAlive(pid))) { this.totals.starts++; return pid; }
+      if (pid && (await pidAlive(pid))) { this.totals.starts++; return pid; }
       await sleep(5);
     }
     throw new Error(`dnsmasq for ${paths.dir} wrote no pid file`);

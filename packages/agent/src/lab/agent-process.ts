@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { access, mkdir, open, rename, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { procAlive, procCmdline, readPidFile } from "../dhcp/proc.js";
-import { tailFile } from "../runtime/proc.js";
+import { pidAlive as procAlive, procCmdline, readPidFile } from "@kumo/runtime/proc";
+import { tailFile } from "../runtime/support.js";
 import { HOST_UNDERLAY_DEV, type HostNet } from "./host-netns.js";
 import type { LabNames } from "./naming.js";
 

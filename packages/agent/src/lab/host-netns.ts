@@ -6,7 +6,8 @@
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { netnsExists } from "../network/port-plug.js";
-import { run, runBatch, runOk } from "../network/batch.js";
+import { run, runOk } from "@kumo/runtime/proc";
+import { runBatch } from "../network/batch.js";
 import type { LabNames } from "./naming.js";
 import { hostAddress, UNDERLAY_MTU, type Underlay } from "./underlay.js";
 
@@ -74,7 +75,7 @@ export async function ensureHostNet(n: LabNames, u: Underlay, h: HostNet): Promi
 
 // `addr replace` adds ours; an address from an older subnet would keep a wrong route alive.
 async function dropStaleAddresses(h: HostNet): Promise<void> {
-  const out = await runOk("ip", ["-n", h.netns, "-json", "-4", "addr", "show", "dev", HOST_UNDERLAY_DEV]);
+  const out = (await runOk("ip", ["-n", h.netns, "-json", "-4", "addr", "show", "dev", HOST_UNDERLAY_DEV])).stdout;
   const infos = (JSON.parse(out || "[]") as { addr_info?: { local: string; prefixlen: number }[] }[])[0]?.addr_info ?? [];
   const stale = infos.filter((a) => a.local !== h.ip).map((a) => `addr del ${a.local}/${a.prefixlen} dev ${HOST_UNDERLAY_DEV}`);
   if (stale.length) await runBatch("ip", h.netns, stale);
@@ -117,6 +118,6 @@ export async function listNetns(): Promise<string[]> {
 
 /** Names of the root netns's links. */
 export async function listRootLinks(): Promise<string[]> {
-  const out = await runOk("ip", ["-json", "link", "show"]);
+  const out = (await runOk("ip", ["-json", "link", "show"])).stdout;
   return (JSON.parse(out || "[]") as { ifname: string }[]).map((l) => l.ifname);
 }

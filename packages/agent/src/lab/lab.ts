@@ -5,7 +5,7 @@
  */
 import { access, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { run, runOk } from "../network/batch.js";
+import { run, runOk } from "@kumo/runtime/proc";
 import { netnsExists } from "../network/port-plug.js";
 import { agentMainOf, agentPid, agentState, hostFiles, startAgent, type AgentLaunch } from "./agent-process.js";
 import { createNetns, deleteNetns, deleteRootLink, ensureHostNet, hostNet, HOST_UNDERLAY_DEV, listNetns, listRootLinks, type HostNet } from "./host-netns.js";
@@ -216,6 +216,6 @@ export async function labStatus(home: string, o: Pick<TeardownOptions, "agentMai
 }
 
 async function eth0Address(netns: string): Promise<string | undefined> {
-  const out = await runOk("ip", ["-n", netns, "-json", "-4", "addr", "show", "dev", HOST_UNDERLAY_DEV]).catch(() => "[]");
+  const out = await runOk("ip", ["-n", netns, "-json", "-4", "addr", "show", "dev", HOST_UNDERLAY_DEV]).then((r) => r.stdout, () => "[]");
   return (JSON.parse(out || "[]") as { addr_info?: { local: string }[] }[])[0]?.addr_info?.[0]?.local;
 }

@@ -4,7 +4,7 @@
  */
 import { mkdir, open, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { procAlive } from "../dhcp/proc.js";
+import { pidAlive as procAlive } from "@kumo/runtime/proc";
 import type { LabNames } from "./naming.js";
 
 /** Runs fn while holding `$KUMO_HOME/hosts/.lock`; a lock left by a dead process is taken over. */

@@ -11,7 +11,7 @@
  */
 import { readdir, readFile, readlink, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { procCmdline, readPidFile, terminate } from "../dhcp/proc.js";
+import { procCmdline, readPidFile, terminate } from "@kumo/runtime/proc";
 import { AGENT_MAIN_SUFFIX, isAgentCmdline } from "./agent-process.js";
 
 /** Where to look for one home's processes. */

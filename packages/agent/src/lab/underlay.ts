@@ -11,7 +11,8 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { formatIPv4, parseCidr, parseIPv4, type Cidr } from "@kumo/api";
-import { run, runBatch, runOk } from "../network/batch.js";
+import { run, runOk } from "@kumo/runtime/proc";
+import { runBatch } from "../network/batch.js";
 import { candidateSubnets, cidrsOverlap, labNames, type LabNames } from "./naming.js";
 
 /** MTU of the underlay bridge and every host veth (the overlay subtracts 50 for VXLAN). */
@@ -44,7 +45,7 @@ export async function readUnderlay(home: string): Promise<Underlay | undefined> 
 
 /** IPv4 destinations (/8 or longer) of the routes in every table of the root netns, except via `ownDev`. */
 export async function routedPrefixes(ownDev: string): Promise<Cidr[]> {
-  const out = await runOk("ip", ["-json", "-4", "route", "show", "table", "all"]);
+  const out = (await runOk("ip", ["-json", "-4", "route", "show", "table", "all"])).stdout;
   const routes = JSON.parse(out || "[]") as { dst?: string; dev?: string }[];
   const cidrs: Cidr[] = [];
   for (const r of routes) {

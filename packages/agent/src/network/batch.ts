@@ -1,43 +1,11 @@
 /**
- * Process helpers for iproute2: run a command with argument arrays (never a shell string), and
- * write many changes through one `ip -batch -` / `bridge -batch -` process fed on stdin. One spawn
- * costs ~1.3 ms; a thousand single calls would cost seconds, a batch of thousands ~40 ms.
+ * iproute2 batches: many changes through one `ip -batch -` / `bridge -batch -` process fed on stdin. One
+ * spawn costs ~1.3 ms; a thousand single calls would cost seconds, a batch of thousands ~40 ms.
  */
-import { spawn } from "node:child_process";
+import { run } from "@kumo/runtime/proc";
 
-/** Output of a finished process. */
-export interface RunResult {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
-
-/** Runs `cmd args` with optional stdin; resolves with the exit code (does not throw on non-zero). */
-export function run(cmd: string, args: string[], input?: string, timeoutMs = 60_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", (e) => { clearTimeout(timer); reject(e); });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code: code ?? (signal ? 128 : 1) });
-    });
-    // EPIPE when the tool exits early is reported through its exit code, not here.
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(input ?? "");
-  });
-}
-
-/** Runs `cmd args` and returns stdout, throwing with stderr on a non-zero exit. */
-export async function runOk(cmd: string, args: string[], input?: string): Promise<string> {
-  const r = await run(cmd, args, input);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.code}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
+/** How long one iproute2 process may take before it is killed (a wedged netlink call must not hang a sync). */
+export const IPROUTE_TIMEOUT_MS = 60_000;
 
 /** `-n NS` for iproute2 when a namespace is given, else nothing (current netns). */
 export const nsArgs = (netns: string | undefined): string[] => (netns ? ["-n", netns] : []);
@@ -64,7 +32,7 @@ export interface BatchResult {
 export async function runBatch(tool: "ip" | "bridge", netns: string | undefined, lines: string[]): Promise<BatchResult> {
   const failures: BatchFailures = new Map();
   if (lines.length === 0) return { failures };
-  const r = await run(tool, [...nsArgs(netns), "-force", "-batch", "-"], lines.join("\n") + "\n");
+  const r = await run(tool, [...nsArgs(netns), "-force", "-batch", "-"], { input: lines.join("\n") + "\n", timeoutMs: IPROUTE_TIMEOUT_MS });
   let pending: string[] = [];
   for (const l of r.stderr.split("\n")) {
     const m = /^Command failed -:(\d+)$/.exec(l.trim());

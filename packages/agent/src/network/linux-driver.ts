@@ -14,7 +14,8 @@
  *   kumo_agent_network_last_sync_duration_seconds ← lastSync.durationMs / 1000
  *   kumo_agent_network_last_sync_timestamp_seconds ← Date.parse(lastSync.at) / 1000
  */
-import { nsArgs, runBatch, runOk, type BatchResult } from "./batch.js";
+import { runOk } from "@kumo/runtime/proc";
+import { IPROUTE_TIMEOUT_MS, nsArgs, runBatch, type BatchResult } from "./batch.js";
 import { diff, type AppliedState, type PlannedLine } from "./diff.js";
 import { parseObserved, toHostState, type ObservedHost } from "./ip-json.js";
 import { BRIDGE_PREFIX, ENTRY_KINDS, KUMO_ROUTE_PROTO, VXLAN_PREFIX, type EntryKind, type HostNetworkState, type Logger, type NetworkSyncReport, type SyncReport } from "./types.js";
@@ -80,10 +81,10 @@ export class LinuxNetworkDriver {
   private async read(): Promise<ObservedHost> {
     const ipRead = "addr show\nneigh show nud permanent\nroute show table main proto " + KUMO_ROUTE_PROTO + "\n";
     const [ipOut, fdbOut] = await Promise.all([
-      runOk("ip", [...nsArgs(this.netns), "-json", "-details", "-batch", "-"], ipRead),
-      runOk("bridge", [...nsArgs(this.netns), "-json", "fdb", "show"]),
+      runOk("ip", [...nsArgs(this.netns), "-json", "-details", "-batch", "-"], { input: ipRead, timeoutMs: IPROUTE_TIMEOUT_MS }),
+      runOk("bridge", [...nsArgs(this.netns), "-json", "fdb", "show"], { timeoutMs: IPROUTE_TIMEOUT_MS }),
     ]);
-    return parseObserved(ipOut, fdbOut);
+    return parseObserved(ipOut.stdout, fdbOut.stdout);
   }
 
   /** The kumo-owned dataplane as the kernel holds it, in the desired-state shape. */

@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import { access, chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { nsArgs, run, runBatch, runOk } from "./batch.js";
+import { run, runOk } from "@kumo/runtime/proc";
+import { nsArgs, runBatch } from "./batch.js";
 import { normMac } from "./validate.js";
 
 /** Where plugPort puts a port. */
@@ -80,7 +81,7 @@ export async function unplugPort(o: { hostNetns?: string; portNetns: string; ifN
 
 /** Runs `argv` inside a port netns (`ip netns exec`, so /etc/netns/<ns>/resolv.conf applies). */
 export function portExec(portNetns: string, argv: string[], timeoutMs = 30_000) {
-  return run("ip", ["netns", "exec", portNetns, ...argv], undefined, timeoutMs);
+  return run("ip", ["netns", "exec", portNetns, ...argv], { timeoutMs });
 }
 
 /** The lease a DHCP client obtained and applied. */
@@ -148,7 +149,7 @@ export async function runDhcpClient(portNetns: string, opts: DhcpClientOptions =
   const tries = Math.max(2, Math.floor(timeoutMs / 1000));
   const r = await run("ip", ["netns", "exec", portNetns, "env", `KUMO_RESOLV=${join(etc, "resolv.conf")}`,
     "busybox", "udhcpc", "-i", PORT_DEVICE, "-f", "-q", "-n", "-t", String(tries), "-T", "1", "-O", "mtu", "-s", script],
-  undefined, timeoutMs + 2000);
+  { timeoutMs: timeoutMs + 2000 });
   const kv = new Map<string, string>();
   for (const line of r.stdout.split("\n")) {
     const m = /^kumo-lease:(\w+)=(.*)$/.exec(line);

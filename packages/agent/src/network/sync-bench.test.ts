@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { runBatch, runOk } from "./batch.js";
+import { runOk } from "@kumo/runtime/proc";
+import { runBatch } from "./batch.js";
 import { LinuxNetworkDriver } from "./linux-driver.js";
 import { addNetns, Cleanup, sh, skipUnlessRoot, uniquePrefix } from "./test-support.js";
 import { deviceNames, type NetworkDataplane } from "./types.js";
@@ -52,10 +53,10 @@ describe("sync cost for 1,000 peers", { skip }, () => {
     const raw: number[] = [], full: number[] = [], resync: number[] = [], entries: number[] = [];
     for (let round = 0; round < 5; round++) {
       await clear();
-      await runOk("ip", ["-n", NS, "-batch", "-"], [
+      await runOk("ip", ["-n", NS, "-batch", "-"], { input: [
         `link add ${bridge} type bridge`, `link set dev ${bridge} up`,
         `link add ${vxlan} type vxlan id ${VNI} local 10.98.0.1 dev eth0 dstport 8472 nolearning proxy`, `link set dev ${vxlan} master ${bridge} up`,
-      ].join("\n") + "\n");
+      ].join("\n") + "\n" });
       let t0 = performance.now();
       assert.equal((await runBatch("ip", NS, neigh)).failures.size, 0);
       assert.equal((await runBatch("bridge", NS, fdb)).failures.size, 0);

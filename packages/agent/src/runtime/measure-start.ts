@@ -6,7 +6,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run, waitFor } from "./proc.js";
+import { run } from "@kumo/runtime/proc";
+import { waitFor } from "./support.js";
 import { QemuDriver } from "./qemu/qemu-driver.js";
 import { buildOciConfig } from "./runc/oci-config.js";
 import { OciCli, type OciRuntimeName } from "./runc/oci-cli.js";

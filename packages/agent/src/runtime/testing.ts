@@ -3,7 +3,7 @@
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { run, runOk } from "./proc.js";
+import { run, runOk } from "@kumo/runtime/proc";
 
 /** Repository root (this file is packages/agent/{src,dist}/runtime/testing.*). */
 export const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));

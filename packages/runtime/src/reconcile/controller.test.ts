@@ -173,3 +173,48 @@ test("the oldest-item age shows a stuck loop", async () => {
   assert.equal(c.oldestAgeSeconds(), 0);
   await c.stop();
 });
+
+test("backoffHoldsEvents: adds during a key's error backoff wait for it; other keys and a success are not held", async () => {
+  const { log } = memLog();
+  const runs: string[] = [];
+  let failing = true;
+  const c = new Controller({
+    name: "hold", log, baseDelayMs: 150, backoffHoldsEvents: true,
+    reconciler: async (_ctx, key) => {
+      runs.push(key);
+      if (key === "bad" && failing) throw new Error("not yet");
+    },
+  });
+  await c.start(new AbortController().signal);
+  c.add("bad");
+  await until(() => c.outcomes().error === 1);
+  const failedAt = Date.now();
+  for (let i = 0; i < 5; i++) {
+    c.add("bad"); // an event (say, the loop's own status write) must not retry early
+    c.addAfter("bad", 10);
+    c.add(`ok${i}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await until(() => runs.filter((k) => k.startsWith("ok")).length === 5);
+  assert.equal(runs.filter((k) => k === "bad").length, 1, "held while backing off");
+  failing = false;
+  await until(() => runs.filter((k) => k === "bad").length === 2);
+  assert.ok(Date.now() - failedAt >= 140, "ran when the backoff ended");
+  c.add("bad");
+  await until(() => runs.filter((k) => k === "bad").length === 3); // after a success adds run at once again
+  await c.stop();
+});
+
+test("informer-less sources: periodicSource calls onTick before each queueing", async () => {
+  const { log } = memLog();
+  let ticks = 0;
+  const seen: number[] = [];
+  const c = new Controller({
+    name: "tick", log, sources: [periodicSource("resync", 20, "k", { onTick: () => ticks++ })],
+    reconciler: async () => void seen.push(ticks),
+  });
+  await c.start(new AbortController().signal);
+  await until(() => seen.length >= 2);
+  assert.ok(seen[0]! >= 1, "the tick ran before the first reconcile");
+  await c.stop();
+});

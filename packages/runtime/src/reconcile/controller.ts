@@ -24,6 +24,12 @@ export interface ControllerOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   log: Logger;
+  /**
+   * While a key waits out its error backoff, adds (events, resyncs, other loops) do not run it early; it runs
+   * when the backoff ends. Default false: an add retries at once, as in client-go. For loops whose own
+   * failure report causes an event (a status write) or whose resync is shorter than the backoff cap.
+   */
+  backoffHoldsEvents?: boolean;
   /** The loop's own view for /debug/state (caches, counters), shown beside the runtime's. */
   debug?: () => unknown;
 }
@@ -46,6 +52,8 @@ export class Controller implements Component {
   private readonly sources: Source[];
   private readonly failing = new Map<string, Failure>();
   private readonly inFlight = new Map<string, number>();
+  /** Keys backing off after an error: when their retry is due (only kept with backoffHoldsEvents). */
+  private readonly backoffUntil = new Map<string, number>();
   private readonly recent: { key: string; result: ReconcileOutcome; ms: number; at: string }[] = [];
   private readonly counts: Record<ReconcileOutcome, number> = { success: 0, requeue: 0, error: 0, terminal: 0 };
   private metrics?: LoopMetrics;
@@ -63,12 +71,18 @@ export class Controller implements Component {
 
   /** Queues `key` now (deduplicated with any waiting copy). */
   add(key: string): void {
-    this.queue.add(key);
+    if (!this.held(key, 0)) this.queue.add(key);
   }
 
   /** Queues `key` after `delayMs`. */
   addAfter(key: string, delayMs: number): void {
-    this.queue.addAfter(key, delayMs);
+    if (!this.held(key, delayMs)) this.queue.addAfter(key, delayMs);
+  }
+
+  /** True when `key` is backing off past `delayMs` from now and the loop lets backoff hold events. */
+  private held(key: string, delayMs: number): boolean {
+    const until = this.backoffUntil.get(key);
+    return until !== undefined && Date.now() + delayMs < until;
   }
 
   /** Registers the loop's metrics (the component manager calls this before start). */
@@ -85,7 +99,7 @@ export class Controller implements Component {
     setMaxListeners(n + this.sources.length + 16, abort.signal); // every idle worker and source waits on it
     if (signal.aborted) abort.abort();
     else signal.addEventListener("abort", () => abort.abort(), { once: true, signal: abort.signal });
-    const enqueue: Enqueue = Object.assign((key: string) => this.queue.add(key), { after: (key: string, ms: number) => this.queue.addAfter(key, ms) });
+    const enqueue: Enqueue = Object.assign((key: string) => this.add(key), { after: (key: string, ms: number) => this.addAfter(key, ms) });
     for (const s of this.sources) await s.start(abort.signal, enqueue);
     for (let i = 0; i < n; i++) this.workers.push(this.work(abort.signal));
   }
@@ -122,6 +136,7 @@ export class Controller implements Component {
       const res: ReconcileResult = await Promise.resolve().then(() => this.reconcileFn(ctx, key));
       this.queue.forget(key);
       this.failing.delete(key);
+      this.backoffUntil.delete(key);
       if (res && res.requeueAfterMs >= 0) {
         this.queue.addAfter(key, res.requeueAfterMs);
         outcome = "requeue";
@@ -134,9 +149,11 @@ export class Controller implements Component {
       this.failing.set(key, { message, at: new Date().toISOString(), failures, terminal });
       if (this.failing.size > 200) this.failing.delete(this.failing.keys().next().value!);
       if (terminal) {
+        this.backoffUntil.delete(key);
         this.queue.forget(key);
         log.error({ err: message }, "reconcile failed with a terminal error; not retried until the object changes");
       } else if (!signal.aborted) {
+        if (this.o.backoffHoldsEvents) this.backoffUntil.set(key, Date.now() + this.queue.backoffFor(failures));
         this.queue.addRateLimited(key);
         log.warn({ err: message, failures, retryInMs: this.queue.backoffFor(failures) }, "reconcile failed; retrying with backoff");
       }

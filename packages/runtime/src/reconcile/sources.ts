@@ -14,6 +14,11 @@ export type KeyMapper<T> = (obj: T, event: "add" | "update" | "delete", old?: T)
 export interface InformerSourceOptions {
   /** Run the informer's list+watch from this source (default false: it is shared and started elsewhere). */
   run?: boolean;
+  /**
+   * Queue keys this long after the change (earliest wins), so a burst of watch events within the window
+   * costs one reconcile that sees all of them, not one that sees the first and another for the rest.
+   */
+  delayMs?: number;
 }
 
 /** Keys from a client Informer's changes; resolves its start once the informer has synced. */
@@ -21,10 +26,11 @@ export function informerSource<T extends KObject>(name: string, informer: Inform
   return {
     name,
     async start(signal: AbortSignal, enqueue: Enqueue) {
+      const add = o.delayMs ? (k: string) => enqueue.after(k, o.delayMs!) : enqueue;
       const put = (keys: Iterable<string> | string | undefined) => {
         if (keys === undefined) return;
-        if (typeof keys === "string") enqueue(keys);
-        else for (const k of keys) enqueue(k);
+        if (typeof keys === "string") add(keys);
+        else for (const k of keys) add(k);
       };
       const handlers: InformerHandlers<T> = {
         add: (obj) => put(toKeys(obj, "add")),
@@ -40,15 +46,27 @@ export function informerSource<T extends KObject>(name: string, informer: Inform
   };
 }
 
+/** Options of periodicSource. */
+export interface PeriodicSourceOptions {
+  /** Queue the key when the source starts too (default true). */
+  atStart?: boolean;
+  /** Called before each time the key is queued (also at start): for a loop that must know a pass is a resync. */
+  onTick?: () => void;
+}
+
 /** Queues `key` at start and then every `everyMs` (a sweep that catches what no event announced). */
-export function periodicSource(name: string, everyMs: number, key: string, o: { atStart?: boolean } = {}): Source {
+export function periodicSource(name: string, everyMs: number, key: string, o: PeriodicSourceOptions = {}): Source {
   let ticks = 0;
   return {
     name,
     async start(signal: AbortSignal, enqueue: Enqueue) {
-      if (o.atStart ?? true) enqueue(key);
+      if (o.atStart ?? true) {
+        o.onTick?.();
+        enqueue(key);
+      }
       const timer = setInterval(() => {
         ticks++;
+        o.onTick?.();
         enqueue(key);
       }, everyMs);
       timer.unref?.();

@@ -2,7 +2,9 @@
 // status and shutdown, taps on existing bridges, KVM when it works and TCG when it does not.
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KeyedLock, StepTimer, pidAlive, readJson, run, tailFile, waitFor } from "../proc.js";
+import { KeyedLock } from "@kumo/runtime";
+import { pidAlive, run } from "@kumo/runtime/proc";
+import { StepTimer, readJson, tailFile, waitFor } from "../support.js";
 import {
   assertInstanceId, shouldRestart,
   type Acceleration, type InstanceRuntimeSpec, type InstanceRuntimeStatus, type LogOptions, type RuntimeDriver,
@@ -78,7 +80,7 @@ export class QemuDriver implements RuntimeDriver {
     if (spec.kind !== "vm") throw new Error(`qemu driver cannot run kind ${spec.kind}`);
     assertInstanceId(spec.id);
     this.counters.ensures++;
-    return this.lock.with(spec.id, async () => {
+    return this.lock.run(spec.id, async () => {
       try {
         const meta = await readJson<VmMeta>(this.paths(spec.id).metaFile);
         if (meta && (await this.alive(spec.id, meta))) return this.remember(await this.toStatus(spec.id, meta));
@@ -176,7 +178,7 @@ export class QemuDriver implements RuntimeDriver {
 
   async stop(id: string): Promise<void> {
     assertInstanceId(id);
-    await this.lock.with(id, () => this.stopLocked(id, this.stopGraceMs));
+    await this.lock.run(id, () => this.stopLocked(id, this.stopGraceMs));
   }
 
   private async stopLocked(id: string, graceMs: number): Promise<void> {
@@ -200,7 +202,7 @@ export class QemuDriver implements RuntimeDriver {
 
   async remove(id: string): Promise<void> {
     assertInstanceId(id);
-    await this.lock.with(id, async () => {
+    await this.lock.run(id, async () => {
       const p = this.paths(id);
       if (await readJson<VmMeta>(p.metaFile)) await this.stopLocked(id, 0);
       await rm(p.dir, { recursive: true, force: true });

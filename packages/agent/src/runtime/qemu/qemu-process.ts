@@ -1,13 +1,14 @@
 // Watching and ending one daemonized QEMU process, identified by pid plus its QMP socket path.
 import { stat } from "node:fs/promises";
-import { pidAlive, procCmdline, waitFor } from "../proc.js";
+import { pidAlive, procCmdline } from "@kumo/runtime/proc";
+import { waitFor } from "../support.js";
 import type { VmPaths } from "./qemu-args.js";
 import { qmpOnce } from "./qmp.js";
 
 /** True when pid is a QEMU of this VM: its argv names the VM's QMP socket (a recycled pid does not). */
 export async function isOurQemu(pid: number, p: VmPaths): Promise<boolean> {
   const argv = await procCmdline(pid);
-  return argv !== null && argv.some((a) => a.includes(p.qmpSocket));
+  return argv.some((a) => a.includes(p.qmpSocket));
 }
 
 /** True once the serial log grows within timeoutMs; false on silence or when QEMU dies first. */

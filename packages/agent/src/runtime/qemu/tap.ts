@@ -1,6 +1,6 @@
 // Tap devices for VM NICs, created in the host netns that holds the bridge and attached to it.
 // Persistent taps (ip tuntap) let the driver own their lifetime: QEMU only opens them by name.
-import { run, runOk } from "../proc.js";
+import { run, runOk } from "@kumo/runtime/proc";
 import type { VmNicSpec } from "../types.js";
 
 // `ip -n NS` costs ~1.3 ms vs ~2.3 ms for `ip netns exec NS ip`; -batch does all taps in one exec.

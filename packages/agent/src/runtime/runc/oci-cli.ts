@@ -1,7 +1,7 @@
 // Thin wrapper over the runc/crun command line with a private --root state dir, so kumo's
 // containers never mix with other users of runc on the host and survive the agent restarting.
 import { existsSync } from "node:fs";
-import { run, runOk, type RunResult } from "../proc.js";
+import { run, runOk, type RunResult } from "@kumo/runtime/proc";
 
 /** Which OCI runtime binary to drive. */
 export type OciRuntimeName = "runc" | "crun";

@@ -2,7 +2,7 @@
 // so many containers can run one image without copying it or writing into the cache.
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { run, runOk } from "../proc.js";
+import { run, runOk } from "@kumo/runtime/proc";
 
 /** Paths of an instance's overlay inside its container dir. */
 export function overlayPaths(dir: string): { upper: string; work: string; merged: string } {

@@ -6,7 +6,8 @@ import { mkdtemp, readFile, readdir, readlink, rm, rmdir, stat } from "node:fs/p
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { pidAlive, runOk, waitFor } from "../proc.js";
+import { pidAlive, runOk } from "@kumo/runtime/proc";
+import { waitFor } from "../support.js";
 import { buildImage, createNetns, deleteNetns, skipReason } from "../testing.js";
 import type { ContainerRuntimeSpec, InstanceRuntimeStatus } from "../types.js";
 import { isMountPoint } from "./rootfs.js";

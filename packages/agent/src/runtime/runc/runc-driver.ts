@@ -3,7 +3,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, open, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KeyedLock, StepTimer, pidAlive, readJson, tailFile, waitFor } from "../proc.js";
+import { KeyedLock } from "@kumo/runtime";
+import { pidAlive } from "@kumo/runtime/proc";
+import { StepTimer, readJson, tailFile, waitFor } from "../support.js";
 import {
   assertInstanceId, shouldRestart,
   type ContainerRuntimeSpec, type InstanceRuntimeSpec, type InstanceRuntimeStatus, type LogOptions,
@@ -80,7 +82,7 @@ export class RuncDriver implements RuntimeDriver {
     if (spec.kind !== "container") throw new Error(`runc driver cannot run kind ${spec.kind}`);
     assertInstanceId(spec.id);
     this.counters.ensures++;
-    return this.lock.with(spec.id, async () => {
+    return this.lock.run(spec.id, async () => {
       try {
         return this.remember(await this.ensureLocked(spec));
       } catch (err) {
@@ -166,7 +168,7 @@ export class RuncDriver implements RuntimeDriver {
 
   async stop(id: string): Promise<void> {
     assertInstanceId(id);
-    await this.lock.with(id, async () => {
+    await this.lock.run(id, async () => {
       const meta = await this.readMeta(id);
       if (!meta) throw new Error(`container ${id} not found`);
       const st = await this.cli.state(id);
@@ -187,7 +189,7 @@ export class RuncDriver implements RuntimeDriver {
 
   async remove(id: string): Promise<void> {
     assertInstanceId(id);
-    await this.lock.with(id, async () => {
+    await this.lock.run(id, async () => {
       const r = await this.cli.exec(["delete", "--force", id]);
       if (r.code !== 0 && !/does not exist|not found|No such file/i.test(r.stderr)) {
         throw new Error(`${this.cli.runtime} delete ${id}: ${r.stderr.trim()}`);
