@@ -5,6 +5,11 @@
  * [--proxy-token-file F]`. Serves /metrics, /debug/state, /debug/dataplane and, to the API server only (it
  * shows the token in --proxy-token-file), /debug/instances/NS/NAME/logs[?tailBytes=N][&follow=true]. SIGTERM stops it and
  * leaves the dataplane and the instances in place (a restart adopts them).
+ *
+ * The process is a list of components (@kumo/runtime's ComponentManager): the HTTP listener, registration,
+ * the informers and each loop, started in that order and stopped in reverse. A listener that cannot bind
+ * fails the start (exit 1, nothing left running): it is how the API server reads instance logs and doctor
+ * reads the dataplane, and a second agent for the same host (same address) must not run beside the first.
  */
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
@@ -14,9 +19,15 @@ import { pino } from "pino";
 import { Counter } from "prom-client";
 import { AGENT_PORT } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
+import { ComponentManager, createNodeFetch, listenerComponent } from "@kumo/runtime";
 import { HostAgent } from "./agent/agent.js";
 import { serveInstanceLog } from "./agent/instance-log-endpoint.js";
-import { createNodeFetch } from "@kumo/runtime";
+import { runtimeDir } from "./agent/instance-paths.js";
+import { DnsmasqDriver } from "./dhcp/dnsmasq.js";
+import { LinuxNetworkDriver } from "./network/linux-driver.js";
+import { CompositeRuntimeDriver } from "./runtime/composite.js";
+import { QemuDriver } from "./runtime/qemu/qemu-driver.js";
+import { RuncDriver } from "./runtime/runc/runc-driver.js";
 
 function fail(msg: string): never {
   process.stderr.write(`error: ${msg}\n`);
@@ -40,6 +51,15 @@ const log = pino({ level: process.env.KUMO_LOG_LEVEL ?? "info", base: { componen
 const underlayMac = Object.entries(networkInterfaces()).find(([n]) => n === a["underlay-dev"])?.[1]?.find((i) => i.family === "IPv4")?.mac;
 const client = new KumoClient({ server: a.server!, token, fetch: createNodeFetch({ caPem }), fieldManager: "kumo-agent", userAgent: "kumo-agent/0.1.0" });
 const name = a.name!;
+const rt = runtimeDir(a["state-dir"]!);
+const drivers = {
+  network: new LinuxNetworkDriver(),
+  // dnsmasq keeps root: it otherwise drops to "nobody" and re-reads its files as that user, which fails
+  // whenever any parent of the state dir is private (KUMO_HOME made by mkdtemp, a 0700 home).
+  dhcp: new DnsmasqDriver({ stateDir: `${a["state-dir"]}/dnsmasq`, user: "root" }),
+  // 5 s stop grace for containers: a PID 1 without a SIGTERM handler (busybox sleep) only goes with SIGKILL.
+  runtime: new CompositeRuntimeDriver(new RuncDriver({ stateDir: rt, stopGraceMs: 5000 }), new QemuDriver({ stateDir: rt })),
+};
 const agent = new HostAgent(client, {
   identity: { name, underlayIP: a["underlay-ip"]!, underlayMac },
   underlayDev: a["underlay-dev"]!,
@@ -51,7 +71,8 @@ const agent = new HostAgent(client, {
   // The env var lets `kumo up` (and tests) shorten self-repair without changing every agent's command line.
   republishMs: Number(a["republish-ms"] ?? process.env.KUMO_AGENT_REPUBLISH_MS ?? 30_000),
   imageCacheDir: a["image-cache-dir"],
-}, log);
+}, drivers, log);
+const manager = new ComponentManager(agent.metrics.registry, log);
 
 const listen = a["metrics-listen"] ?? `${a["underlay-ip"]}:${AGENT_PORT}`;
 /** Instance log requests by outcome: /debug/state shows these counts, /metrics reads them at scrape time. */
@@ -71,7 +92,7 @@ const http = createServer(async (req, res) => {
     res.end(await agent.metrics.registry.metrics());
   } else if (req.url === "/debug/state") {
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ ...agent.debugState(), logRequests }, null, 1));
+    res.end(JSON.stringify({ ...agent.debugState(), components: manager.snapshot(), lifecycle: manager.lifecycle(), logRequests }, null, 1));
   } else if (req.url === "/debug/dataplane") {
     // Read live from the kernel (ip/bridge -json): what `kumo doctor` compares with the API.
     try {
@@ -88,12 +109,29 @@ const http = createServer(async (req, res) => {
     res.writeHead(404).end("not found: try /metrics, /debug/state, /debug/dataplane or /debug/instances/NS/NAME/logs\n");
   }
 });
-http.listen(mport, mhost, () => log.info({ listen }, "agent metrics listening"));
-http.on("error", (e) => log.warn({ err: e.message, listen }, "metrics endpoint unavailable"));
+manager.add(listenerComponent("http", http, mhost, mport));
+for (const c of agent.components()) manager.add(c);
 
-const stop = new AbortController();
-for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => stop.abort());
-await agent.run(stop.signal).catch((e) => log.error({ err: (e as Error).message }, "agent stopped with an error"));
-http.close();
-log.info({}, "agent stopped");
+let stopping = false;
+const stopped = new Promise<void>((resolve) => {
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    process.on(sig, () => {
+      stopping = true;
+      resolve();
+    });
+  }
+});
+try {
+  await Promise.race([manager.start(), stopped]);
+  if (!stopping) log.info({ listen }, "agent started");
+} catch (e) {
+  // A start cut short by SIGTERM (registration still retrying) is a stop, not a failure.
+  if (!stopping) {
+    log.error({ err: (e as Error).message }, "agent failed to start");
+    process.exit(1);
+  }
+}
+await stopped;
+await manager.stop();
+log.info({}, "agent stopped; dataplane and instances left in place");
 process.exit(0);

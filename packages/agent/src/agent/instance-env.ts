@@ -6,12 +6,10 @@
 import { type FSWatcher, watch } from "node:fs";
 import { access } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { dnsmasqPaths } from "../dhcp/dnsmasq-config.js";
-import { readLeaseFile } from "../dhcp/dnsmasq-log.js";
-import type { DnsmasqDriver } from "../dhcp/dnsmasq.js";
-import type { DhcpLeaseEntry } from "../dhcp/types.js";
 import { run } from "@kumo/runtime/proc";
-import type { LinuxNetworkDriver } from "../network/linux-driver.js";
+import { readLeaseFile } from "../dhcp/dnsmasq-log.js";
+import type { DhcpDriver, DhcpLeaseEntry, DhcpNetworkConfig } from "../dhcp/types.js";
+import type { NetworkDriver } from "../network/types.js";
 import { plugPort, runDhcpClient, unplugPort, type DhcpClientOptions, type DhcpLease, type PlugPortOptions } from "../network/port-plug.js";
 import type { DesiredHost } from "./desired.js";
 
@@ -62,8 +60,18 @@ export const linuxNetOps: NetOps = {
   fileExists: (p) => access(p).then(() => true, () => false),
 };
 
-/** InstanceDataplane over the agent's desired state, network driver and dnsmasq driver. */
-export function agentDataplane(o: { desired: () => DesiredHost | undefined; network: LinuxNetworkDriver; dnsmasq: DnsmasqDriver; dnsmasqStateDir: string }): InstanceDataplane {
+/** Inputs of agentDataplane. */
+export interface AgentDataplaneOptions {
+  /** The network loop's last desired state. */
+  desired: () => DesiredHost | undefined;
+  network: Pick<NetworkDriver, "snapshot">;
+  dhcp: Pick<DhcpDriver, "snapshot" | "leaseFile">;
+  /** What the network's DHCP server was last made to serve (the dhcp loop's), by dnsmasq name. */
+  served: (dhcpName: string) => DhcpNetworkConfig | undefined;
+}
+
+/** InstanceDataplane over the agent's desired state, network driver and DHCP driver. */
+export function agentDataplane(o: AgentDataplaneOptions): InstanceDataplane {
   const dhcpName = (ns: string, net: string) => `${ns}.${net}`.replace(/\./g, "_");
   return {
     networkState(ns, network, mac) {
@@ -82,18 +90,18 @@ export function agentDataplane(o: { desired: () => DesiredHost | undefined; netw
         return { ready: false, reason: "DhcpNotReady", message: `waiting for this host's DHCP port on network ${network}`, bridge: dp.bridge };
       }
       const cfg = d!.dhcp.find((c) => c.network === dhcpName(ns, network));
-      const running = o.dnsmasq.snapshot().networks[dhcpName(ns, network)]?.running;
+      const running = o.dhcp.snapshot().networks[dhcpName(ns, network)]?.running;
       if (cfg && !running) return { ready: false, reason: "DhcpNotRunning", message: `dnsmasq for network ${network} is not running yet`, bridge: dp.bridge };
-      // The pass that applied dnsmasq's hosts may predate the port's binding (the worker reads newer
-      // informer data): a DISCOVER now would get "no address available" and cost a 1 s retry.
-      if (cfg && mac && !cfg.hosts.some((h) => h.mac.toLowerCase() === mac.toLowerCase())) {
+      // The dhcp loop may not have applied the port's binding to dnsmasq yet (this pass reads newer informer
+      // data): a DISCOVER now would get "no address available" and cost a 1 s retry.
+      const served = cfg && o.served(cfg.network);
+      if (cfg && mac && !served?.hosts.some((h) => h.mac.toLowerCase() === mac.toLowerCase())) {
         return { ready: false, reason: "DhcpHostPending", message: `dnsmasq on this host does not serve ${mac} yet`, bridge: dp.bridge };
       }
-      const served = !!cfg;
-      return { ready: true, reason: "BridgeUp", message: `bridge ${dp.bridge} up${served ? ", dnsmasq serving" : ""}`, bridge: dp.bridge, mtu: dp.mtu };
+      return { ready: true, reason: "BridgeUp", message: `bridge ${dp.bridge} up${cfg ? ", dnsmasq serving" : ""}`, bridge: dp.bridge, mtu: dp.mtu };
     },
-    leases: (ns, network) => readLeaseFile(dnsmasqPaths(o.dnsmasqStateDir, dhcpName(ns, network)).leaseFile),
-    watchLeases: (ns, network) => watchFile(dnsmasqPaths(o.dnsmasqStateDir, dhcpName(ns, network)).leaseFile),
+    leases: (ns, network) => readLeaseFile(o.dhcp.leaseFile(dhcpName(ns, network))),
+    watchLeases: (ns, network) => watchFile(o.dhcp.leaseFile(dhcpName(ns, network))),
   };
 }
 

@@ -6,8 +6,7 @@
  */
 import type { Image, Instance, Network, Port } from "@kumo/api";
 import { portIfName } from "../network/port-plug.js";
-import type { CompositeRuntimeDriver } from "../runtime/composite.js";
-import type { InstanceRuntimeStatus } from "../runtime/types.js";
+import type { InstanceRuntimeStatus, RuntimeDriver } from "../runtime/types.js";
 import type { ImageCache } from "./image-cache.js";
 import { LEASE_SECONDS, type InstanceDataplane, type NetOps } from "./instance-env.js";
 import { containerRuntimeSpec, instanceNetns, instancePorts, networkOf, rebootRequested, runtimeId, uidHash, vmNic, vmRuntimeSpec, type InstancePort } from "./instance-spec.js";
@@ -19,7 +18,7 @@ export interface FlowDeps {
   netnsPrefix: string;
   /** Where the DHCP client keeps its hook script. */
   stateDir: string;
-  runtime: Pick<CompositeRuntimeDriver, "ensure" | "stop" | "remove">;
+  runtime: Pick<RuntimeDriver, "ensure" | "stop" | "remove">;
   images: Pick<ImageCache, "has" | "ensure">;
   dataplane: InstanceDataplane;
   net: NetOps;
@@ -31,10 +30,20 @@ export interface FlowDeps {
   event(inst: Instance, type: "Normal" | "Warning", reason: string, message: string): void;
   /** Runtime id → address the container's eth0 got (skips DHCP on later passes). */
   addressed: Map<string, string>;
-  /** How long a VM may take to get its lease before the pass reports NoLease. */
+  /** How long a VM may take, from its start, to get its lease before a pass reports NoLease. */
   leaseWaitMs: number;
+  /**
+   * How long one pass waits for a lease before it gives its worker back (PassHints.requeueAfterMs says when
+   * to look again); unset: the pass waits up to the whole leaseWaitMs.
+   */
+  leaseSliceMs?: number;
   /** Re-read leases at least this often (change notifications usually come first). */
   leasePollMs: number;
+}
+
+/** What a pass tells its caller besides "changed": when to run it again although nothing changed. */
+export interface PassHints {
+  requeueAfterMs?: number;
 }
 
 /** Carries the step a pass was at when it failed. */
@@ -56,7 +65,7 @@ async function at<T>(step: AgentStep, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Runs one pass; resolves true when it changed something (status or runtime). */
-export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSignal): Promise<boolean> {
+export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSignal, hints: PassHints = {}): Promise<boolean> {
   const id = runtimeId(inst);
   const r = new StatusReport();
   if (inst.metadata.deletionTimestamp) return teardown(d, inst, id);
@@ -126,11 +135,11 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
     const nics = nets.map((n) => vmNic(n.p.port!, n.net));
     st = await at("Started", () => d.runtime.ensure(vmRuntimeSpec(inst, id, cached, image.spec!.cmdline, nics)));
   }
-  return (await outcome(d, inst, st, nets.map((n) => n.p.port!), r, signal)) || changed;
+  return (await outcome(d, inst, st, nets.map((n) => n.p.port!), r, signal, hints)) || changed;
 }
 
 // Reports what the runtime did: running (and for VMs, the guest's lease), or dead per restart policy.
-async function outcome(d: FlowDeps, inst: Instance, st: InstanceRuntimeStatus, ports: Port[], r: StatusReport, signal: AbortSignal): Promise<boolean> {
+async function outcome(d: FlowDeps, inst: Instance, st: InstanceRuntimeStatus, ports: Port[], r: StatusReport, signal: AbortSignal, hints: PassHints): Promise<boolean> {
   const kind = inst.spec!.kind;
   Object.assign(r, { runStartedAt: st.startedAt ?? undefined, startedAt: st.startedAt ?? undefined, restarts: st.restartCount, acceleration: st.acceleration });
   if (st.restartCount > (inst.status?.restarts ?? 0)) d.event(inst, "Warning", "Restarted", `${kind} exited and was restarted (restart #${st.restartCount}, restartPolicy ${inst.spec!.restartPolicy ?? "Never"})`);
@@ -147,8 +156,11 @@ async function outcome(d: FlowDeps, inst: Instance, st: InstanceRuntimeStatus, p
   const accel = kind === "vm" ? `, ${st.acceleration}${st.acceleration === "tcg" ? ` emulation (${st.accelerationReason ?? "no kvm"})` : ""}` : "";
   r.done("Started", kind === "vm" ? "QEMU" : "Runc", `pid ${st.pid}${accel}; ms: ${timings}`, { at: st.startedAt ?? undefined, perRun: true });
   if (kind === "vm") {
-    const leased = await waitForLeases(d, inst, ports, st, r, signal);
-    if (!leased) return true;
+    const w = await waitForLeases(d, inst, ports, st, r, signal);
+    if (!w.leased) {
+      hints.requeueAfterMs = w.requeueAfterMs;
+      return w.changed;
+    }
   }
   r.done("Running", "Running", kind === "vm" && st.acceleration === "tcg" ? "running under TCG emulation (no usable KVM): slower than hardware virtualisation" : `running (pid ${st.pid})`, { at: now(), perRun: true });
   r.phase = "Running";
@@ -156,20 +168,25 @@ async function outcome(d: FlowDeps, inst: Instance, st: InstanceRuntimeStatus, p
   return d.write(inst, r);
 }
 
+/** How a lease wait ended: leased, or not (yet), with whether it wrote anything and when to look again. */
+type LeaseWait = { leased: true } | { leased: false; changed: boolean; requeueAfterMs?: number };
+
 // A VM's address is the guest's business: wait for dnsmasq to grant each NIC's MAC its fixed IP in
-// this run (lease granted after the VM started), re-reading the lease file whenever it changes.
-async function waitForLeases(d: FlowDeps, inst: Instance, ports: Port[], st: InstanceRuntimeStatus, r: StatusReport, signal: AbortSignal): Promise<boolean> {
+// this run (lease granted after the VM started), re-reading the lease file whenever it changes. The
+// deadline runs from the VM's start, so passes that each wait a slice (leaseSliceMs) share one wait.
+async function waitForLeases(d: FlowDeps, inst: Instance, ports: Port[], st: InstanceRuntimeStatus, r: StatusReport, signal: AbortSignal): Promise<LeaseWait> {
   if (ports.length === 0) {
     r.done("AddressAssigned", "NoNetworks", "no networks requested", { perRun: true });
-    return true;
+    return { leased: true };
   }
   const cur = inst.status?.conditions?.find((c) => c.type === "AddressAssigned");
   const startedMs = Date.parse(st.startedAt ?? "");
-  if (cur?.status === "True" && Date.parse(cur.lastTransitionTime ?? "") >= startedMs) return true;
+  if (cur?.status === "True" && Date.parse(cur.lastTransitionTime ?? "") >= startedMs) return { leased: true };
   r.phase = "Starting";
   r.message = "waiting for the guest to boot and ask for its address over DHCP";
-  await d.write(inst, r);
-  const deadline = Date.now() + d.leaseWaitMs;
+  let changed = await d.write(inst, r);
+  const deadline = (Number.isFinite(startedMs) ? startedMs : Date.now()) + d.leaseWaitMs;
+  const sliceEnd = d.leaseSliceMs === undefined ? Infinity : Date.now() + d.leaseSliceMs;
   const ns = inst.metadata.namespace!;
   const watches = [...new Set(ports.map((p) => p.spec!.network))].map((n) => d.dataplane.watchLeases(ns, n));
   try {
@@ -184,17 +201,22 @@ async function waitForLeases(d: FlowDeps, inst: Instance, ports: Port[], st: Ins
       }
       if (missing.length === 0) break;
       if (Date.now() > deadline) {
-        d.event(inst, "Warning", "NoLease", `no DHCP lease for ${missing.join(", ")} ${Math.round(d.leaseWaitMs / 1000)} s after boot: check the console (kumo logs ${inst.metadata.name})`);
-        await d.write(inst, r.blocked("AddressAssigned", "NoLease", `no DHCP lease yet for ${missing.join(", ")} (see kumo logs ${inst.metadata.name})`));
-        return false;
+        // Said once; later passes still look (a slow guest may yet ask) without repeating the warning.
+        if (cur?.reason !== "NoLease") {
+          d.event(inst, "Warning", "NoLease", `no DHCP lease for ${missing.join(", ")} ${Math.round(d.leaseWaitMs / 1000)} s after boot: check the console (kumo logs ${inst.metadata.name})`);
+        }
+        changed = (await d.write(inst, r.blocked("AddressAssigned", "NoLease", `no DHCP lease yet for ${missing.join(", ")} (see kumo logs ${inst.metadata.name})`))) || changed;
+        return { leased: false, changed };
       }
-      await Promise.race(watches.map((w) => w.next(d.leasePollMs, signal)));
+      const left = Math.min(deadline, sliceEnd) - Date.now();
+      if (left <= 0) return { leased: false, changed, requeueAfterMs: 0 };
+      await Promise.race(watches.map((w) => w.next(Math.min(d.leasePollMs, left), signal)));
     }
   } finally {
     watches.forEach((w) => w.close());
   }
   r.done("AddressAssigned", "DHCPLease", ports.map((p) => `${p.spec!.fixedIPs![0]!.ipAddress} leased to ${p.spec!.macAddress}`).join(", "), { at: now(), perRun: true });
-  return true;
+  return { leased: true };
 }
 
 async function stop(d: FlowDeps, inst: Instance, id: string, known: InstanceRuntimeStatus | undefined, r: StatusReport): Promise<boolean> {

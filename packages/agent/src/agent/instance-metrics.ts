@@ -11,7 +11,7 @@ import type { InstanceManager } from "./instances.js";
 export class InstanceMetrics {
   readonly stepSeconds: Histogram<"kind" | "step">;
 
-  constructor(registry: Registry, manager: () => InstanceManager | undefined, cache: ImageCache) {
+  constructor(registry: Registry, manager: () => InstanceManager | undefined, cache: Pick<ImageCache, "stats">) {
     const registers = [registry];
     this.stepSeconds = new Histogram({
       name: "kumo_agent_instance_step_seconds",

@@ -1,7 +1,8 @@
-// InstanceManager against the real API server in this process (status written through /status with
-// guaranteedUpdate, as the agent does) and a fake runtime: the create flow ends Running with the
-// agent's conditions, steady state costs no passes, runtimes nobody claims are removed, and a pass
-// that fails backs off with a Warning and a False condition. Skipped when packages/server is not built.
+// The instances loop against the real API server in this process (informers, status written through /status
+// with guaranteedUpdate, as the agent does) and a fake runtime: the create flow ends Running with the
+// agent's conditions, steady state costs no passes, runtimes nobody claims are removed, a pass that fails
+// backs off with a Warning and a False condition, and an instance stuck in its image download holds up no
+// other instance. Skipped when packages/server is not built.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { request } from "node:https";
@@ -11,12 +12,13 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Image, ImageKind, type Instance, InstanceKind } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
+import { ComponentManager, createNodeFetch } from "@kumo/runtime";
 import { pino } from "pino";
-import type { CompositeRuntimeDriver } from "../runtime/composite.js";
-import type { InstanceRuntimeSpec, InstanceRuntimeStatus } from "../runtime/types.js";
-import { createNodeFetch } from "@kumo/runtime";
+import { Registry } from "prom-client";
+import type { HostRuntimeDriver, InstanceRuntimeSpec, InstanceRuntimeStatus } from "../runtime/types.js";
 import { ImageCache, blobPath } from "./image-cache.js";
-import { InstanceManager } from "./instances.js";
+import { agentCaches, cachesComponent } from "./informers.js";
+import { InstanceManager, SWEEP_KEY } from "./instances.js";
 import { runtimeId } from "./instance-spec.js";
 
 interface TestServerLike { url: string; caCert: string; adminToken: string; stop(): Promise<void> }
@@ -24,24 +26,22 @@ const serverModule = "@kumo/server/testing";
 const mod = (await import(serverModule).catch(() => undefined)) as { startTestServer(o?: { scheduler?: boolean }): Promise<TestServerLike> } | undefined;
 const skip = mod ? undefined : "packages/server is not built (npx tsc -b packages/server)";
 
-describe("InstanceManager (in-process API server, fake runtime)", { skip }, () => {
+describe("instances loop (in-process API server, fake runtime)", { skip }, () => {
   let s: TestServerLike;
   let tmp = "";
   let client: KumoClient;
   let manager: InstanceManager;
+  let components: ComponentManager;
   const runtimes = new Map<string, InstanceRuntimeStatus>();
   const calls: string[] = [];
   const events: string[] = [];
   const steps: string[] = [];
   let failEnsure = false;
-  let kicks = 0;
-  let instances: Instance[] = [];
-  let images: Image[] = [];
 
   const runtime = {
     ensure: async (spec: InstanceRuntimeSpec) => {
       calls.push(`ensure ${spec.id}`);
-      if (failEnsure) throw new Error("runc create failed: exec: \"nope\": executable file not found");
+      if (failEnsure && spec.id.startsWith("bad")) throw new Error("runc create failed: exec: \"nope\": executable file not found");
       const st = runtimes.get(spec.id) ?? { id: spec.id, kind: spec.kind, state: "running", pid: 4242, startedAt: new Date().toISOString(), exitCode: null, restartCount: 0, timings: { total: 30 } } as InstanceRuntimeStatus;
       runtimes.set(spec.id, st);
       return st;
@@ -50,102 +50,122 @@ describe("InstanceManager (in-process API server, fake runtime)", { skip }, () =
     remove: async (id: string) => { calls.push(`remove ${id}`); runtimes.delete(id); },
     list: async () => [...runtimes.values()],
     logs: async () => "",
-  } as unknown as CompositeRuntimeDriver;
+    logFile: (id: string) => `/nonexistent/${id}.log`,
+    snapshot: () => ({}),
+  } satisfies HostRuntimeDriver;
 
-  const refresh = async () => {
-    instances = (await client.list<Instance>(InstanceKind, "default")).items;
-    images = (await client.list<Image>(ImageKind)).items;
+  const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 5000) => {
+    const end = Date.now() + ms;
+    while (!(await cond())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   };
-  const idle = async () => {
-    for (let i = 0; i < 200 && (manager.snapshot().instances as { worker?: unknown }[]).some((x) => x.worker); i++) await new Promise((r) => setTimeout(r, 10));
+  const cond = (i: Instance, t: string) => i.status?.conditions?.find((c) => c.type === t);
+  const bind = async (name: string, spec: Partial<Instance["spec"]> = {}) => {
+    await client.create(InstanceKind, { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name, namespace: "default" }, spec: { kind: "container", image: "busybox", ...spec } });
+    await client.guaranteedUpdate<Instance>(InstanceKind, "default", name, (cur) => ({ ...cur, status: { ...cur.status, host: "h1" } }), { subresource: "status" });
   };
+  const get = (name: string) => client.get<Instance>(InstanceKind, "default", name);
 
   before(async () => {
     s = await mod!.startTestServer({ scheduler: false });
     tmp = await mkdtemp(join(tmpdir(), "kumo-instances-"));
     client = new KumoClient({ server: s.url, token: s.adminToken, fetch: createNodeFetch({ caPem: s.caCert }) });
     const tar = Buffer.from("not really a tar, never unpacked: the cache below is told it has it");
-    await client.create(ImageKind, { apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name: "busybox" }, spec: { format: "rootfs-tar" } });
-    await new Promise<void>((res, rej) => {
-      const u = new URL(`${s.url}${blobPath("busybox", "rootfs")}?sha256=${createHash("sha256").update(tar).digest("hex")}`);
-      const req = request({ hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: "PUT", ca: s.caCert, headers: { authorization: `Bearer ${s.adminToken}`, "content-length": String(tar.length) } }, (r) => { r.resume(); r.on("end", res); });
-      req.on("error", rej);
-      req.end(tar);
-    });
+    for (const name of ["busybox", "stuck"]) {
+      await client.create(ImageKind, { apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name }, spec: { format: "rootfs-tar" } });
+      await new Promise<void>((res, rej) => {
+        const u = new URL(`${s.url}${blobPath(name, "rootfs")}?sha256=${createHash("sha256").update(tar).digest("hex")}`);
+        const req = request({ hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: "PUT", ca: s.caCert, headers: { authorization: `Bearer ${s.adminToken}`, "content-length": String(tar.length) } }, (r) => { r.resume(); r.on("end", res); });
+        req.on("error", rej);
+        req.end(tar);
+      });
+    }
     const cache = new ImageCache({ dir: join(tmp, "images"), fetchBlob: () => Promise.reject(new Error("no download expected")) });
-    Object.assign(cache, { has: async () => true, ensure: async (img: Image) => ({ name: img.metadata.name, format: "rootfs-tar", files: {}, rootfs: "/rootfs", hit: true, downloadedBytes: 0, ms: 0 }) });
+    // "stuck" never finishes downloading (until the pass is aborted): it must not hold up other instances.
+    const ensure = async (img: Image, signal?: AbortSignal) => {
+      if (img.metadata.name === "stuck") await new Promise((_r, rej) => signal?.addEventListener("abort", () => rej(Object.assign(new Error("aborted"), { name: "AbortError" }))));
+      return { name: img.metadata.name, format: "rootfs-tar", files: {}, rootfs: "/rootfs", hit: true, downloadedBytes: 0, ms: 0 };
+    };
+    Object.assign(cache, { has: async () => true, ensure });
+    const log = pino({ level: "silent" });
+    const caches = agentCaches(client, log);
     manager = new InstanceManager({
-      self: "h1", netnsPrefix: "h1test", stateDir: tmp, client, log: pino({ level: "silent" }),
+      self: "h1", netnsPrefix: "h1test", stateDir: tmp, client, log, caches,
       events: { record: async (_o, type, reason) => void events.push(`${type} ${reason}`) },
-      runtime, images: cache,
+      runtime, images: cache, resyncMs: 60_000,
       dataplane: { networkState: () => ({ ready: true, reason: "BridgeUp", message: "", bridge: "kbr-1", mtu: 1450 }), leases: async () => [], watchLeases: () => ({ next: async () => undefined, close: () => undefined }) },
-      view: () => ({ instances, images, ports: [], networks: [] }),
-      onProgress: () => void kicks++, onStep: (_k, step) => void steps.push(step),
+      onStep: (_k, step) => void steps.push(step),
       net: { plug: async () => undefined, unplug: async (o) => void calls.push(`unplug ${o.portNetns}`), dhcp: async () => { throw new Error("no DHCP without networks"); }, hasAddress: async () => false, fileExists: async () => false },
     });
+    components = new ComponentManager(new Registry(), log);
+    components.add(cachesComponent(caches));
+    components.add(manager.controller);
+    await components.start();
   });
 
   after(async () => {
+    await components?.stop();
     await s?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
   it("runs a bound instance to Running and writes the agent's conditions through /status", async () => {
-    const created = await client.create<Instance>(InstanceKind, { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name: "web", namespace: "default" }, spec: { kind: "container", image: "busybox" } });
-    await client.guaranteedUpdate<Instance>(InstanceKind, "default", "web", (cur) => ({ ...cur, status: { ...cur.status, host: "h1" } }), { subresource: "status" });
-    await refresh();
-    await manager.sync();
-    await idle();
-    const got = await client.get<Instance>(InstanceKind, "default", "web");
-    const cond = (t: string) => got.status?.conditions?.find((c) => c.type === t);
-    for (const t of ["ImageReady", "NetworkReady", "Started", "AddressAssigned", "Running"]) assert.equal(cond(t)?.status, "True", t);
-    assert.deepEqual([got.status?.phase, got.status?.host], ["Running", "h1"]);
-    assert.ok(calls.includes(`ensure ${runtimeId(created)}`));
+    await bind("web");
+    await until("web Running", async () => (await get("web")).status?.phase === "Running");
+    const got = await get("web");
+    for (const t of ["ImageReady", "NetworkReady", "Started", "AddressAssigned", "Running"]) assert.equal(cond(got, t)?.status, "True", t);
+    assert.equal(got.status?.host, "h1");
+    assert.ok(calls.includes(`ensure ${runtimeId(got)}`));
     assert.deepEqual(steps.sort(), ["AddressAssigned", "ImageReady", "NetworkReady", "Running", "Started"]);
     assert.ok(events.includes("Normal Running"));
-    assert.ok(kicks > 0, "a pass that changed something asks for another");
+    assert.ok(manager.controller.outcomes().requeue > 0, "a pass that changed something asks for another");
   });
 
-  it("steady state: another sync with nothing new starts no pass and writes nothing", async () => {
-    await refresh();
-    await manager.sync(); // sees its own write (new resourceVersion) once
-    await idle();
-    await refresh();
-    const rv = instances[0]!.metadata.resourceVersion;
+  it("steady state: another event with nothing new starts no pass and writes nothing", async () => {
+    await new Promise((r) => setTimeout(r, 200)); // our own writes come back through the informer once
+    await manager.controller.whenIdle();
+    const rv = (await get("web")).metadata.resourceVersion;
     const passes = manager.counters.passes;
-    await manager.sync();
-    await idle();
+    manager.enqueueAll();
+    await manager.controller.whenIdle();
     assert.equal(manager.counters.passes, passes);
-    assert.equal((await client.get(InstanceKind, "default", "web")).metadata.resourceVersion, rv);
+    assert.equal((await get("web")).metadata.resourceVersion, rv);
   });
 
   it("removes a runtime no instance claims, with its netns", async () => {
     runtimes.set("ghost-0badc0de", { id: "ghost-0badc0de", kind: "container", state: "running", pid: 1, startedAt: null, exitCode: null, restartCount: 0, timings: {} });
-    await new Promise((r) => setTimeout(r, 1100)); // list() is throttled to once a second
-    await manager.sync();
-    for (let i = 0; i < 100 && runtimes.has("ghost-0badc0de"); i++) await new Promise((r) => setTimeout(r, 10));
+    manager.controller.add(SWEEP_KEY);
+    await until("the orphan removed", () => !runtimes.has("ghost-0badc0de") && manager.counters.orphansRemoved === 1);
     assert.ok(calls.includes("remove ghost-0badc0de"));
     assert.ok(calls.includes("unplug h1test-i-0badc0de"));
-    assert.equal(manager.counters.orphansRemoved, 1);
   });
 
   it("a failing start backs off, with a Warning Event and Started=False", async () => {
     failEnsure = true;
-    await client.create(InstanceKind, { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name: "bad", namespace: "default" }, spec: { kind: "container", image: "busybox", command: ["nope"] } });
-    await client.guaranteedUpdate<Instance>(InstanceKind, "default", "bad", (cur) => ({ ...cur, status: { ...cur.status, host: "h1" } }), { subresource: "status" });
-    await refresh();
-    await manager.sync();
-    await idle();
-    const bad = await client.get<Instance>(InstanceKind, "default", "bad");
-    const started = bad.status?.conditions?.find((c) => c.type === "Started");
+    await bind("bad", { command: ["nope"] });
+    await until("Started=False", async () => cond(await get("bad"), "Started")?.reason === "Error");
+    const bad = await get("bad");
+    const started = cond(bad, "Started");
     assert.deepEqual([started?.status, started?.reason], ["False", "Error"]);
     assert.match(started?.message ?? "", /executable file not found/);
-    assert.ok(events.includes("Warning StartedFailed"));
+    await until("the Warning", () => events.includes("Warning StartedFailed"));
     const ensures = calls.filter((c) => c.startsWith(`ensure ${runtimeId(bad)}`)).length;
-    await refresh();
-    await manager.sync();
-    await idle();
+    manager.enqueueAll(); // events (our own status write among them) do not cut the backoff short
+    await manager.controller.whenIdle();
     assert.equal(calls.filter((c) => c.startsWith(`ensure ${runtimeId(bad)}`)).length, ensures, "no retry before the backoff ends");
     failEnsure = false;
+    await until("retried after the backoff, Running", async () => (await get("bad")).status?.phase === "Running", 10_000);
+  });
+
+  it("an instance stuck in its image download holds up no other instance", async () => {
+    await bind("stuck", { image: "stuck" });
+    await until("stuck downloading", () => (manager.snapshot().instances as { key: string; worker?: unknown }[]).some((i) => i.key === "default/stuck" && i.worker));
+    await bind("quick");
+    await until("quick Running while stuck still downloads", async () => (await get("quick")).status?.phase === "Running");
+    assert.notEqual((await get("stuck")).status?.phase, "Running");
+    await client.delete(InstanceKind, "default", "stuck"); // a newer wish interrupts the download
+    await until("the stuck pass interrupted", () => !(manager.snapshot().instances as { key: string; worker?: unknown }[]).some((i) => i.key === "default/stuck" && i.worker));
   });
 });

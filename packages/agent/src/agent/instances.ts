@@ -1,31 +1,35 @@
 /**
- * InstanceManager: runs the Instances whose status.host is this agent. Each reconcile pass calls
- * sync(), which lists the runtimes (adopting what a previous agent left running: nothing is ever
- * killed on restart), removes runtimes and netns no instance claims, and starts one background
- * worker per instance (instance-flow.ts), so a VM waiting for its guest's DHCP lease or an image
- * download never holds up the host's network reconcile. Workers kick the agent when they change
- * something; failures back off per instance and are reported as a False condition plus an Event.
+ * The `instances` loop: one key per Instance whose status.host is this agent (`namespace/name`), plus one
+ * sweep key. A reconcile runs one level-triggered pass over its instance (instance-flow.ts); many run at
+ * once, so a VM waiting for its guest's lease or an image download never holds up another instance (and the
+ * lease wait gives its worker back every second: requeue-after). A failing pass is reported as a False
+ * condition plus an Event and retried with the runtime's backoff, which events (our own status write, the
+ * resync) do not cut short. The sweep lists the runtimes (adopting what a previous agent left running:
+ * nothing is ever killed on restart) and removes the runtimes and netns no instance claims.
  */
 import { readdir } from "node:fs/promises";
 import { type Image, type Instance, InstanceKind, type Network, type Port, stepTimeline } from "@kumo/api";
 import type { KumoClient } from "@kumo/client";
-import type { Logger } from "pino";
-import type { CompositeRuntimeDriver } from "../runtime/composite.js";
-import type { InstanceRuntimeStatus } from "../runtime/types.js";
+import { Controller, type Logger, type ReconcileContext, type ReconcileResult, type Source, informerSource, periodicSource, resyncSource } from "@kumo/runtime";
+import type { HostRuntimeDriver, InstanceRuntimeStatus } from "../runtime/types.js";
 import type { AgentEvents } from "./events.js";
 import type { ImageCache } from "./image-cache.js";
+import type { AgentCaches } from "./informers.js";
 import { type InstanceDataplane, type NetOps, linuxNetOps } from "./instance-env.js";
-import { type FlowDeps, StepError, instancePass, removeRuntime } from "./instance-flow.js";
+import { type FlowDeps, type PassHints, StepError, instancePass, removeRuntime } from "./instance-flow.js";
 import { hashOfRuntimeId, instanceNetns, interruptKey, runtimeId, uidHash } from "./instance-spec.js";
 import { StatusReport, applyReport, newlyDone } from "./instance-status.js";
 
-/** What the manager reads from the informers. */
+/** What the instance flow reads from the informers. */
 export interface InstanceView {
   instances: Instance[];
   images: Image[];
   ports: Port[];
   networks: Network[];
 }
+
+/** The image cache as the instance loop uses it (ImageCache; fakes in tests). */
+export type ImageStore = Pick<ImageCache, "has" | "ensure" | "stats" | "snapshotSync">;
 
 /** Options of an InstanceManager. */
 export interface InstanceManagerOptions {
@@ -35,50 +39,45 @@ export interface InstanceManagerOptions {
   client: KumoClient;
   events: Pick<AgentEvents, "record">;
   log: Logger;
-  runtime: CompositeRuntimeDriver;
-  images: ImageCache;
+  runtime: HostRuntimeDriver;
+  images: ImageStore;
   dataplane: InstanceDataplane;
-  view: () => InstanceView;
-  /** Called when a worker changed something (the agent runs another pass). */
-  onProgress: () => void;
+  caches: Pick<AgentCaches, "instances" | "images" | "ports" | "networks">;
   /** Called with each step's latency when it turns True (metrics). */
   onStep?: (kind: string, step: string, ms: number) => void;
   net?: NetOps;
   leaseWaitMs?: number;
+  /** Instance passes at once (default 16). */
+  workers?: number;
+  /** Every instance is looked at, and the runtimes listed, this often (default 5 s). */
+  resyncMs?: number;
 }
 
-interface Worker {
-  abort: AbortController;
-  interrupt: string;
-  rerun: boolean;
-  since: number;
-  fp: string;
-}
-
-/** Minimum time between runtime list() calls. */
-const LIST_EVERY_MS = 1000;
+/** The sweep's key: not `namespace/name`, so no instance can have it. */
+export const SWEEP_KEY = "@runtimes";
 /** Re-check period of an instance nothing changed about (finds dead runtimes, reboot due). */
 const RECHECK_MS = 4000;
+/** One pass waits this long for a VM's lease, then gives its worker back and is queued again. */
+const LEASE_SLICE_MS = 1000;
 
 const key = (i: Instance) => `${i.metadata.namespace}/${i.metadata.name}`;
+const isAbort = (e: unknown) => (e as Error)?.name === "AbortError";
 
 /** Keeps this host's instances running as their specs say. */
 export class InstanceManager {
   readonly counters = { passes: 0, changes: 0, failures: 0, orphansRemoved: 0, netnsSwept: 0, adopted: 0 };
-  private readonly workers = new Map<string, Worker>();
-  private readonly failures = new Map<string, { count: number; next: number; step: string; message: string }>();
+  readonly controller: Controller;
   private readonly written = new Map<string, Instance>();
   private runtimes = new Map<string, InstanceRuntimeStatus>();
   private readonly removing = new Set<string>();
   private readonly deps: FlowDeps;
-  private mine: Instance[] = [];
-  private listedAt = 0;
-  private readonly lastPass = new Map<string, { fp: string; at: number; progress: boolean }>();
+  private readonly running = new Map<string, { abort: AbortController; interrupt: string; since: number }>();
+  private readonly lastPass = new Map<string, { fp: string; at: number; again: boolean }>();
 
   constructor(private readonly o: InstanceManagerOptions) {
     this.deps = {
       self: o.self, netnsPrefix: o.netnsPrefix, stateDir: o.stateDir, images: o.images,
-      // Runtime calls keep the state cache current between the (throttled) list() calls.
+      // Runtime calls keep the state cache current between the sweep's list() calls.
       runtime: {
         ensure: async (spec) => this.remember(await o.runtime.ensure(spec)),
         stop: async (id) => {
@@ -91,86 +90,102 @@ export class InstanceManager {
           this.runtimes.delete(id);
         },
       },
-      dataplane: o.dataplane, net: o.net ?? linuxNetOps, view: () => o.view(),
+      dataplane: o.dataplane, net: o.net ?? linuxNetOps, view: () => this.view(),
       runtimeState: (id) => this.runtimes.get(id),
       write: (inst, r) => this.write(inst, r),
       event: (inst, type, reason, message) => void o.events.record(inst, type, reason, message),
-      addressed: new Map(), leaseWaitMs: o.leaseWaitMs ?? 180_000, leasePollMs: 250,
+      addressed: new Map(), leaseWaitMs: o.leaseWaitMs ?? 180_000, leasePollMs: 250, leaseSliceMs: LEASE_SLICE_MS,
     };
+    const resyncMs = o.resyncMs ?? 5000;
+    // Before the first pass: adopt what is running, so a pass never restarts or reboots by mistake.
+    const adopt: Source = {
+      name: "runtimes",
+      start: () => this.listRuntimes().catch((e) => o.log.warn({ err: (e as Error).message }, "listing runtimes failed")),
+    };
+    this.controller = new Controller({
+      name: "instances", log: o.log, workers: o.workers ?? 16, baseDelayMs: 1000, maxDelayMs: 30_000, backoffHoldsEvents: true,
+      sources: [
+        adopt,
+        periodicSource("sweep", resyncMs, SWEEP_KEY, { atStart: false }),
+        informerSource("instances", o.caches.instances, (i, ev, old) => this.keysOf(i, ev, old)),
+        informerSource("images", o.caches.images, (img) => this.mine().filter((i) => i.spec!.image === img.metadata.name).map(key)),
+        resyncSource("resync", resyncMs, () => this.localKeys()),
+      ],
+      reconciler: (ctx, k) => (k === SWEEP_KEY ? this.listRuntimes() : this.reconcile(ctx, k)),
+    });
   }
 
-  /** One reconcile pass: adopt/sweep runtimes, then (re)start a worker per local instance. */
-  async sync(): Promise<void> {
-    const v = this.o.view();
-    this.mine = v.instances.filter((i) => i.status?.host === this.o.self);
-    // Listing costs an exec per runtime kind plus a read per instance: at most once a second, however
-    // many watch events a burst brings (ensure/stop/remove results keep the cache current meanwhile).
-    if (Date.now() - this.listedAt >= LIST_EVERY_MS) {
-      this.listedAt = Date.now();
-      const list = await this.o.runtime.list();
-      const before = this.runtimes;
-      this.runtimes = new Map(list.map((s) => [s.id, s]));
-      for (const s of list) if (s.detail === "adopted" && !before.has(s.id)) this.counters.adopted++;
-      const claimed = new Map(this.mine.map((i) => [runtimeId(i), i]));
-      for (const s of list) if (!claimed.has(s.id)) this.removeOrphan(s.id);
-      await this.sweepNetns(new Set(this.mine.map((i) => uidHash(i.metadata.uid!))));
-    }
-    const byKey = new Map(this.mine.map((i) => [key(i), i]));
-    for (const m of [this.lastPass, this.written, this.failures] as Map<string, unknown>[]) for (const k of m.keys()) if (!byKey.has(k)) m.delete(k);
-    for (const [k, w] of this.workers) if (interruptKey(byKey.get(k)) !== w.interrupt) w.abort.abort();
-    for (const inst of this.mine) this.schedule(inst, v);
+  /** Queues every local instance (the network or DHCP of this host changed: instances waiting on it look again). */
+  enqueueAll(): void {
+    for (const k of this.localKeys()) this.controller.add(k);
   }
 
-  private schedule(inst: Instance, v: InstanceView): void {
-    const k = key(inst);
-    const busy = this.workers.get(k);
-    if (busy) {
-      busy.rerun = true;
+  private mine(): Instance[] {
+    return this.o.caches.instances.list().filter((i) => i.status?.host === this.o.self);
+  }
+
+  private localKeys(): string[] {
+    return this.mine().map(key);
+  }
+
+  private view(): InstanceView {
+    const c = this.o.caches;
+    return { instances: c.instances.list(), images: c.images.list(), ports: c.ports.list(), networks: c.networks.list() };
+  }
+
+  // A newer wish (delete, stop, reboot) interrupts the pass in flight (a lease wait, a download).
+  private keysOf(i: Instance, ev: "add" | "update" | "delete", old?: Instance): string | undefined {
+    if (i.status?.host !== this.o.self && old?.status?.host !== this.o.self) return undefined;
+    const k = key(i);
+    const r = this.running.get(k);
+    const now = ev === "delete" || i.status?.host !== this.o.self ? undefined : i;
+    if (r && interruptKey(now) !== r.interrupt) r.abort.abort();
+    return k;
+  }
+
+  private async reconcile(ctx: ReconcileContext, k: string): Promise<ReconcileResult> {
+    const inst = this.o.caches.instances.get(k);
+    if (!inst || inst.status?.host !== this.o.self) {
+      this.lastPass.delete(k);
+      this.written.delete(k);
       return;
     }
-    const f = this.failures.get(k);
-    if (f && Date.now() < f.next) return;
     // An instance whose inputs did not change since a pass that changed nothing is only re-checked
-    // (death, drift) every RECHECK_MS, not on every watch event of every other object.
-    const fp = this.fingerprint(inst, v);
+    // (death, drift) every RECHECK_MS, not on every event of every other object.
+    const fp = this.fingerprint(inst, this.view());
     const last = this.lastPass.get(k);
-    if (last && last.fp === fp && !last.progress && Date.now() - last.at < RECHECK_MS) return;
-    const w: Worker = { abort: new AbortController(), interrupt: interruptKey(inst), rerun: false, since: Date.now(), fp };
-    this.workers.set(k, w);
-    void this.work(k, inst, w);
-  }
-
-  private async work(k: string, inst: Instance, w: Worker): Promise<void> {
-    let progress = false;
+    if (last && last.fp === fp && !last.again && Date.now() - last.at < RECHECK_MS) return;
+    const abort = new AbortController();
+    const onStop = () => abort.abort();
+    ctx.signal.addEventListener("abort", onStop, { once: true });
+    this.running.set(k, { abort, interrupt: interruptKey(inst), since: Date.now() });
     this.counters.passes++;
+    const hints: PassHints = {};
+    let progress = false;
     try {
-      progress = await instancePass(this.deps, inst, w.abort.signal);
-      this.failures.delete(k);
+      progress = await instancePass(this.deps, inst, abort.signal, hints);
     } catch (e) {
-      if ((e as Error).name === "AbortError" || w.abort.signal.aborted) {
-        progress = true; // interrupted by a newer wish (delete, stop, reboot): run again at once
-      } else {
-        progress = true;
-        await this.failed(k, inst, e);
+      progress = true; // interrupted by a newer wish (delete, stop, reboot): run again at once
+      if (!isAbort(e) && !abort.signal.aborted) {
+        await this.failed(inst, e, ctx.attempt + 1);
+        throw e;
       }
     } finally {
-      this.lastPass.set(k, { fp: w.fp, at: Date.now(), progress });
-      this.workers.delete(k);
+      ctx.signal.removeEventListener("abort", onStop);
+      this.running.delete(k);
+      this.lastPass.set(k, { fp, at: Date.now(), again: progress || hints.requeueAfterMs !== undefined });
       if (progress) this.counters.changes++;
-      if (progress || w.rerun) this.o.onProgress();
     }
+    if (progress) return { requeueAfterMs: 0 };
+    return hints.requeueAfterMs === undefined ? undefined : { requeueAfterMs: hints.requeueAfterMs };
   }
 
-  private async failed(k: string, inst: Instance, e: unknown): Promise<void> {
+  private async failed(inst: Instance, e: unknown, attempt: number): Promise<void> {
     const step = e instanceof StepError ? e.step : "Started";
     const message = (e as Error).message;
-    const count = (this.failures.get(k)?.count ?? 0) + 1;
-    const delay = Math.min(30_000, 500 * 2 ** count);
-    this.failures.set(k, { count, next: Date.now() + delay, step, message });
+    const delay = this.controller.queue.backoffFor(attempt);
     this.counters.failures++;
-    setTimeout(() => this.o.onProgress(), delay + 10).unref();
-    this.o.log.warn({ instance: k, step, attempt: count, err: message }, "instance step failed");
-    void this.o.events.record(inst, "Warning", `${step}Failed`, `${step} failed (attempt ${count}, retry in ${Math.round(delay / 1000)} s): ${message}`);
+    void this.o.events.record(inst, "Warning", `${step}Failed`, `${step} failed (attempt ${attempt}, retry in ${Math.round(delay / 1000)} s): ${message}`);
     await this.write(inst, new StatusReport().blocked(step, "Error", message)).catch(() => undefined);
   }
 
@@ -211,6 +226,23 @@ export class InstanceManager {
     return st;
   }
 
+  /** The sweep: lists the runtimes, removes those and the netns no instance claims, re-queues instances whose runtime changed. */
+  private async listRuntimes(): Promise<void> {
+    const list = await this.o.runtime.list();
+    const before = this.runtimes;
+    this.runtimes = new Map(list.map((s) => [s.id, s]));
+    for (const s of list) if (s.detail === "adopted" && !before.has(s.id)) this.counters.adopted++;
+    const mine = this.mine();
+    const claimed = new Set(mine.map((i) => runtimeId(i)));
+    for (const s of list) if (!claimed.has(s.id)) this.removeOrphan(s.id);
+    await this.sweepNetns(new Set(mine.map((i) => uidHash(i.metadata.uid!))));
+    // A runtime that died or was restarted changes what its instance's pass reports.
+    for (const i of mine) {
+      const [a, b] = [before.get(runtimeId(i)), this.runtimes.get(runtimeId(i))];
+      if (a && (a.state !== b?.state || a.startedAt !== b?.startedAt)) this.controller.add(key(i));
+    }
+  }
+
   // Runtimes nobody claims (instance deleted while the agent was down, or moved): removed once.
   private removeOrphan(id: string): void {
     if (this.removing.has(id)) return;
@@ -233,41 +265,42 @@ export class InstanceManager {
 
   /** Console (VM) or stdout/stderr (container) of an instance of this host. */
   async logs(namespace: string, name: string, tailBytes?: number): Promise<string | undefined> {
-    const inst = this.o.view().instances.find((i) => i.metadata.namespace === namespace && i.metadata.name === name);
+    const inst = this.o.caches.instances.get(`${namespace}/${name}`);
     if (!inst || inst.status?.host !== this.o.self) return undefined;
     return this.o.runtime.logs(runtimeId(inst), { tailBytes });
   }
 
   /** The file logs() reads, to follow it; undefined when the instance is not (or no longer) on this host. */
   logFile(namespace: string, name: string): string | undefined {
-    const inst = this.o.view().instances.find((i) => i.metadata.namespace === namespace && i.metadata.name === name);
+    const inst = this.o.caches.instances.get(`${namespace}/${name}`);
     if (!inst || inst.status?.host !== this.o.self) return undefined;
     return this.o.runtime.logFile(runtimeId(inst), inst.spec?.kind === "vm" ? "vm" : "container");
   }
 
   /** Instances desired to run here vs runtimes running (gauges). */
   counts(): { desired: number; running: number; runtimes: number } {
-    const desired = this.mine.filter((i) => !i.metadata.deletionTimestamp && i.spec!.running !== false).length;
+    const desired = this.mine().filter((i) => !i.metadata.deletionTimestamp && i.spec!.running !== false).length;
     const running = [...this.runtimes.values()].filter((s) => s.state === "running").length;
     return { desired, running, runtimes: this.runtimes.size };
   }
 
-  /** Per-instance steps, runtime state, workers and failures for /debug/state. */
+  /** Per-instance steps, runtime state, passes in flight and failures for /debug/state. */
   snapshot(): Record<string, unknown> {
     const now = Date.now();
+    const failing = this.controller.snapshot().failing;
     return {
       counters: { ...this.counters },
       ...this.counts(),
-      instances: this.mine.map((i) => {
+      instances: this.mine().map((i) => {
         const k = key(i);
         const last = this.written.get(k);
         const cur = last && Number(last.metadata.resourceVersion) > Number(i.metadata.resourceVersion) ? last : i;
         const id = runtimeId(i);
-        const w = this.workers.get(k);
+        const w = this.running.get(k);
         return {
           key: k, id, kind: i.spec!.kind, phase: cur.status?.phase, message: cur.status?.message,
           steps: stepTimeline(cur), runtime: this.runtimes.get(id),
-          worker: w ? { busyMs: now - w.since } : undefined, failure: this.failures.get(k),
+          worker: w ? { busyMs: now - w.since } : undefined, failure: failing[k],
         };
       }),
       orphansBeingRemoved: [...this.removing],

@@ -34,8 +34,8 @@ export class ProbeManager {
     private readonly o: { prefix: string; stateDir: string; vniOf: (port: Port) => number | undefined; mtuOf: (port: Port) => number },
   ) {}
 
-  /** Plugs new probes and unplugs stale ones (including leftovers of a previous agent run). */
-  async sync(desired: Port[]): Promise<void> {
+  /** Unplugs probes no longer desired (including leftovers of a previous agent run); plugs nothing. */
+  async prune(desired: Port[]): Promise<void> {
     const want = new Map(desired.map((p) => [p.metadata.uid!, p]));
     for (const [uid, pr] of this.plugged) {
       if (want.has(uid)) continue;
@@ -50,6 +50,13 @@ export class ProbeManager {
         await unplugPort({ portNetns: ns, ifName: "" }).catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * Plugs (or adopts) the probes of `desired`, the ports of one network whose DHCP server runs: the probe asks
+   * it for an address. A probe that failed is not tried again before its backoff ends.
+   */
+  async ensure(desired: Port[]): Promise<void> {
     for (const p of desired) {
       const done = this.plugged.get(p.metadata.uid!);
       if (done) {

@@ -21,7 +21,7 @@ import { pidAlive, procCmdline, procInNetns, readPidFile, run, terminate } from 
 import type { Logger } from "../network/types.js";
 import { addnHostsContent, dnsmasqArgs, dnsmasqPaths, hostsFileContent, validateDhcpConfig, type DnsmasqPaths } from "./dnsmasq-config.js";
 import { LogCounter, readLeaseFile, zeroCounters } from "./dnsmasq-log.js";
-import type { DhcpCounters, DhcpLeaseEntry, DhcpNetworkConfig, DnsmasqNetworkState, DnsmasqState } from "./types.js";
+import type { DhcpDriver, DhcpLeaseEntry, DhcpNetworkConfig, DnsmasqAction, DnsmasqNetworkState, DnsmasqSnapshot, DnsmasqState } from "./types.js";
 
 /** Options of DnsmasqDriver. */
 export interface DnsmasqDriverOptions {
@@ -34,19 +34,12 @@ export interface DnsmasqDriverOptions {
   logger?: Logger;
 }
 
-/** What ensure() did. */
-export type DnsmasqAction = "started" | "adopted" | "reloaded" | "restarted" | "unchanged";
-
-/** Plain-JSON internal state (see the file comment for metric names); leases/counters as of the last observe(). */
-export interface DnsmasqSnapshot {
-  totals: { starts: number; restarts: number; reloads: number; adoptions: number; stops: number; releases: number };
-  networks: Record<string, { pid: number | null; running: boolean; leases: number; hosts: number; counters: DhcpCounters; lastAction?: DnsmasqAction; lastActionAt?: string }>;
-}
+export type { DnsmasqAction, DnsmasqSnapshot } from "./types.js";
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 
 /** Runs and observes the per-network dnsmasq daemons of one host. */
-export class DnsmasqDriver {
+export class DnsmasqDriver implements DhcpDriver {
   private readonly opts: DnsmasqDriverOptions;
   private readonly log: Logger;
   private queue: Promise<unknown> = Promise.resolve();
@@ -170,6 +163,7 @@ export class DnsmasqDriver {
       await rm(paths.dir, { recursive: true, force: true });
       this.counters.delete(network);
       this.last.delete(network);
+      this.observed = { networks: this.observed.networks.filter((n) => n.network !== network) };
     });
   }
 
@@ -192,25 +186,38 @@ export class DnsmasqDriver {
     return dirs.filter((_, i) => ours[i]);
   }
 
-  /** Reads every network's daemon: pid liveness, leases, hosts, and new log lines into the counters. */
-  observe(): Promise<DnsmasqState> {
+  /**
+   * Reads every network's daemon (or only `network`'s, keeping what the others showed last): pid liveness,
+   * leases, hosts, and new log lines into the counters.
+   */
+  observe(network?: string): Promise<DnsmasqState> {
     return this.serial(async () => {
+      const all = await this.networks();
+      const names = network === undefined ? all : all.filter((n) => n === network);
       const networks: DnsmasqNetworkState[] = [];
-      for (const network of await this.networks()) {
-        const paths = dnsmasqPaths(this.opts.stateDir, network);
-        let counter = this.counters.get(network);
-        if (!counter) this.counters.set(network, (counter = new LogCounter(paths.logFile)));
-        const [running, leases, hosts, counters] = await Promise.all([
-          this.ourPid(paths),
-          readLeaseFile(paths.leaseFile),
-          readFile(paths.hostsFile, "utf8").then((t) => t.split("\n").filter(Boolean).length, () => 0),
-          counter.update(),
-        ]);
-        networks.push({ network, pid: running?.pid ?? null, running: !!running, leases, hosts, counters: { ...counters } });
-      }
-      this.observed = { networks };
+      for (const name of names) networks.push(await this.observeOne(name));
+      const kept = network === undefined ? [] : this.observed.networks.filter((n) => n.network !== network);
+      this.observed = { networks: [...kept, ...networks].sort((a, b) => a.network.localeCompare(b.network)) };
       return structuredClone(this.observed);
     });
+  }
+
+  private async observeOne(network: string): Promise<DnsmasqNetworkState> {
+    const paths = dnsmasqPaths(this.opts.stateDir, network);
+    let counter = this.counters.get(network);
+    if (!counter) this.counters.set(network, (counter = new LogCounter(paths.logFile)));
+    const [running, leases, hosts, counters] = await Promise.all([
+      this.ourPid(paths),
+      readLeaseFile(paths.leaseFile),
+      readFile(paths.hostsFile, "utf8").then((t) => t.split("\n").filter(Boolean).length, () => 0),
+      counter.update(),
+    ]);
+    return { network, pid: running?.pid ?? null, running: !!running, leases, hosts, counters: { ...counters } };
+  }
+
+  /** The lease file of `network`'s dnsmasq (the instance flow watches it for a guest's lease). */
+  leaseFile(network: string): string {
+    return dnsmasqPaths(this.opts.stateDir, network).leaseFile;
   }
 
   /** Plain-JSON internal state as of the last observe(). */

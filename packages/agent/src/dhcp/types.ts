@@ -84,3 +84,31 @@ export interface DnsmasqNetworkState {
 export interface DnsmasqState {
   networks: DnsmasqNetworkState[];
 }
+
+/** What ensure() did. */
+export type DnsmasqAction = "started" | "adopted" | "reloaded" | "restarted" | "unchanged";
+
+/** Plain-JSON internal state of a DHCP driver (see dnsmasq.ts for metric names); leases/counters as of the last observe(). */
+export interface DnsmasqSnapshot {
+  totals: { starts: number; restarts: number; reloads: number; adoptions: number; stops: number; releases: number };
+  networks: Record<string, { pid: number | null; running: boolean; leases: number; hosts: number; counters: DhcpCounters; lastAction?: DnsmasqAction; lastActionAt?: string }>;
+}
+
+/**
+ * What the agent needs of a host's DHCP/DNS driver (DnsmasqDriver; fakes in tests): one server per network,
+ * each converged on its own, so one network's bad config fails only that network.
+ */
+export interface DhcpDriver {
+  /** Starts, adopts, reloads or restarts the network's server so it serves `c`. */
+  ensure(c: DhcpNetworkConfig): Promise<DnsmasqAction>;
+  /** Stops the network's server and deletes its files. */
+  remove(network: string): Promise<void>;
+  /** Reads every network's server (or only `network`'s): liveness, leases, counters; feeds snapshot(). */
+  observe(network?: string): Promise<DnsmasqState>;
+  /** State as of the last observe(). */
+  snapshot(): DnsmasqSnapshot;
+  /** Stops every server (files are kept). */
+  stopAll(): Promise<void>;
+  /** The network's lease file (the instance flow waits on it for a VM's lease). */
+  leaseFile(network: string): string;
+}

@@ -18,7 +18,8 @@ import { runOk } from "@kumo/runtime/proc";
 import { IPROUTE_TIMEOUT_MS, nsArgs, runBatch, type BatchResult } from "./batch.js";
 import { diff, type AppliedState, type PlannedLine } from "./diff.js";
 import { parseObserved, toHostState, type ObservedHost } from "./ip-json.js";
-import { BRIDGE_PREFIX, ENTRY_KINDS, KUMO_ROUTE_PROTO, VXLAN_PREFIX, type EntryKind, type HostNetworkState, type Logger, type NetworkSyncReport, type SyncReport } from "./types.js";
+import { BRIDGE_PREFIX, ENTRY_KINDS, KUMO_ROUTE_PROTO, VXLAN_PREFIX, type EntryKind, type HostNetworkState, type KindSnapshot, type Logger, type NetworkDriver,
+  type NetworkDriverSnapshot, type NetworkSyncReport, type SyncReport } from "./types.js";
 import { validateDesired } from "./validate.js";
 
 /** Refused lines quoted in a SyncReport; the rest are only counted. */
@@ -31,30 +32,10 @@ export interface LinuxNetworkDriverOptions {
   logger?: Logger;
 }
 
-/** Per kind of one network in a snapshot. */
-export interface KindSnapshot {
-  desired: number;
-  /** Kernel count after the last sync: what it read, adjusted by the writes that succeeded. */
-  actual: number;
-  driftRepairsTotal: number;
-}
-
-/** Plain-JSON internal state for /metrics and /debug/state. */
-export interface NetworkDriverSnapshot {
-  netns: string | null;
-  syncs: number;
-  syncErrors: number;
-  writesTotal: number;
-  writeFailuresTotal: number;
-  driftRepairsTotal: number;
-  lastSync: { at: string; durationMs: number; ok: boolean; writes: number; error?: string } | null;
-  /** Seconds since the last sync finished (null before the first). */
-  lastSyncAgeSeconds: number | null;
-  networks: Record<string, { kinds: Record<EntryKind, KindSnapshot> }>;
-}
+export type { KindSnapshot, NetworkDriverSnapshot } from "./types.js";
 
 /** Programs and reads back the kumo overlay of one host. */
-export class LinuxNetworkDriver {
+export class LinuxNetworkDriver implements NetworkDriver {
   private readonly netns: string | undefined;
   private readonly log: Logger;
   private lastApplied: AppliedState = new Map();

@@ -141,3 +141,38 @@ export interface Logger {
   info?(fields: object, msg: string): void;
   warn?(fields: object, msg: string): void;
 }
+
+/** Per kind of one network in a snapshot. */
+export interface KindSnapshot {
+  desired: number;
+  /** Kernel count after the last sync: what it read, adjusted by the writes that succeeded. */
+  actual: number;
+  driftRepairsTotal: number;
+}
+
+/** Plain-JSON internal state for /metrics and /debug/state. */
+export interface NetworkDriverSnapshot {
+  netns: string | null;
+  syncs: number;
+  syncErrors: number;
+  writesTotal: number;
+  writeFailuresTotal: number;
+  driftRepairsTotal: number;
+  lastSync: { at: string; durationMs: number; ok: boolean; writes: number; error?: string } | null;
+  /** Seconds since the last sync finished (null before the first). */
+  lastSyncAgeSeconds: number | null;
+  networks: Record<string, { kinds: Record<EntryKind, KindSnapshot> }>;
+}
+
+/**
+ * What the agent needs of a host's overlay driver (LinuxNetworkDriver; fakes in tests): take the whole
+ * desired state and converge to it, read back what the kernel holds, and show counters.
+ */
+export interface NetworkDriver {
+  /** Reads the kernel, diffs against `desired` and batch-writes the difference; reports what it did. */
+  sync(desired: HostNetworkState): Promise<SyncReport>;
+  /** The kumo-owned dataplane as the kernel holds it now. */
+  observe(): Promise<HostNetworkState>;
+  /** Counters and per-network entry counts as of the last sync. */
+  snapshot(): NetworkDriverSnapshot;
+}

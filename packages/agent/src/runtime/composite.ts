@@ -3,10 +3,10 @@
 import { existsSync } from "node:fs";
 import type { QemuDriver } from "./qemu/qemu-driver.js";
 import type { RuncDriver } from "./runc/runc-driver.js";
-import type { InstanceRuntimeSpec, InstanceRuntimeStatus, LogOptions, RuntimeDriver } from "./types.js";
+import type { HostRuntimeDriver, InstanceRuntimeSpec, InstanceRuntimeStatus, LogOptions, RuntimeDriver } from "./types.js";
 
 /** Routes container specs to a RuncDriver and VM specs to a QemuDriver. */
-export class CompositeRuntimeDriver implements RuntimeDriver {
+export class CompositeRuntimeDriver implements HostRuntimeDriver {
   constructor(
     readonly containers: RuncDriver,
     readonly vms: QemuDriver,

@@ -133,6 +133,12 @@ export interface RuntimeDriver {
   snapshot(): Record<string, unknown>;
 }
 
+/** The runtime a host agent holds: both kinds behind one driver (CompositeRuntimeDriver; fakes in tests). */
+export interface HostRuntimeDriver extends RuntimeDriver {
+  /** The file logs() reads for `id` (a VM's serial console, a container's stdout+stderr), to follow it as it grows. */
+  logFile(id: string, kind: InstanceKind): string;
+}
+
 /** Valid instance ids: safe as file names, cgroup names and QEMU -name values. */
 export const INSTANCE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
