@@ -7,7 +7,7 @@ import type { InstanceRuntimeSpec, InstanceRuntimeStatus } from "../runtime/type
 import type { DhcpLeaseEntry } from "../dhcp/types.js";
 import type { CachedImage } from "./image-cache.js";
 import { LEASE_SECONDS } from "./instance-env.js";
-import { type FlowDeps, instancePass } from "./instance-flow.js";
+import { type FlowDeps, type PassHints, instancePass } from "./instance-flow.js";
 import { runtimeId } from "./instance-spec.js";
 import { applyReport } from "./instance-status.js";
 
@@ -145,6 +145,27 @@ describe("instance flow (fakes)", () => {
     await instancePass(w.d, instance({ kind: "vm", image: "tiny-vm" }), signal);
     assert.deepEqual([w.cond("Started")?.status, w.cond("AddressAssigned")?.reason, w.cond("Running")], ["True", "NoLease", undefined]);
     assert.ok(w.events.includes("Warning NoLease"));
+  });
+
+  it("vm: a pass waits one slice for the lease, then asks to run again; after the deadline NoLease is said once", async () => {
+    const startedAt = new Date().toISOString();
+    const w = world({ leases: () => [], runtime: { startedAt } });
+    Object.assign(w.d, { leaseSliceMs: 30, leaseWaitMs: 200 });
+    const hints: PassHints = {};
+    const t0 = Date.now();
+    await instancePass(w.d, instance({ kind: "vm", image: "tiny-vm" }), signal, hints);
+    assert.ok(Date.now() - t0 < 150, "the worker is given back after the slice, not the whole wait");
+    assert.equal(hints.requeueAfterMs, 0);
+    assert.deepEqual([w.status()!.phase, w.cond("AddressAssigned")], ["Starting", undefined]);
+    await new Promise((r) => setTimeout(r, 220)); // the deadline runs from the VM's start, across passes
+    const late: PassHints = {};
+    const inst = { ...instance({ kind: "vm", image: "tiny-vm" }), status: w.status() };
+    await instancePass(w.d, inst, signal, late);
+    assert.equal(w.cond("AddressAssigned")?.reason, "NoLease");
+    assert.equal(late.requeueAfterMs, undefined, "no hurry once the wait is over: the resync looks again");
+    const again = { ...inst, status: w.status() };
+    await instancePass(w.d, again, signal, {});
+    assert.equal(w.events.filter((e) => e === "Warning NoLease").length, 1, "said once");
   });
 
   it("an exited instance under Never is Failed with a Warning; an OOM kill says so", async () => {

@@ -200,7 +200,7 @@ async function waitForLeases(d: FlowDeps, inst: Instance, ports: Port[], st: Ins
         if (!l || (l.expiry !== 0 && (l.expiry - LEASE_SECONDS) * 1000 < startedMs - 2000)) missing.push(`${p.spec!.macAddress} → ${ip}`);
       }
       if (missing.length === 0) break;
-      if (Date.now() > deadline) {
+      if (Date.now() >= deadline) {
         // Said once; later passes still look (a slow guest may yet ask) without repeating the warning.
         if (cur?.reason !== "NoLease") {
           d.event(inst, "Warning", "NoLease", `no DHCP lease for ${missing.join(", ")} ${Math.round(d.leaseWaitMs / 1000)} s after boot: check the console (kumo logs ${inst.metadata.name})`);
@@ -208,9 +208,9 @@ async function waitForLeases(d: FlowDeps, inst: Instance, ports: Port[], st: Ins
         changed = (await d.write(inst, r.blocked("AddressAssigned", "NoLease", `no DHCP lease yet for ${missing.join(", ")} (see kumo logs ${inst.metadata.name})`))) || changed;
         return { leased: false, changed };
       }
+      if (Date.now() >= sliceEnd) return { leased: false, changed, requeueAfterMs: 0 };
       const left = Math.min(deadline, sliceEnd) - Date.now();
-      if (left <= 0) return { leased: false, changed, requeueAfterMs: 0 };
-      await Promise.race(watches.map((w) => w.next(Math.min(d.leasePollMs, left), signal)));
+      await Promise.race(watches.map((w) => w.next(Math.max(1, Math.min(d.leasePollMs, left)), signal)));
     }
   } finally {
     watches.forEach((w) => w.close());
