@@ -92,7 +92,8 @@ const http = createServer(async (req, res) => {
     res.end(await agent.metrics.registry.metrics());
   } else if (req.url === "/debug/state") {
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ ...agent.debugState(), components: manager.snapshot(), lifecycle: manager.lifecycle(), logRequests }, null, 1));
+    const components = { components: manager.snapshot(), lifecycle: manager.lifecycle() };
+    res.end(JSON.stringify({ ...agent.debugState(), ...components, logRequests }, null, 1));
   } else if (req.url === "/debug/dataplane") {
     // Read live from the kernel (ip/bridge -json): what `kumo doctor` compares with the API.
     try {

@@ -1,8 +1,9 @@
 /**
  * The background server behind `kumo up` / `kumo down`: where its files live, whether the pid in the
- * pid file really is our server (never signal a pid we did not start), and waiting for /readyz.
+ * pid file really is our server (never signal a pid we did not start: @kumo/runtime/proc checks the pid,
+ * isKumoServerArgv its argv), and waiting for /readyz.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -26,32 +27,6 @@ export function cloudPaths(env: NodeJS.ProcessEnv = process.env): CloudPaths {
     adminKubeconfig: join(home, "admin.kubeconfig"),
     userConfig: resolve(env.KUMO_CONFIG || join(homedir(), ".kumo", "config")),
   };
-}
-
-/** The pid in the pid file, if there is a well-formed one. */
-export function readPid(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const n = Number(readFileSync(pidFile, "utf8").trim());
-  return Number.isInteger(n) && n > 1 ? n : undefined;
-}
-
-/** True when `pid` exists (signal 0 checks without signalling). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** The argv of a live process from /proc, or undefined. */
-export function cmdlineOf(pid: number): string[] | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

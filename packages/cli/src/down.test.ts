@@ -5,14 +5,14 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isAlive } from "./daemon.js";
+import { pidAlive } from "@kumo/runtime/proc";
 import { runKumo } from "./testing.js";
 
 const root = mkdtempSync(join(tmpdir(), "kumo-down-test-"));
 const started: ChildProcess[] = [];
 
-after(() => {
-  for (const c of started) if (c.pid && isAlive(c.pid)) c.kill("SIGKILL");
+after(async () => {
+  for (const c of started) if (c.pid && (await pidAlive(c.pid))) c.kill("SIGKILL");
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -53,7 +53,7 @@ test("a pid file pointing at some other process is not signalled (pid reuse), on
   const r = await runKumo(["down"], { env: { KUMO_HOME: home, KUMO_CONFIG: join(root, "cfg2") } });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /is not the kumo server of .*not signalling it/);
-  assert.equal(isAlive(other.pid as number), true);
+  assert.equal(await pidAlive(other.pid as number), true);
   assert.equal(existsSync(join(home, "server.pid")), false);
 });
 
@@ -64,7 +64,7 @@ test("a server of another KUMO_HOME is not this cloud's", async () => {
   writeFileSync(join(home, "server.pid"), `${srv.pid}\n`);
   const r = await runKumo(["down"], { env: { KUMO_HOME: home, KUMO_CONFIG: join(root, "cfg3") } });
   assert.match(r.stdout, /not signalling it/);
-  assert.equal(isAlive(srv.pid as number), true);
+  assert.equal(await pidAlive(srv.pid as number), true);
 });
 
 test("--purge refuses a directory that does not look like a kumo home", async () => {

@@ -9,17 +9,17 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Host, HostKind, NetworkKind, type Port, PortKind, SubnetKind, VTEP_IP_ANNOTATION } from "@kumo/api";
 import { KumoClient } from "@kumo/client";
-import { ComponentManager } from "@kumo/runtime";
+import { ComponentManager, createNodeFetch } from "@kumo/runtime";
 import { pino } from "pino";
 import type { DhcpDriver, DhcpNetworkConfig, DnsmasqSnapshot } from "../dhcp/types.js";
 import type { HostNetworkState, NetworkDriver, NetworkDriverSnapshot, SyncReport } from "../network/types.js";
-import type { RuntimeDriver } from "../runtime/types.js";
-import { createNodeFetch } from "../transport.js";
+import type { HostRuntimeDriver } from "../runtime/types.js";
 import { type AgentOptions, HostAgent } from "./agent.js";
 
 interface TestServerLike { url: string; caCert: string; adminToken: string; stop(): Promise<void> }
 const serverModule = "@kumo/server/testing";
-const mod = (await import(serverModule).catch(() => undefined)) as { startTestServer(o?: { scheduler?: boolean }): Promise<TestServerLike> } | undefined;
+type ServerModule = { startTestServer(o?: { scheduler?: boolean }): Promise<TestServerLike> };
+const mod = (await import(serverModule).catch(() => undefined)) as ServerModule | undefined;
 const skip = mod ? undefined : "packages/server is not built (npx tsc -b packages/server)";
 
 /** A network driver that only remembers what it was asked to converge to; `gate` holds a sync (a slow kernel). */
@@ -29,7 +29,9 @@ class FakeNetwork implements NetworkDriver {
   async sync(desired: HostNetworkState): Promise<SyncReport> {
     this.synced.push(structuredClone(desired));
     await this.gate;
-    return { startedAt: new Date().toISOString(), durationMs: 0, phasesMs: { observe: 0, diff: 0, apply: 0 }, networks: [], writes: 0, spawns: 0, driftRepairs: 0, failedWrites: 0, errors: [] };
+    const phasesMs = { observe: 0, diff: 0, apply: 0 };
+    const none = { writes: 0, spawns: 0, driftRepairs: 0, failedWrites: 0, errors: [] };
+    return { startedAt: new Date().toISOString(), durationMs: 0, phasesMs, networks: [], ...none };
   }
   async observe(): Promise<HostNetworkState> {
     return this.synced.at(-1) ?? { networks: [] };
@@ -38,7 +40,8 @@ class FakeNetwork implements NetworkDriver {
     const one = { desired: 1, actual: 1, driftRepairsTotal: 0 };
     const kinds = { bridge: one, vxlan: one, address: one, flood: one, fdb: one, neighbour: one, route: one };
     const networks = Object.fromEntries((this.synced.at(-1)?.networks ?? []).map((n) => [n.name, { kinds }]));
-    return { netns: null, syncs: this.synced.length, syncErrors: 0, writesTotal: 0, writeFailuresTotal: 0, driftRepairsTotal: 0, lastSync: null, lastSyncAgeSeconds: null, networks };
+    const counts = { syncErrors: 0, writesTotal: 0, writeFailuresTotal: 0, driftRepairsTotal: 0 };
+    return { netns: null, syncs: this.synced.length, ...counts, lastSync: null, lastSyncAgeSeconds: null, networks };
   }
 }
 
@@ -71,9 +74,10 @@ class FakeDhcp implements DhcpDriver {
   }
 }
 
-const noRuntime: RuntimeDriver = {
+const noRuntime: HostRuntimeDriver = {
   ensure: async () => { throw new Error("no instances in this test"); },
   stop: async () => undefined, remove: async () => undefined, list: async () => [], logs: async () => "", snapshot: () => ({}),
+  logFile: (id) => `/nonexistent/${id}.log`,
 };
 
 describe("HostAgent pass scheduling (in-process API server, fake drivers)", { skip }, () => {
@@ -88,7 +92,8 @@ describe("HostAgent pass scheduling (in-process API server, fake drivers)", { sk
     const dhcp = new FakeDhcp(new Set(refuse));
     const log = pino({ level: "silent" });
     const agent = new HostAgent(client, {
-      identity: { name, underlayIP: ip }, underlayDev: "eth0", stateDir: join(tmp, name), netnsPrefix: `${name}t`, resyncMs: 60_000, heartbeatMs: 60_000, ...o,
+      identity: { name, underlayIP: ip }, underlayDev: "eth0", stateDir: join(tmp, name), netnsPrefix: `${name}t`,
+      resyncMs: 60_000, heartbeatMs: 60_000, ...o,
     }, { network, dhcp, runtime: noRuntime }, log);
     const m = new ComponentManager(agent.metrics.registry, log);
     for (const c of agent.components()) m.add(c);
@@ -97,7 +102,8 @@ describe("HostAgent pass scheduling (in-process API server, fake drivers)", { sk
     return { agent, network, dhcp, m };
   }
   const port = (name: string, host: string, network = "blue"): Port => ({
-    apiVersion: "network.kumo.dev/v1", kind: "Port", metadata: { name, namespace: "default" }, spec: { network, hostBinding: host, deviceOwner: "test" },
+    apiVersion: "network.kumo.dev/v1", kind: "Port", metadata: { name, namespace: "default" },
+    spec: { network, hostBinding: host, deviceOwner: "test" },
   });
   const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 5000) => {
     const end = Date.now() + ms;
@@ -116,12 +122,15 @@ describe("HostAgent pass scheduling (in-process API server, fake drivers)", { sk
     s = await mod!.startTestServer({ scheduler: false });
     tmp = await mkdtemp(join(tmpdir(), "kumo-agent-"));
     client = new KumoClient({ server: s.url, token: s.adminToken, fetch: createNodeFetch({ caPem: s.caCert }) });
-    for (const net of ["blue", "red"]) {
-      await client.create(NetworkKind, { apiVersion: "network.kumo.dev/v1", kind: "Network", metadata: { name: net, namespace: "default" }, spec: {} });
+    const meta = (name: string) => ({ name, namespace: "default" });
+    for (const [net, cidr] of [["blue", "10.9.0.0/24"], ["red", "10.8.0.0/24"]] as const) {
+      await client.create(NetworkKind, { apiVersion: "network.kumo.dev/v1", kind: "Network", metadata: meta(net), spec: {} });
+      const spec = { network: net, cidr };
+      await client.create(SubnetKind, { apiVersion: "network.kumo.dev/v1", kind: "Subnet", metadata: meta(`${net}-s`), spec });
     }
-    await client.create(SubnetKind, { apiVersion: "network.kumo.dev/v1", kind: "Subnet", metadata: { name: "blue-s", namespace: "default" }, spec: { network: "blue", cidr: "10.9.0.0/24" } });
-    await client.create(SubnetKind, { apiVersion: "network.kumo.dev/v1", kind: "Subnet", metadata: { name: "red-s", namespace: "default" }, spec: { network: "red", cidr: "10.8.0.0/24" } });
-    await client.create(HostKind, { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "h2", annotations: { [VTEP_IP_ANNOTATION]: "192.0.2.2" } }, spec: { underlayIP: "192.0.2.2" } });
+    const annotations = { [VTEP_IP_ANNOTATION]: "192.0.2.2" };
+    const h2 = { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "h2", annotations }, spec: { underlayIP: "192.0.2.2" } };
+    await client.create(HostKind, h2);
     await client.create(PortKind, port("pa", "h1"));
     await client.create(PortKind, port("pb", "h2"));
     h1 = await startAgent("h1", "192.0.2.1", {}, ["default_red"]);

@@ -102,7 +102,9 @@ export class HostAgent {
     this.instances = new InstanceManager({
       self, netnsPrefix: o.netnsPrefix, stateDir: o.stateDir, client, events: this.events, log, runtime: this.runtime, images: this.images,
       caches: this.caches, net: drivers.net, workers: o.instanceWorkers, resyncMs, leaseWaitMs: o.leaseWaitMs,
-      dataplane: agentDataplane({ desired: () => this.networkLoop.desired, network: this.network, dhcp: this.dhcp, served: (n) => this.dhcpLoop.applied.get(n) }),
+      dataplane: agentDataplane({
+        desired: () => this.networkLoop.desired, network: this.network, dhcp: this.dhcp, served: (n) => this.dhcpLoop.applied.get(n),
+      }),
       onStep: (kind, step, ms) => instanceMetrics.observeStep(kind, step, ms),
     });
     this.vtep = new VtepLoop({ client, identity: o.identity, caches: this.caches, events: this.events, republishMs: o.republishMs, log });

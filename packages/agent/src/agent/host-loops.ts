@@ -103,7 +103,9 @@ export class VtepLoop {
     if (this.missingSince === undefined) {
       this.missingSince = Date.now();
       const after = Math.round(grace / 1000);
-      void this.o.events.record(self, "Warning", "VtepAnnotationsRemoved", `${VTEP_IP_ANNOTATION} was removed or changed by another writer; peers drop this host from the overlay until the agent re-publishes it in ${after}s (see kumo history host/${self.metadata.name})`);
+      const why = `${VTEP_IP_ANNOTATION} was removed or changed by another writer; peers drop this host from the overlay until the agent `
+        + `re-publishes it in ${after}s (see kumo history host/${self.metadata.name})`;
+      void this.o.events.record(self, "Warning", "VtepAnnotationsRemoved", why);
       this.o.log.warn({ republishInSeconds: after }, "VTEP annotations removed by another writer");
     }
     const left = this.missingSince + grace - Date.now();
@@ -112,7 +114,8 @@ export class VtepLoop {
     this.publishedRv = Number(h.metadata.resourceVersion);
     this.missingSince = undefined;
     this.republishedTotal++;
-    await this.o.events.record(h, "Normal", "VtepAnnotationsRepublished", "the agent re-published its VTEP annotations; peers re-add this host to the overlay");
+    const why = "the agent re-published its VTEP annotations; peers re-add this host to the overlay";
+    await this.o.events.record(h, "Normal", "VtepAnnotationsRepublished", why);
   }
 
   /** State for /debug/state (the field tests and doctor read). */

@@ -2,8 +2,10 @@
  * The agent's caches of the API: one informer per kind it reads, shared by every loop (each loop only adds
  * handlers through its sources). One component runs them all and counts as started once every cache is full.
  */
-import { type Host, HostKind, type Image, ImageKind, type Instance, InstanceKind, type KObject, type Network, NetworkKind, type Port, PortKind,
-  type SubnetSpec, SubnetKind } from "@kumo/api";
+import {
+  type Host, HostKind, type Image, ImageKind, type Instance, InstanceKind, type KObject, type Network, NetworkKind, type Port, PortKind,
+  type SubnetSpec, SubnetKind,
+} from "@kumo/api";
 import { setMaxListeners } from "node:events";
 import { Informer, type KumoClient } from "@kumo/client";
 import type { Component, Logger } from "@kumo/runtime";

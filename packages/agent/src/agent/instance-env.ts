@@ -98,7 +98,8 @@ export function agentDataplane(o: AgentDataplaneOptions): InstanceDataplane {
       if (cfg && mac && !served?.hosts.some((h) => h.mac.toLowerCase() === mac.toLowerCase())) {
         return { ready: false, reason: "DhcpHostPending", message: `dnsmasq on this host does not serve ${mac} yet`, bridge: dp.bridge };
       }
-      return { ready: true, reason: "BridgeUp", message: `bridge ${dp.bridge} up${cfg ? ", dnsmasq serving" : ""}`, bridge: dp.bridge, mtu: dp.mtu };
+      const message = `bridge ${dp.bridge} up${cfg ? ", dnsmasq serving" : ""}`;
+      return { ready: true, reason: "BridgeUp", message, bridge: dp.bridge, mtu: dp.mtu };
     },
     leases: (ns, network) => readLeaseFile(o.dhcp.leaseFile(dhcpName(ns, network))),
     watchLeases: (ns, network) => watchFile(o.dhcp.leaseFile(dhcpName(ns, network))),

@@ -139,7 +139,9 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
 }
 
 // Reports what the runtime did: running (and for VMs, the guest's lease), or dead per restart policy.
-async function outcome(d: FlowDeps, inst: Instance, st: InstanceRuntimeStatus, ports: Port[], r: StatusReport, signal: AbortSignal, hints: PassHints): Promise<boolean> {
+async function outcome(
+  d: FlowDeps, inst: Instance, st: InstanceRuntimeStatus, ports: Port[], r: StatusReport, signal: AbortSignal, hints: PassHints,
+): Promise<boolean> {
   const kind = inst.spec!.kind;
   Object.assign(r, { runStartedAt: st.startedAt ?? undefined, startedAt: st.startedAt ?? undefined, restarts: st.restartCount, acceleration: st.acceleration });
   if (st.restartCount > (inst.status?.restarts ?? 0)) d.event(inst, "Warning", "Restarted", `${kind} exited and was restarted (restart #${st.restartCount}, restartPolicy ${inst.spec!.restartPolicy ?? "Never"})`);
@@ -174,7 +176,9 @@ type LeaseWait = { leased: true } | { leased: false; changed: boolean; requeueAf
 // A VM's address is the guest's business: wait for dnsmasq to grant each NIC's MAC its fixed IP in
 // this run (lease granted after the VM started), re-reading the lease file whenever it changes. The
 // deadline runs from the VM's start, so passes that each wait a slice (leaseSliceMs) share one wait.
-async function waitForLeases(d: FlowDeps, inst: Instance, ports: Port[], st: InstanceRuntimeStatus, r: StatusReport, signal: AbortSignal): Promise<LeaseWait> {
+async function waitForLeases(
+  d: FlowDeps, inst: Instance, ports: Port[], st: InstanceRuntimeStatus, r: StatusReport, signal: AbortSignal,
+): Promise<LeaseWait> {
   if (ports.length === 0) {
     r.done("AddressAssigned", "NoNetworks", "no networks requested", { perRun: true });
     return { leased: true };
@@ -203,9 +207,12 @@ async function waitForLeases(d: FlowDeps, inst: Instance, ports: Port[], st: Ins
       if (Date.now() >= deadline) {
         // Said once; later passes still look (a slow guest may yet ask) without repeating the warning.
         if (cur?.reason !== "NoLease") {
-          d.event(inst, "Warning", "NoLease", `no DHCP lease for ${missing.join(", ")} ${Math.round(d.leaseWaitMs / 1000)} s after boot: check the console (kumo logs ${inst.metadata.name})`);
+          const waited = Math.round(d.leaseWaitMs / 1000);
+          const hint = `check the console (kumo logs ${inst.metadata.name})`;
+          d.event(inst, "Warning", "NoLease", `no DHCP lease for ${missing.join(", ")} ${waited} s after boot: ${hint}`);
         }
-        changed = (await d.write(inst, r.blocked("AddressAssigned", "NoLease", `no DHCP lease yet for ${missing.join(", ")} (see kumo logs ${inst.metadata.name})`))) || changed;
+        const why = `no DHCP lease yet for ${missing.join(", ")} (see kumo logs ${inst.metadata.name})`;
+        changed = (await d.write(inst, r.blocked("AddressAssigned", "NoLease", why))) || changed;
         return { leased: false, changed };
       }
       if (Date.now() >= sliceEnd) return { leased: false, changed, requeueAfterMs: 0 };

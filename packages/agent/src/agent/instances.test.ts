@@ -63,8 +63,11 @@ describe("instances loop (in-process API server, fake runtime)", { skip }, () =>
   };
   const cond = (i: Instance, t: string) => i.status?.conditions?.find((c) => c.type === t);
   const bind = async (name: string, spec: Partial<Instance["spec"]> = {}) => {
-    await client.create(InstanceKind, { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name, namespace: "default" }, spec: { kind: "container", image: "busybox", ...spec } });
-    await client.guaranteedUpdate<Instance>(InstanceKind, "default", name, (cur) => ({ ...cur, status: { ...cur.status, host: "h1" } }), { subresource: "status" });
+    const metadata = { name, namespace: "default" };
+    const full = { kind: "container", image: "busybox", ...spec };
+    await client.create(InstanceKind, { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata, spec: full });
+    const toH1 = (cur: Instance) => ({ ...cur, status: { ...cur.status, host: "h1" } });
+    await client.guaranteedUpdate<Instance>(InstanceKind, "default", name, toH1, { subresource: "status" });
   };
   const get = (name: string) => client.get<Instance>(InstanceKind, "default", name);
 
@@ -74,10 +77,16 @@ describe("instances loop (in-process API server, fake runtime)", { skip }, () =>
     client = new KumoClient({ server: s.url, token: s.adminToken, fetch: createNodeFetch({ caPem: s.caCert }) });
     const tar = Buffer.from("not really a tar, never unpacked: the cache below is told it has it");
     for (const name of ["busybox", "stuck"]) {
-      await client.create(ImageKind, { apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name }, spec: { format: "rootfs-tar" } });
+      const image = { apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name }, spec: { format: "rootfs-tar" } };
+      await client.create(ImageKind, image);
       await new Promise<void>((res, rej) => {
         const u = new URL(`${s.url}${blobPath(name, "rootfs")}?sha256=${createHash("sha256").update(tar).digest("hex")}`);
-        const req = request({ hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: "PUT", ca: s.caCert, headers: { authorization: `Bearer ${s.adminToken}`, "content-length": String(tar.length) } }, (r) => { r.resume(); r.on("end", res); });
+        const headers = { authorization: `Bearer ${s.adminToken}`, "content-length": String(tar.length) };
+        const where = { hostname: u.hostname, port: u.port, path: u.pathname + u.search };
+        const req = request({ ...where, method: "PUT", ca: s.caCert, headers }, (r) => {
+          r.resume();
+          r.on("end", res);
+        });
         req.on("error", rej);
         req.end(tar);
       });
@@ -85,7 +94,8 @@ describe("instances loop (in-process API server, fake runtime)", { skip }, () =>
     const cache = new ImageCache({ dir: join(tmp, "images"), fetchBlob: () => Promise.reject(new Error("no download expected")) });
     // "stuck" never finishes downloading (until the pass is aborted): it must not hold up other instances.
     const ensure = async (img: Image, signal?: AbortSignal) => {
-      if (img.metadata.name === "stuck") await new Promise((_r, rej) => signal?.addEventListener("abort", () => rej(Object.assign(new Error("aborted"), { name: "AbortError" }))));
+      const aborted = () => Object.assign(new Error("aborted"), { name: "AbortError" });
+      if (img.metadata.name === "stuck") await new Promise((_r, rej) => signal?.addEventListener("abort", () => rej(aborted())));
       return { name: img.metadata.name, format: "rootfs-tar", files: {}, rootfs: "/rootfs", hit: true, downloadedBytes: 0, ms: 0 };
     };
     Object.assign(cache, { has: async () => true, ensure });
@@ -161,11 +171,13 @@ describe("instances loop (in-process API server, fake runtime)", { skip }, () =>
 
   it("an instance stuck in its image download holds up no other instance", async () => {
     await bind("stuck", { image: "stuck" });
-    await until("stuck downloading", () => (manager.snapshot().instances as { key: string; worker?: unknown }[]).some((i) => i.key === "default/stuck" && i.worker));
+    type Row = { key: string; worker?: unknown };
+    const downloading = () => (manager.snapshot().instances as Row[]).some((i) => i.key === "default/stuck" && i.worker);
+    await until("stuck downloading", downloading);
     await bind("quick");
     await until("quick Running while stuck still downloads", async () => (await get("quick")).status?.phase === "Running");
     assert.notEqual((await get("stuck")).status?.phase, "Running");
     await client.delete(InstanceKind, "default", "stuck"); // a newer wish interrupts the download
-    await until("the stuck pass interrupted", () => !(manager.snapshot().instances as { key: string; worker?: unknown }[]).some((i) => i.key === "default/stuck" && i.worker));
+    await until("the stuck pass interrupted", () => !downloading());
   });
 });

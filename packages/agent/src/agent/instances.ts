@@ -10,7 +10,9 @@
 import { readdir } from "node:fs/promises";
 import { type Image, type Instance, InstanceKind, type Network, type Port, stepTimeline } from "@kumo/api";
 import type { KumoClient } from "@kumo/client";
-import { Controller, type Logger, type ReconcileContext, type ReconcileResult, type Source, informerSource, periodicSource, resyncSource } from "@kumo/runtime";
+import {
+  Controller, type Logger, type ReconcileContext, type ReconcileResult, type Source, informerSource, periodicSource, resyncSource,
+} from "@kumo/runtime";
 import type { HostRuntimeDriver, InstanceRuntimeStatus } from "../runtime/types.js";
 import type { AgentEvents } from "./events.js";
 import type { ImageCache } from "./image-cache.js";
@@ -185,7 +187,8 @@ export class InstanceManager {
     const message = (e as Error).message;
     const delay = this.controller.queue.backoffFor(attempt);
     this.counters.failures++;
-    void this.o.events.record(inst, "Warning", `${step}Failed`, `${step} failed (attempt ${attempt}, retry in ${Math.round(delay / 1000)} s): ${message}`);
+    const why = `${step} failed (attempt ${attempt}, retry in ${Math.round(delay / 1000)} s): ${message}`;
+    void this.o.events.record(inst, "Warning", `${step}Failed`, why);
     await this.write(inst, new StatusReport().blocked(step, "Error", message)).catch(() => undefined);
   }
 

@@ -77,7 +77,8 @@ export class NetworkLoop {
         informerSource("subnets", o.caches.subnets, always, coalesce),
         informerSource("ports", o.caches.ports, always, coalesce),
         // Every agent beats every 2 s; only a peer's VTEP or spec matters to this host's dataplane.
-        informerSource("hosts", o.caches.hosts, (h, ev, old) => (ev !== "update" || peerChanged(old!, h) ? DATAPLANE_KEY : undefined), coalesce),
+        informerSource("hosts", o.caches.hosts, (h, ev, old) => (ev !== "update" || peerChanged(old!, h) ? DATAPLANE_KEY : undefined),
+          coalesce),
       ],
       reconciler: () => this.pass(),
       debug: () => ({ passes: this.passes, syncsSkipped: this.syncsSkipped, lastError: this.lastError }),
@@ -136,13 +137,15 @@ export class NetworkLoop {
     const report = await this.o.driver.sync(d.dataplane);
     if (report.errors.length === 0) this.converged = want;
     this.lastReport = report;
-    this.recentSyncs.push({ at: report.startedAt, durationMs: report.durationMs, writes: report.writes, phasesMs: report.phasesMs, driftRepairs: report.driftRepairs });
+    const { startedAt: at, durationMs, writes, phasesMs, driftRepairs } = report;
+    this.recentSyncs.push({ at, durationMs, writes, phasesMs, driftRepairs });
     if (this.recentSyncs.length > 20) this.recentSyncs.shift();
     this.o.metrics.observeSync(report);
     if (report.driftRepairs > 0) {
       const host = this.o.caches.hosts.get(this.o.identity.name);
       const n = report.driftRepairs;
-      if (host) void this.o.events.record(host, "Warning", "DriftRepaired", `restored ${n} dataplane entr${n === 1 ? "y" : "ies"} that had vanished from the kernel`);
+      const why = `restored ${n} dataplane entr${n === 1 ? "y" : "ies"} that had vanished from the kernel`;
+      if (host) void this.o.events.record(host, "Warning", "DriftRepaired", why);
       this.o.log.warn({ repairs: n }, "dataplane drift repaired");
     }
   }
@@ -170,5 +173,6 @@ export class NetworkLoop {
 
 /** Did a host change in a way a peer's dataplane sees (its VTEP annotations or its spec)? */
 function peerChanged(a: Host, b: Host): boolean {
-  return JSON.stringify(a.metadata.annotations) !== JSON.stringify(b.metadata.annotations) || JSON.stringify(a.spec) !== JSON.stringify(b.spec);
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  return !same(a.metadata.annotations, b.metadata.annotations) || !same(a.spec, b.spec);
 }

@@ -21,7 +21,9 @@ import { pidAlive, procCmdline, procInNetns, readPidFile, run, terminate } from 
 import type { Logger } from "../network/types.js";
 import { addnHostsContent, dnsmasqArgs, dnsmasqPaths, hostsFileContent, validateDhcpConfig, type DnsmasqPaths } from "./dnsmasq-config.js";
 import { LogCounter, readLeaseFile, zeroCounters } from "./dnsmasq-log.js";
-import type { DhcpDriver, DhcpLeaseEntry, DhcpNetworkConfig, DnsmasqAction, DnsmasqNetworkState, DnsmasqSnapshot, DnsmasqState } from "./types.js";
+import type {
+  DhcpDriver, DhcpLeaseEntry, DhcpNetworkConfig, DnsmasqAction, DnsmasqNetworkState, DnsmasqSnapshot, DnsmasqState,
+} from "./types.js";
 
 /** Options of DnsmasqDriver. */
 export interface DnsmasqDriverOptions {

@@ -18,8 +18,10 @@ import { runOk } from "@kumo/runtime/proc";
 import { IPROUTE_TIMEOUT_MS, nsArgs, runBatch, type BatchResult } from "./batch.js";
 import { diff, type AppliedState, type PlannedLine } from "./diff.js";
 import { parseObserved, toHostState, type ObservedHost } from "./ip-json.js";
-import { BRIDGE_PREFIX, ENTRY_KINDS, KUMO_ROUTE_PROTO, VXLAN_PREFIX, type EntryKind, type HostNetworkState, type KindSnapshot, type Logger, type NetworkDriver,
-  type NetworkDriverSnapshot, type NetworkSyncReport, type SyncReport } from "./types.js";
+import {
+  BRIDGE_PREFIX, ENTRY_KINDS, KUMO_ROUTE_PROTO, VXLAN_PREFIX, type EntryKind, type HostNetworkState, type KindSnapshot, type Logger,
+  type NetworkDriver, type NetworkDriverSnapshot, type NetworkSyncReport, type SyncReport,
+} from "./types.js";
 import { validateDesired } from "./validate.js";
 
 /** Refused lines quoted in a SyncReport; the rest are only counted. */

@@ -2,7 +2,8 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import type { Command } from "commander";
 import { sleep } from "@kumo/client";
-import { cloudPaths, cmdlineOf, isAlive, isKumoServerArgv, readPid, type CloudPaths } from "../daemon.js";
+import { pidAlive, procCmdline, readPidFile } from "@kumo/runtime/proc";
+import { cloudPaths, isKumoServerArgv, type CloudPaths } from "../daemon.js";
 import { UserError } from "../errors.js";
 import { stopHosts } from "../hosts-hook.js";
 
@@ -17,10 +18,10 @@ export function register(program: Command): void {
       const p = cloudPaths();
       // HOOK: hosts (see hosts-hook.ts); stopped first so agents do not spin against a dead API.
       if (existsSync(p.home)) await stopHosts(p.home);
-      const pid = readPid(p.pidFile);
+      const pid = await readPidFile(p.pidFile);
       if (pid === undefined) process.stdout.write(`kumo is not running (no pid file in ${p.home})\n`);
-      else if (!isAlive(pid)) process.stdout.write(`kumo was not running (stale pid ${pid})\n`);
-      else if (!isKumoServerArgv(cmdlineOf(pid), p.home)) {
+      else if (!(await pidAlive(pid))) process.stdout.write(`kumo was not running (stale pid ${pid})\n`);
+      else if (!isKumoServerArgv(await procCmdline(pid), p.home)) {
         process.stdout.write(`pid ${pid} is not the kumo server of ${p.home} (stale pid file); not signalling it\n`);
       } else {
         const how = await stop(pid, Number(o.timeout) * 1000);
@@ -36,12 +37,12 @@ async function stop(pid: number, graceMs: number): Promise<string> {
   process.kill(pid, "SIGTERM");
   const end = Date.now() + graceMs;
   while (Date.now() < end) {
-    if (!isAlive(pid)) return "SIGTERM";
+    if (!(await pidAlive(pid))) return "SIGTERM";
     await sleep(100);
   }
   process.kill(pid, "SIGKILL");
-  for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(100);
-  if (isAlive(pid)) throw new UserError(`pid ${pid} survived SIGKILL`);
+  for (let i = 0; i < 50 && (await pidAlive(pid)); i++) await sleep(100);
+  if (await pidAlive(pid)) throw new UserError(`pid ${pid} survived SIGKILL`);
   return `SIGKILL after ${Math.round(graceMs / 1000)}s`;
 }
 

@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
 import { sleep } from "@kumo/client";
-import { cloudPaths, cmdlineOf, isAlive, isKumoServerArgv, lastFailure, readPid, serverOfKubeconfig, tailLines, type CloudPaths } from "../daemon.js";
+import { pidAlive, procCmdline, readPidFile } from "@kumo/runtime/proc";
+import { cloudPaths, isKumoServerArgv, lastFailure, serverOfKubeconfig, tailLines, type CloudPaths } from "../daemon.js";
 import { UserError } from "../errors.js";
 import { labListen, startHosts } from "../hosts-hook.js";
 import { createNodeFetch } from "@kumo/runtime";
@@ -37,7 +38,7 @@ export function register(program: Command): void {
       } catch (e) {
         throw new UserError(`cannot create KUMO_HOME ${p.home} (${(e as NodeJS.ErrnoException).code}): set KUMO_HOME to a directory you can write`);
       }
-      const running = runningPid(p);
+      const running = await runningPid(p);
       let pid: number;
       let url: string;
       if (running) {
@@ -62,10 +63,10 @@ export function register(program: Command): void {
 }
 
 /** The pid of this cloud's live server, or undefined (a stale pid file is removed). */
-export function runningPid(p: CloudPaths): number | undefined {
-  const pid = readPid(p.pidFile);
+export async function runningPid(p: CloudPaths): Promise<number | undefined> {
+  const pid = await readPidFile(p.pidFile);
   if (pid === undefined) return undefined;
-  if (isAlive(pid) && isKumoServerArgv(cmdlineOf(pid), p.home)) return pid;
+  if ((await pidAlive(pid)) && isKumoServerArgv(await procCmdline(pid), p.home)) return pid;
   rmSync(p.pidFile, { force: true });
   return undefined;
 }
@@ -97,7 +98,7 @@ async function waitReady(p: CloudPaths, pid: number, startedAt: number, timeoutM
   try {
     for (;;) {
       const elapsed = Date.now() - t0;
-      if (!isAlive(pid)) {
+      if (!(await pidAlive(pid))) {
         const tail = tailLines(p.logFile, 30);
         rmSync(p.pidFile, { force: true });
         throw new UserError(`the kumo server exited during start: ${lastFailure(tail) ?? "no error in the log"} (log: ${p.logFile})`);
