@@ -39,7 +39,7 @@ export interface AgentOptions {
   republishMs?: number;
   /** Image blob cache (default `<stateDir>/images`); agents on one machine may share it. */
   imageCacheDir?: string;
-  /** Concurrent instance passes (default 16). */
+  /** Concurrent instance passes (default 64). */
   instanceWorkers?: number;
   /** How long a VM may take from its start to lease its address (default 180 s). */
   leaseWaitMs?: number;

@@ -86,8 +86,12 @@ export class VtepLoop {
     const self = o.identity.name;
     this.controller = new Controller({
       name: "vtep-republish", log: o.log, baseDelayMs: 1000, maxDelayMs: 30_000,
-      // Changes of our Host queue the key; the end of the grace period is a requeue-after.
-      sources: [informerSource("host", o.caches.hosts, (h) => (h.metadata.name === self ? self : undefined))],
+      // Changes of our Host's annotations queue the key (not its heartbeats); the grace period's end is a requeue-after.
+      sources: [informerSource("host", o.caches.hosts, (h, ev, old) => {
+        if (h.metadata.name !== self) return undefined;
+        const changed = ev !== "update" || JSON.stringify(old?.metadata.annotations) !== JSON.stringify(h.metadata.annotations);
+        return changed ? self : undefined;
+      })],
       reconciler: () => this.reconcile(),
     });
   }

@@ -49,7 +49,7 @@ export interface InstanceManagerOptions {
   onStep?: (kind: string, step: string, ms: number) => void;
   net?: NetOps;
   leaseWaitMs?: number;
-  /** Instance passes at once (default 16). */
+  /** Instance passes at once (default 64: a host's capacity is ~110 instances, and a burst of starts waits mostly on I/O). */
   workers?: number;
   /** Every instance is looked at, and the runtimes listed, this often (default 5 s). */
   resyncMs?: number;
@@ -105,7 +105,7 @@ export class InstanceManager {
       start: () => this.listRuntimes().catch((e) => o.log.warn({ err: (e as Error).message }, "listing runtimes failed")),
     };
     this.controller = new Controller({
-      name: "instances", log: o.log, workers: o.workers ?? 16, baseDelayMs: 1000, maxDelayMs: 30_000, backoffHoldsEvents: true,
+      name: "instances", log: o.log, workers: o.workers ?? 64, baseDelayMs: 1000, maxDelayMs: 30_000, backoffHoldsEvents: true,
       sources: [
         adopt,
         periodicSource("sweep", resyncMs, SWEEP_KEY, { atStart: false }),
