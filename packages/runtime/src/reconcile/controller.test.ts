@@ -218,3 +218,28 @@ test("informer-less sources: periodicSource calls onTick before each queueing", 
   assert.ok(seen[0]! >= 1, "the tick ran before the first reconcile");
   await c.stop();
 });
+
+test("requeue: true waits with the key's growing backoff and is neither an error nor a forgotten failure count", async () => {
+  const { log, lines } = memLog();
+  const at: number[] = [];
+  const attempts: number[] = [];
+  const c = new Controller({
+    name: "backoff", log, baseDelayMs: 20,
+    reconciler: async (ctx) => {
+      at.push(Date.now());
+      attempts.push(ctx.attempt);
+      return at.length < 4 ? { requeue: true } : undefined;
+    },
+  });
+  await c.start(new AbortController().signal);
+  c.add("k");
+  await until(() => c.outcomes().success === 1);
+  const gaps = at.slice(1).map((t, i) => t - at[i]);
+  assert.deepEqual(attempts, [0, 1, 2, 3], "the failure count grows across requeues");
+  assert.ok(gaps[0] >= 18 && gaps[1] >= 38 && gaps[2] >= 78, `gaps double: ${gaps}`);
+  assert.equal(c.outcomes().requeue, 3);
+  assert.equal(c.outcomes().error, 0);
+  assert.equal(lines.filter((l) => l.level !== "info").length, 0, "a requeue is not logged as a failure");
+  assert.equal(c.queue.numRequeues("k"), 0, "success forgets the count");
+  await c.stop();
+});

@@ -134,13 +134,20 @@ export class Controller implements Component {
     try {
       // Through a promise so a synchronous throw of the reconciler is caught like a rejection.
       const res: ReconcileResult = await Promise.resolve().then(() => this.reconcileFn(ctx, key));
-      this.queue.forget(key);
       this.failing.delete(key);
       this.backoffUntil.delete(key);
-      if (res && res.requeueAfterMs >= 0) {
+      if (res && "requeue" in res && res.requeue) {
+        // Keeps the key's failure count: each such requeue waits twice as long as the one before.
+        if (!signal.aborted) this.queue.addRateLimited(key);
+        outcome = "requeue";
+      } else if (res && "requeueAfterMs" in res && res.requeueAfterMs >= 0) {
+        this.queue.forget(key);
         this.queue.addAfter(key, res.requeueAfterMs);
         outcome = "requeue";
-      } else outcome = "success";
+      } else {
+        this.queue.forget(key);
+        outcome = "success";
+      }
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       const terminal = isTerminal(e);

@@ -22,8 +22,12 @@ export interface ReconcileContext {
   log: Logger;
 }
 
-/** The outcome of a reconcile that did not throw. */
-export type ReconcileResult = void | undefined | { requeueAfterMs: number };
+/**
+ * The outcome of a reconcile that did not throw: done; look again after a fixed delay; or `requeue: true`,
+ * look again with the key's growing backoff (controller-runtime's `Result{Requeue: true}`): for a wait that
+ * is not an error of the loop (an instance that fits no host yet), so it is not logged or counted as one.
+ */
+export type ReconcileResult = void | undefined | { requeueAfterMs: number } | { requeue: true };
 
 /** A level-triggered control loop body. */
 export interface Reconciler {
