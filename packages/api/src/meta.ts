@@ -10,6 +10,12 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
+/**
+ * Finalizer the API server puts on an object deleted with propagationPolicy=Orphan (Kubernetes' own name):
+ * the garbage collector detaches the object's dependents, then removes it, and only then the object goes.
+ */
+export const ORPHAN_FINALIZER = "orphan";
+
 /** Which fields one field manager owns (Kubernetes FieldsV1 format: {"f:metadata":{"f:labels":{"f:a":{}}}}). */
 export interface ManagedFieldsEntry {
   manager: string;

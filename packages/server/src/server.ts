@@ -1,55 +1,47 @@
 /**
- * `kumo server`: opens the store, bootstraps identity and TLS, starts caches and controllers, and serves
- * the API over HTTPS. Everything it starts is stopped by `close()`.
+ * `kumo server`: opens the store, bootstraps identity and TLS, and starts the watch cache, the IAM cache,
+ * the audit log, every control loop and the HTTPS listeners as components of one ComponentManager, in that
+ * order. `close()` stops them in reverse; a start that fails part-way (a port in use) stops what already
+ * started, so no watch, timer, listener or open database is left behind. /debug/state is the manager's list.
  */
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { createServer as createHttpsServer } from "node:https";
-import type { TLSSocket } from "node:tls";
-import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serve, type ServerType } from "@hono/node-server";
 import { type KindRegistry, defaultRegistry } from "@kumo/api";
+import { ComponentManager, component } from "@kumo/runtime";
 import { stringify as toYaml } from "yaml";
 import { createApp } from "./apiserver/app.js";
 import { Admission } from "./apiserver/admission.js";
 import type { ApiDeps } from "./apiserver/deps.js";
+import { type HttpsListener, httpsListener } from "./apiserver/listener.js";
 import { agentProxyToken, bootstrap } from "./auth/bootstrap.js";
 import { IamCache, type UserInfo } from "./auth/iam-cache.js";
-import { BlobStore } from "./controllers/compute/blob-store.js";
+import { tokenAdmission } from "./auth/token-admission.js";
+import { Compactor } from "./controllers/compaction.js";
 import { resyncAllocations } from "./controllers/compute/host-allocation.js";
 import { ImageBlobCollector } from "./controllers/compute/image-gc.js";
 import { InstanceController } from "./controllers/compute/instance-controller.js";
 import { Scheduler, SCHEDULER_CTX } from "./controllers/compute/scheduler.js";
 import { SCHEDULE_POLICIES, type SchedulePolicy } from "./controllers/compute/score.js";
-import { EventRecorder } from "./controllers/events.js";
 import { GarbageCollector } from "./controllers/gc.js";
 import { HostLifecycleController } from "./controllers/host-lifecycle.js";
 import { Allocator } from "./controllers/ipam/allocator.js";
 import { NetworkAdmission } from "./controllers/ipam/network-admission.js";
 import { AllocationReleaser } from "./controllers/ipam/releaser.js";
-import { NamespaceController } from "./controllers/namespace.js";
+import { NamespaceController, namespaceAdmission } from "./controllers/namespace.js";
+import { BlobStore } from "./images/blob-store.js";
 import { AuditLog } from "./observability/audit.js";
-import { createLogger } from "./observability/logger.js";
+import { EventRecorder } from "./observability/events.js";
+import { type Logger, createLogger } from "./observability/logger.js";
 import { ServerMetrics } from "./observability/metrics.js";
 import { ensurePki } from "./pki.js";
 import { formatPath } from "./registry/field-paths.js";
 import { HistoryRecorder } from "./registry/history.js";
 import { ObjectStore } from "./registry/store.js";
 import { WatchCache } from "./registry/watch-cache.js";
+import type { Backend } from "./storage/backend.js";
 import { openBackend } from "./storage/registry.js";
-
-/**
- * Node 20's HTTP server lets its C++ parser read a TLS connection directly, and pauses that parser when
- * a request arrives before the previous response drained (any response over 16 KiB). TLS still hands
- * the paused parser the bytes it already decrypted: "HPE_PAUSED", and the connection is cut in the
- * middle of the request body (seen ~1 in 7 runs: a PUT of a 2,000-annotation Host right after reading
- * it). A 'data' listener makes Node parse in JavaScript, where pausing the socket stops the bytes.
- */
-function parseInJavaScript(socket: TLSSocket): void {
-  socket.on("data", () => undefined);
-}
 
 /** Options of `kumo server`. */
 export interface ServerOptions {
@@ -116,14 +108,32 @@ export async function writeKubeconfig(path: string, server: string, caPem: strin
   await writeFile(path, toYaml(cfg), { mode: 0o600 });
 }
 
-/** Starts a server; resolves once it is listening and ready. */
+/** Starts a server; resolves once it is listening and ready, rejects (leaving nothing running) if it cannot. */
 export async function runServer(opts: ServerOptions): Promise<RunningServer> {
+  if (opts.schedulePolicy && !SCHEDULE_POLICIES.includes(opts.schedulePolicy)) throw new Error(`--schedule-policy must be one of ${SCHEDULE_POLICIES.join(", ")}, not "${opts.schedulePolicy}"`);
   const log = createLogger("server");
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
   const metrics = new ServerMetrics();
+  const manager = new ComponentManager(metrics.registry, log);
+  try {
+    return await startParts(opts, dataDir, manager, metrics, log);
+  } catch (e) {
+    await manager.stop();
+    throw e;
+  }
+}
+
+async function startParts(opts: ServerOptions, dataDir: string, manager: ComponentManager, metrics: ServerMetrics, log: Logger): Promise<RunningServer> {
+  // The store first, on its own: everything else is built on the open backend.
+  let opened: Backend | undefined;
+  manager.add(component("store", {
+    start: async () => void (opened = await openBackend(opts.datastore ?? `sqlite://${join(dataDir, "kumo.db")}`, { observer: metrics.backendObserver() })),
+    stop: async () => opened?.close(),
+  }));
+  await manager.start();
+  const backend = opened!;
   const kinds = opts.kinds ?? defaultRegistry();
-  const backend = await openBackend(opts.datastore ?? `sqlite://${join(dataDir, "kumo.db")}`, { observer: metrics.backendObserver() });
   const history = new HistoryRecorder(backend);
   const store = new ObjectStore(backend, kinds, history);
   store.onConflict = (kind, manager, cause) => metrics.conflicts.labels(manager, kind.plural, cause).inc();
@@ -136,94 +146,73 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
       log.warn({ kind: kind.kind, name: obj.metadata.name, manager: ctx.manager, user: ctx.user, lostBy: o.manager, fields }, "forced write removed another manager's fields");
     }
   };
-  const cache = new WatchCache(backend, kinds);
-  await cache.start();
+  // One-shot steps that need only the store (nothing of theirs runs on).
   const adminToken = await bootstrap(store, dataDir);
-  const iam = new IamCache(store, cache);
-  await iam.start();
-  const gc = new GarbageCollector(store, kinds, log);
-  gc.start();
-  const nsController = new NamespaceController(store, kinds, cache, log);
-  await nsController.start();
-  const debugState = new Map<string, () => unknown>();
-  debugState.set("namespaceController", () => nsController.snapshot());
-  debugState.set("events", () => ({ recordedTotal: events.recordedTotal }));
-  metrics.counterFrom("kumo_events_recorded_total", "Events the server recorded", () => events.recordedTotal);
-  metrics.counterFrom("kumo_namespaces_finalized_total", "Deleted namespaces the namespace controller emptied and removed", () => nsController.finalizedTotal);
-  metrics.counterFrom("kumo_gc_deleted_total", "Dependents the garbage collector deleted", () => gc.deletedTotal);
-  metrics.counterFrom("kumo_gc_orphaned_total", "Dependents the garbage collector detached (Orphan)", () => gc.orphanedTotal);
-  const audit = opts.audit === false ? undefined : new AuditLog(join(dataDir, "audit.log"));
-  const hostLifecycle = new HostLifecycleController(store, cache, events, log, metrics.registry, opts.heartbeatGraceMs ?? 10_000);
-  await hostLifecycle.start();
-  debugState.set("hostLifecycle", () => hostLifecycle.snapshot());
-  const allocator = new Allocator(backend);
-  const releaser = new AllocationReleaser(store, cache, allocator, log);
-  await releaser.start();
-  debugState.set("allocator", () => ({ claimsTotal: allocator.claimsTotal, releasesTotal: allocator.releasesTotal, exhaustedTotal: allocator.exhaustedTotal, sweptTotal: releaser.sweptTotal }));
-  metrics.counterFrom("kumo_ipam_claims_total", "VNI/MAC/IP allocations claimed", () => allocator.claimsTotal);
-  metrics.counterFrom("kumo_ipam_releases_total", "VNI/MAC/IP allocations released", () => allocator.releasesTotal);
-  metrics.counterFrom("kumo_ipam_exhausted_total", "Allocations refused because the pool was full", () => allocator.exhaustedTotal);
-  metrics.counterFrom("kumo_ipam_swept_total", "Allocations freed by the sweep (owner gone)", () => releaser.sweptTotal);
-  const admission = new Admission(store, new NetworkAdmission(store, allocator));
-  if (opts.schedulePolicy && !SCHEDULE_POLICIES.includes(opts.schedulePolicy)) throw new Error(`--schedule-policy must be one of ${SCHEDULE_POLICIES.join(", ")}, not "${opts.schedulePolicy}"`);
-  const blobs = new BlobStore(dataDir, opts.maxBlobBytes);
-  await blobs.init();
-  const imageGc = new ImageBlobCollector(store, cache, blobs, log, metrics.registry);
-  await imageGc.start();
-  debugState.set("imageBlobs", () => imageGc.snapshot());
+  const proxyToken = await agentProxyToken(dataDir);
   // Before any scheduler runs (no reservation may be in flight): give back capacity a crash leaked.
   const repairs = await resyncAllocations(store, SCHEDULER_CTX, log);
-  const instanceController = new InstanceController(store, cache, admission, new EventRecorder(store, "kumo-instance-controller", log), log, metrics.registry);
-  await instanceController.start();
-  debugState.set("instanceController", () => instanceController.snapshot());
-  const scheduler = opts.scheduler === false ? undefined : new Scheduler(store, cache, new EventRecorder(store, "kumo-scheduler", log), log, metrics.registry, { policy: opts.schedulePolicy });
-  await scheduler?.start();
-  debugState.set("scheduler", () => ({ ...(scheduler?.snapshot() ?? { enabled: false }), allocationRepairsAtStart: repairs }));
-  const deps: ApiDeps = { kinds, store, cache, history, iam, admission, gc, metrics, audit, log, debugState, webRoot: findWebRoot(), agentProxyToken: await agentProxyToken(dataDir) };
-  let ready = false;
-  const app = createApp(deps, () => ready, { blobs });
-
+  const blobs = new BlobStore(dataDir, opts.maxBlobBytes);
+  await blobs.init();
   const { host, port } = parseListen(opts.listen ?? "127.0.0.1:6443");
   const extra = (opts.extraListen ?? []).map(parseListen);
   const pki = await ensurePki(join(dataDir, "pki"), [host, ...extra.map((e) => e.host)]);
-  const listenOn = (h: string, p: number): Promise<ServerType> =>
-    new Promise((res, rej) => {
-      const s = serve({ fetch: app.fetch, hostname: h, port: p, createServer: createHttpsServer, serverOptions: { key: pki.key, cert: pki.cert } }, () => res(s));
-      s.once("error", (e) => rej(new Error(`cannot listen on ${h}:${p}: ${e.message}`)));
-    });
-  const server = await listenOn(host, port);
-  const servers = [server];
-  const actualPort = (server.address() as AddressInfo).port;
-  for (const e of extra) servers.push(await listenOn(e.host, e.port || actualPort));
-  for (const s of servers) {
-    s.on("secureConnection", parseInJavaScript);
-    // Watches stay open for a long time; Node's default request/headers timeouts would cut them.
-    const srv = s as unknown as { requestTimeout: number; headersTimeout: number; keepAliveTimeout: number };
-    srv.requestTimeout = 0;
-    srv.keepAliveTimeout = 65_000;
-  }
+
+  const cache = new WatchCache(backend, kinds);
+  manager.add(component("watchCache", { start: () => cache.start(), stop: async () => cache.stop(), snapshot: () => cache.snapshot() }));
+  const iam = manager.add(new IamCache(store, cache));
+  let audit: AuditLog | undefined;
+  manager.add(component("audit", {
+    start: async () => void (audit = opts.audit === false ? undefined : new AuditLog(join(dataDir, "audit.log"))),
+    stop: async () => audit?.close(),
+    snapshot: () => ({ path: audit?.path, written: audit?.written }),
+  }));
+
+  const allocator = new Allocator(backend);
+  const admission = new Admission(store);
+  admission.register(namespaceAdmission());
+  admission.register(new NetworkAdmission(store, allocator));
+  admission.register(tokenAdmission(store));
+  const ns = new NamespaceController(store, kinds, cache, log);
+  const gc = new GarbageCollector(store, kinds, cache, log);
+  const releaser = new AllocationReleaser(store, cache, allocator, log);
+  const imageGc = new ImageBlobCollector(store, cache, blobs, log, metrics.registry);
+  const hosts = new HostLifecycleController(store, cache, events, log, metrics.registry, opts.heartbeatGraceMs ?? 10_000);
+  const instances = new InstanceController(store, cache, admission, new EventRecorder(store, "kumo-instance-controller", log), log);
+  for (const loop of [ns.loop, gc.loop, releaser.loop, imageGc.loop, hosts.loop, instances.loop]) manager.add(loop);
+  const scheduler = opts.scheduler === false ? undefined : new Scheduler(store, cache, new EventRecorder(store, "kumo-scheduler", log), log, metrics.registry, { policy: opts.schedulePolicy });
+  manager.add(component("scheduler", {
+    start: async (signal) => scheduler?.start(signal),
+    stop: async () => scheduler?.stop(),
+    snapshot: () => ({ ...(scheduler?.snapshot() ?? { enabled: false }), allocationRepairsAtStart: repairs }),
+  }));
+  manager.add(new Compactor(backend, cache, log, opts.compactIntervalMs ?? 5 * 60_000, await backend.currentRevision()).loop);
+  counters(metrics, { events, ns, gc, allocator, releaser });
+
+  let ready = false;
+  const debugState = async () => ({
+    ...manager.snapshot(),
+    store: { kind: backend.kind, ...(await backend.stats()) },
+    events: { recordedTotal: events.recordedTotal },
+    agentProxy: metrics.agentProxyRequests,
+    admission: admission.snapshot(),
+    components: manager.lifecycle(),
+  });
+  const deps: ApiDeps = {
+    kinds, store, cache, history, iam, admission, metrics, log, debugState, webRoot: findWebRoot(), agentProxyToken: proxyToken,
+    get audit() {
+      return audit;
+    },
+  };
+  const app = createApp(deps, () => ready, { blobs });
+  const tls = () => ({ key: pki.key, cert: pki.cert });
+  const first: HttpsListener = manager.add(httpsListener("listener", { fetch: app.fetch, host, port: () => port, tls }));
+  extra.forEach((e, i) => manager.add(httpsListener(`listener-${i + 2}`, { fetch: app.fetch, host: e.host, port: () => e.port || first.port, tls })));
+  await manager.start();
+
   const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-  const url = `https://${urlHost}:${actualPort}`;
+  const url = `https://${urlHost}:${first.port}`;
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
   await writeKubeconfig(kubeconfigPath, url, pki.caCert, adminToken);
-
-  const compactEvery = opts.compactIntervalMs ?? 5 * 60_000;
-  let lastRevision = await backend.currentRevision();
-  const compactor = setInterval(async () => {
-    // Keep one interval of history: watchers more than one interval behind re-list (410), as in Kubernetes.
-    try {
-      const target = lastRevision;
-      lastRevision = await backend.currentRevision();
-      if (target > 0) {
-        await backend.compact(target);
-        cache.compacted(target);
-      }
-    } catch (e) {
-      log.warn({ err: String(e) }, "compaction failed");
-    }
-  }, compactEvery);
-  compactor.unref();
-
   ready = true;
   log.info({ url, dataDir, datastore: backend.kind, kubeconfig: kubeconfigPath }, "kumo server listening");
 
@@ -239,21 +228,23 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
     },
     close: async () => {
       ready = false;
-      clearInterval(compactor);
-      await scheduler?.stop();
-      await instanceController.stop();
-      imageGc.stop();
-      gc.stop();
-      releaser.stop();
-      hostLifecycle.stop();
-      cache.stop();
-      await Promise.all(servers.map((srv) => new Promise<void>((res) => {
-        srv.close(() => res());
-        (srv as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      })));
-      await audit?.close();
-      await backend.close();
+      await manager.stop();
       log.info({}, "kumo server stopped");
     },
   };
+}
+
+/** Counters the server's parts keep for /debug/state, exposed on /metrics too (read at scrape time). */
+function counters(
+  metrics: ServerMetrics,
+  p: { events: EventRecorder; ns: NamespaceController; gc: GarbageCollector; allocator: Allocator; releaser: AllocationReleaser },
+): void {
+  metrics.counterFrom("kumo_events_recorded_total", "Events the server recorded", () => p.events.recordedTotal);
+  metrics.counterFrom("kumo_namespaces_finalized_total", "Deleted namespaces the namespace controller emptied and removed", () => p.ns.finalizedTotal);
+  metrics.counterFrom("kumo_gc_deleted_total", "Dependents the garbage collector deleted", () => p.gc.deletedTotal);
+  metrics.counterFrom("kumo_gc_orphaned_total", "Dependents the garbage collector detached (Orphan)", () => p.gc.orphanedTotal);
+  metrics.counterFrom("kumo_ipam_claims_total", "VNI/MAC/IP allocations claimed", () => p.allocator.claimsTotal);
+  metrics.counterFrom("kumo_ipam_releases_total", "VNI/MAC/IP allocations released", () => p.allocator.releasesTotal);
+  metrics.counterFrom("kumo_ipam_exhausted_total", "Allocations refused because the pool was full", () => p.allocator.exhaustedTotal);
+  metrics.counterFrom("kumo_ipam_swept_total", "Allocations freed by the sweep (owner gone)", () => p.releaser.sweptTotal);
 }

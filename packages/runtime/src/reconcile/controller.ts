@@ -35,7 +35,7 @@ export interface ControllerOptions {
 }
 
 /** A failing key as /debug/state shows it. */
-interface Failure {
+export interface Failure {
   message: string;
   at: string;
   failures: number;

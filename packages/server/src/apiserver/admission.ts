@@ -1,62 +1,86 @@
 /**
- * Kind-specific admission that the generic store cannot know: tokens get a generated secret (shown once),
- * namespaces get the finalizer that empties them before they go, system projects cannot be deleted,
- * networks/subnets/ports get their VNI, gateway, MAC and IP from the allocator.
+ * Admission: the kind-specific steps around a create or a delete that the generic store cannot know. The
+ * HTTP layer knows only this registry; the parts of the server that own a kind's rules (the namespace
+ * controller, IPAM, token issuing) register their hooks here when the server is wired (server.ts), so the
+ * HTTP layer never imports a controller.
  */
-import { type KindDefinition, type KObject, NamespaceKind, NetworkKind, PortKind, type PortSpec, SubnetKind, type SubnetSpec, TokenKind, conflict, forbidden } from "@kumo/api";
-import { hashToken } from "../auth/iam-cache.js";
-import { newBearerToken } from "../auth/bootstrap.js";
+import type { KindDefinition, KObject } from "@kumo/api";
 import type { ObjectStore, WriteContext } from "../registry/store.js";
-import type { NetworkAdmission, Rollback } from "../controllers/ipam/network-admission.js";
 
-/** Finalizer the namespace controller removes once a deleted namespace is empty. */
-export const NAMESPACE_FINALIZER = "kumo.dev/namespace-contents";
-/** Projects that always exist. */
-export const SYSTEM_NAMESPACES = ["default", "kumo-system"];
+/** Undoes a hook's side effect (an address claimed) when the create fails after the hook ran. */
+export type Rollback = () => Promise<void>;
 
-/** Create/delete hooks around the store. */
+/** A create as hooks see it: `obj` is the object about to be stored (hooks may change it). */
+export interface CreateRequest {
+  kind: KindDefinition;
+  namespace: string | undefined;
+  obj: KObject;
+  /** The uid the object will be stored with (hooks that claim resources record it as the owner). */
+  uid: string;
+  ctx: WriteContext;
+}
+
+/** One owner's rules for some kinds. Hooks run in registration order. */
+export interface AdmissionHook {
+  /** Shown in errors and /debug/state. */
+  readonly name: string;
+  /** Kinds the hook applies to. */
+  readonly kinds: readonly KindDefinition[];
+  /** Before the store create: may change `req.obj`, may claim resources and return their rollback; throws to refuse. */
+  mutate?(req: CreateRequest): Promise<Rollback | void>;
+  /** After the create: may return the object to answer with instead (a secret shown once). */
+  created?(req: CreateRequest, created: KObject): Promise<KObject | void>;
+  /** Before a delete: throws to refuse it. */
+  validateDelete?(kind: KindDefinition, namespace: string | undefined, name: string): Promise<void>;
+}
+
+/** The registry of admission hooks, and creates/deletes through them. */
 export class Admission {
-  constructor(private readonly store: ObjectStore, private readonly network?: NetworkAdmission) {}
+  private readonly hooks: AdmissionHook[] = [];
 
-  /** Creates through the store, applying kind-specific rules. */
+  constructor(private readonly store: ObjectStore) {}
+
+  /** Adds a hook (after those registered before it). */
+  register(hook: AdmissionHook): void {
+    this.hooks.push(hook);
+  }
+
+  private for(kind: KindDefinition): AdmissionHook[] {
+    return this.hooks.filter((h) => h.kinds.includes(kind));
+  }
+
+  /** Creates through the store, running the kind's hooks; a failed create rolls back what they claimed. */
   async create(kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext, operation: "Update" | "Apply" = "Update"): Promise<KObject> {
-    let obj = structuredClone(input);
+    const obj = structuredClone(input);
     obj.metadata = obj.metadata ?? {};
-    if (kind === NamespaceKind) obj.metadata.finalizers = [...new Set([...(obj.metadata.finalizers ?? []), NAMESPACE_FINALIZER])];
-    const uid = crypto.randomUUID();
-    let rollback: Rollback | undefined;
-    if (this.network && !ctx.dryRun && [NetworkKind, SubnetKind, PortKind].includes(kind)) {
-      const ns = namespace ?? obj.metadata.namespace ?? "default";
-      if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + uid.slice(0, 5);
-      obj.metadata.uid = uid;
-      rollback = kind === NetworkKind ? await this.network.network(ns, obj) : kind === SubnetKind ? await this.network.subnet(ns, obj) : await this.network.port(ns, obj);
-      delete obj.metadata.uid;
-    }
+    const req: CreateRequest = { kind, namespace, obj, uid: crypto.randomUUID(), ctx };
+    const hooks = this.for(kind);
+    const rollbacks: Rollback[] = [];
+    const rollback = async () => { for (const r of rollbacks.reverse()) await r().catch(() => undefined); };
     let created: KObject;
     try {
-      created = await this.store.create(kind, namespace, obj, ctx, operation, { uid });
+      for (const h of hooks) {
+        const r = await h.mutate?.(req);
+        if (r) rollbacks.push(r);
+      }
+      created = await this.store.create(kind, namespace, req.obj, ctx, operation, { uid: req.uid });
     } catch (e) {
-      await rollback?.();
+      await rollback();
       throw e;
     }
-    if (kind === TokenKind && !ctx.dryRun) {
-      const secret = newBearerToken();
-      const withHash = await this.store.guaranteedUpdate(TokenKind, undefined, created.metadata.name!, { ...ctx, subresource: "status" }, (cur) => ({ ...cur, status: { secretHash: hashToken(secret) } }));
-      // The secret is returned once and never stored.
-      return { ...withHash, status: { ...(withHash.status as object), bearerToken: secret } };
-    }
+    for (const h of hooks) created = (await h.created?.(req, created)) ?? created;
     return created;
   }
 
-  /** Refuses deletes that would break the cloud or strand objects. */
+  /** Runs the kind's delete checks; throws when a hook refuses the delete. */
   async beforeDelete(kind: KindDefinition, namespace: string | undefined, name: string): Promise<void> {
-    if (kind === NamespaceKind && SYSTEM_NAMESPACES.includes(name)) throw forbidden(`namespace "${name}" is a system project and cannot be deleted`);
-    if (kind === SubnetKind || kind === NetworkKind) {
-      const network = kind === NetworkKind ? name : ((await this.store.get(SubnetKind, namespace, name)).spec as SubnetSpec).network;
-      const users = (await this.store.list(PortKind, namespace)).items.filter((p) => (p.spec as PortSpec).network === network && (p.spec as PortSpec).deviceOwner !== "network:dhcp");
-      if (users.length) {
-        throw conflict({ group: kind.group, resource: kind.plural, name }, `${kind.kind.toLowerCase()} is in use by ${users.length} port(s): ${users.slice(0, 5).map((p) => p.metadata.name).join(", ")}${users.length > 5 ? ", ..." : ""}; delete them first`);
-      }
-    }
+    for (const h of this.for(kind)) await h.validateDelete?.(kind, namespace, name);
+  }
+
+  /** Hook names by kind, for /debug/state. */
+  snapshot(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const h of this.hooks) for (const k of h.kinds) (out[k.kind] ??= []).push(h.name);
+    return out;
   }
 }

@@ -15,7 +15,7 @@ import { watchItems } from "./watch.js";
 import { instanceLog } from "./instance-log.js";
 import { mountBlobRoutes } from "./blobs.js";
 import type { UserInfo } from "../auth/iam-cache.js";
-import type { BlobStore } from "../controllers/compute/blob-store.js";
+import type { BlobStore } from "../images/blob-store.js";
 
 /** Hono bindings: in-process callers (controllers) pass their identity here; network requests cannot. */
 export interface AppEnv {
@@ -117,11 +117,7 @@ export function createApp(d: ApiDeps, ready: () => boolean, opts: { blobs?: Blob
     d.metrics.watchCacheEvents.set(d.cache.snapshot().windowEvents);
     return c.body(await d.metrics.registry.metrics(), 200, { "content-type": d.metrics.registry.contentType });
   });
-  app.get("/debug/state", async (c) => {
-    const state: Record<string, unknown> = { store: { kind: d.store.backend.kind, ...(await d.store.backend.stats()) }, watchCache: d.cache.snapshot(), iam: d.iam.snapshot(), gc: d.gc.snapshot(), audit: { path: d.audit?.path, written: d.audit?.written }, agentProxy: d.metrics.agentProxyRequests };
-    for (const [k, fn] of d.debugState) state[k] = fn();
-    return sendJson(c, 200, state);
-  });
+  app.get("/debug/state", async (c) => sendJson(c, 200, await d.debugState()));
 
   // Discovery and OpenAPI.
   app.get("/api", (c) => sendJson(c, 200, coreVersions(c.req.header("host") ?? "")));

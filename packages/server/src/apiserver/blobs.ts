@@ -16,9 +16,9 @@ import type { AppEnv } from "./app.js";
 import type { ApiDeps } from "./deps.js";
 import type { RequestInfo } from "./request-info.js";
 import { sendJson } from "./resources.js";
-import { BlobCorrupted, BlobDigestMismatch, BlobTooLarge, type BlobStore, type OpenBlob } from "../controllers/compute/blob-store.js";
-import { partsOf, withBlob } from "../controllers/compute/image-status.js";
-import { EventRecorder } from "../controllers/events.js";
+import { BlobCorrupted, BlobDigestMismatch, BlobTooLarge, type BlobStore, type OpenBlob } from "../images/blob-store.js";
+import { partsOf, withBlob } from "../images/image-status.js";
+import { EventRecorder } from "../observability/events.js";
 
 /** URL pattern of one image part. */
 export const BLOB_PATH = "/apis/compute.kumo.dev/v1/images/:name/blobs/:part";

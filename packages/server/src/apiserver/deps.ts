@@ -8,7 +8,6 @@ import type { HistoryRecorder } from "../registry/history.js";
 import type { ObjectStore } from "../registry/store.js";
 import type { WatchCache } from "../registry/watch-cache.js";
 import type { Admission } from "./admission.js";
-import type { GarbageCollector } from "../controllers/gc.js";
 
 /** Dependencies of the API handlers. */
 export interface ApiDeps {
@@ -18,12 +17,11 @@ export interface ApiDeps {
   history: HistoryRecorder;
   iam: IamCache;
   admission: Admission;
-  gc: GarbageCollector;
   metrics: ServerMetrics;
   audit?: AuditLog;
   log: Logger;
-  /** Extra JSON for /debug/state (controllers register theirs here). */
-  debugState: Map<string, () => unknown>;
+  /** The /debug/state document: every component's state (server.ts builds it from the component manager). */
+  debugState: () => Promise<Record<string, unknown>>;
   /** Directory of the built dashboard (served at /ui/), if any. */
   webRoot?: string;
   /** Bearer token the server shows agents when it proxies `instances/NAME/log` (agents check it). */

@@ -2,7 +2,8 @@
 import type { Context } from "hono";
 import { Value } from "@sinclair/typebox/value";
 import {
-  type KindDefinition, type KObject, apiVersionOfKind, badRequest, conflict, invalid, parseApiVersion, staleConflict, validateObject,
+  type KindDefinition, type KObject, ORPHAN_FINALIZER, apiVersionOfKind, badRequest, conflict, invalid, parseApiVersion, staleConflict,
+  validateObject,
 } from "@kumo/api";
 import type { ApiDeps } from "./deps.js";
 import { patchTypeOf, parseDocument, readBody, readObject } from "./body.js";
@@ -147,9 +148,33 @@ export async function patchItem(c: Context, d: ApiDeps, info: RequestInfo, user:
   return sendObject(c, 200, kind, obj);
 }
 
+type Preconditions = { uid?: string; resourceVersion?: string };
+
+/**
+ * Records propagationPolicy=Orphan on the object itself, as Kubernetes does: the `orphan` finalizer, added
+ * only if the preconditions hold. The garbage collector, which follows deletions on its own, detaches the
+ * dependents and removes the finalizer; the request thus survives a restart. Returns the preconditions left
+ * for the delete (the uid: this write changed the resourceVersion).
+ */
+async function recordOrphan(d: ApiDeps, info: RequestInfo, ctx: WriteContext, pre: Preconditions): Promise<Preconditions> {
+  const t = { group: info.kind.group, resource: info.kind.plural, kind: info.kind.kind, name: info.name };
+  await d.store.guaranteedUpdate(info.kind, info.namespace, info.name!, ctx, (cur) => {
+    const md = cur.metadata;
+    if (pre.uid && pre.uid !== md.uid) throw conflict(t, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${md.uid}`);
+    if (pre.resourceVersion && pre.resourceVersion !== md.resourceVersion) {
+      throw conflict(t, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${md.resourceVersion}`);
+    }
+    // Already being deleted: no finalizer can be added, and the delete below changes nothing.
+    if (md.deletionTimestamp || (md.finalizers ?? []).includes(ORPHAN_FINALIZER)) return cur;
+    md.finalizers = [...(md.finalizers ?? []), ORPHAN_FINALIZER];
+    return cur;
+  });
+  return { uid: pre.uid };
+}
+
 /** DELETE item. Honors preconditions, dryRun and propagationPolicy (Orphan detaches dependents; Background lets the GC delete them). */
 export async function deleteItem(c: Context, d: ApiDeps, info: RequestInfo, user: UserInfo): Promise<Response> {
-  let opts: { propagationPolicy?: string; preconditions?: { uid?: string; resourceVersion?: string }; dryRun?: string[] } = {};
+  let opts: { propagationPolicy?: string; preconditions?: Preconditions; dryRun?: string[] } = {};
   const text = await readBody(c);
   if (text.trim()) {
     const doc = parseDocument(text, c.req.header("content-type"));
@@ -166,8 +191,10 @@ export async function deleteItem(c: Context, d: ApiDeps, info: RequestInfo, user
   const ctx = writeContext(c, user, info, "unknown");
   if (opts.dryRun?.includes("All")) ctx.dryRun = true;
   await d.admission.beforeDelete(info.kind, info.namespace, info.name!);
-  const { obj, gone } = await d.store.delete(info.kind, info.namespace, info.name!, ctx, opts.preconditions ?? {});
-  if (gone && !ctx.dryRun && obj.metadata.uid) d.gc.ownerDeleted(obj.metadata.uid, policy === "Orphan");
+  let pre = opts.preconditions ?? {};
+  if (policy === "Orphan" && !ctx.dryRun) pre = await recordOrphan(d, info, ctx, pre);
+  // Dependents are the garbage collector's: it follows this deletion through the watch cache.
+  const { obj } = await d.store.delete(info.kind, info.namespace, info.name!, ctx, pre);
   return sendObject(c, 200, info.kind, obj);
 }
 
@@ -175,9 +202,6 @@ export async function deleteItem(c: Context, d: ApiDeps, info: RequestInfo, user
 export async function deleteCollection(c: Context, d: ApiDeps, info: RequestInfo, user: UserInfo): Promise<Response> {
   const list = await d.store.list(info.kind, info.namespace, { labelSelector: c.req.query("labelSelector"), fieldSelector: c.req.query("fieldSelector") });
   const ctx = writeContext(c, user, info, "unknown");
-  for (const o of list.items) {
-    await d.store.delete(info.kind, o.metadata.namespace, o.metadata.name!, ctx).catch(() => undefined);
-    if (o.metadata.uid) d.gc.ownerDeleted(o.metadata.uid, false);
-  }
+  for (const o of list.items) await d.store.delete(info.kind, o.metadata.namespace, o.metadata.name!, ctx).catch(() => undefined);
   return sendJson(c, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { kind: info.kind.plural, group: info.kind.group } });
 }

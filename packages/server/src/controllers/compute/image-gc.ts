@@ -4,65 +4,74 @@
  * is replaced by another upload, each digest it no longer references is deleted from the blob store unless
  * another Image still references it (identical content is stored once). A periodic sweep removes stored
  * blobs no Image references (an upload whose Image vanished before its status was written) once they are
- * older than a grace period, and temp files of uploads that are no longer running.
+ * older than a grace period, and temp files of uploads that are no longer running. One worker: a sweep and a
+ * collection never decide on the same file at once.
  */
-import { ImageKind, type ImageStatus, type KindDefinition, type KObject } from "@kumo/api";
+import { ImageKind, type ImageStatus, type KObject } from "@kumo/api";
+import { Controller, periodicSource } from "@kumo/runtime";
 import type { Logger } from "pino";
 import { Counter, type Registry } from "prom-client";
+import type { BlobStore } from "../../images/blob-store.js";
+import { digestsOf } from "../../images/image-status.js";
+import { type Change, LocalInformer } from "../../informers/local-informer.js";
+import { EventRecorder } from "../../observability/events.js";
 import type { ObjectStore } from "../../registry/store.js";
 import type { WatchCache } from "../../registry/watch-cache.js";
-import { EventRecorder } from "../events.js";
-import type { BlobStore } from "./blob-store.js";
-import { digestsOf } from "./image-status.js";
-import { LocalInformer } from "./local-informer.js";
 
 /** Unreferenced blobs younger than this survive a sweep: their upload may still be writing the Image status. */
 const ORPHAN_GRACE_MS = 10 * 60_000;
+const SWEEP = "sweep";
+
+/** Digests an Image change stopped referencing, kept until they are collected. */
+interface Dropped {
+  image: KObject;
+  digests: string[];
+  why: string;
+}
 
 /** Deletes blobs no Image references. */
 export class ImageBlobCollector {
-  private readonly informer: LocalInformer;
+  readonly loop: Controller;
   private readonly deleted: Counter;
   private readonly events: EventRecorder;
-  private timer?: NodeJS.Timeout;
-  private chain: Promise<void> = Promise.resolve();
+  /** Work queued by Image changes, by key (`image@uid#resourceVersion`: each change is its own item). */
+  private readonly dropped = new Map<string, Dropped>();
   deletedTotal = 0;
   lastSweep?: string;
 
-  constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly blobs: BlobStore, private readonly log: Logger, registry: Registry) {
+  constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly blobs: BlobStore, private readonly log: Logger, registry: Registry, sweepMs = 5 * 60_000) {
     this.deleted = new Counter({ name: "kumo_images_blob_gc_deleted_total", help: "Stored image blobs deleted because no Image references them any more", registers: [registry] });
-    this.informer = new LocalInformer(store, cache, [ImageKind], (k, t, o, p) => this.onChange(k, t, o, p));
     this.events = new EventRecorder(store, "kumo-image-service", log);
-  }
-
-  /** Follows Image changes and starts the periodic sweep. */
-  async start(sweepMs = 5 * 60_000): Promise<void> {
-    await this.informer.start();
-    this.timer = setInterval(() => void this.enqueue(() => this.sweep()), sweepMs);
-    this.timer.unref();
-  }
-
-  /** Stops following and sweeping. */
-  stop(): void {
-    clearInterval(this.timer);
-    this.informer.stop();
-  }
-
-  private onChange(_kind: KindDefinition, type: string, obj: KObject, prev?: KObject): void {
-    const before = type === "DELETED" ? digestsOf(obj.status as ImageStatus | undefined) : digestsOf(prev?.status as ImageStatus | undefined);
-    const after = type === "DELETED" ? new Set<string>() : digestsOf(obj.status as ImageStatus | undefined);
-    const dropped = [...before].filter((d) => !after.has(d));
-    if (!dropped.length) return;
-    void this.enqueue(async () => {
-      const gone = await this.collect(dropped, `image ${obj.metadata.name} ${type === "DELETED" ? "deleted" : "part replaced"}`);
-      if (gone.length) await this.events.record(obj, "Normal", "BlobsDeleted", `deleted ${gone.map((d) => `sha256:${d.slice(0, 12)}`).join(", ")}: no image references ${gone.length === 1 ? "it" : "them"} any more`);
+    const informer = new LocalInformer("images", store, cache, [ImageKind], (c, enqueue) => this.onChange(c, enqueue));
+    this.loop = new Controller({
+      name: "image-gc", log, workers: 1,
+      sources: [informer, periodicSource("sweep", sweepMs, SWEEP, { atStart: false })],
+      reconciler: (_ctx, key) => this.reconcile(key),
+      debug: () => ({ ...this.blobs.snapshot(), deletedTotal: this.deletedTotal, lastSweep: this.lastSweep, pending: this.dropped.size }),
     });
   }
 
-  /** Runs collections one at a time (a sweep and an event never decide on the same file concurrently). */
-  private enqueue(f: () => Promise<unknown>): Promise<void> {
-    this.chain = this.chain.then(f).then(() => undefined, (e) => this.log.warn({ err: String(e) }, "image blob collection failed; the next sweep retries"));
-    return this.chain;
+  private onChange({ type, obj, prev }: Change, enqueue: (key: string) => void): void {
+    const before = type === "DELETED" ? digestsOf(obj.status as ImageStatus | undefined) : digestsOf(prev?.status as ImageStatus | undefined);
+    const after = type === "DELETED" ? new Set<string>() : digestsOf(obj.status as ImageStatus | undefined);
+    const digests = [...before].filter((d) => !after.has(d));
+    if (!digests.length) return;
+    const key = `${obj.metadata.name}@${obj.metadata.uid}#${obj.metadata.resourceVersion}`;
+    this.dropped.set(key, { image: obj, digests, why: `image ${obj.metadata.name} ${type === "DELETED" ? "deleted" : "part replaced"}` });
+    enqueue(key);
+  }
+
+  /** Collects what one Image change dropped (and records it on the Image), or sweeps. */
+  async reconcile(key: string): Promise<void> {
+    if (key === SWEEP) {
+      await this.sweep();
+      return;
+    }
+    const d = this.dropped.get(key);
+    if (!d) return;
+    const gone = await this.collect(d.digests, d.why);
+    this.dropped.delete(key);
+    if (gone.length) await this.events.record(d.image, "Normal", "BlobsDeleted", `deleted ${gone.map((x) => `sha256:${x.slice(0, 12)}`).join(", ")}: no image references ${gone.length === 1 ? "it" : "them"} any more`);
   }
 
   private async referenced(): Promise<Set<string>> {
@@ -93,15 +102,5 @@ export class ImageBlobCollector {
     await this.blobs.sweepTmp();
     this.lastSweep = new Date(now).toISOString();
     return n;
-  }
-
-  /** Waits for queued collections (tests). */
-  idle(): Promise<void> {
-    return this.chain;
-  }
-
-  /** State for /debug/state. */
-  snapshot() {
-    return { ...this.blobs.snapshot(), deletedTotal: this.deletedTotal, lastSweep: this.lastSweep };
   }
 }

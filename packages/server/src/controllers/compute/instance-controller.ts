@@ -13,66 +13,56 @@
  * the ports, marks the reservation Released (Scheduled=False) BEFORE giving it back on the Host (so a crash
  * can only leak capacity, which the startup resync repairs, never release twice), and removes the finalizer.
  */
-import { FlavorKind, HostKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KindDefinition, type KObject, PortKind, type PortSpec, findCondition, isNotFound, setCondition, type Condition } from "@kumo/api";
+import { FlavorKind, HostKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KObject, PortKind, type PortSpec, findCondition, isNotFound, setCondition, type Condition } from "@kumo/api";
+import { Controller, type Enqueue, type ReconcileResult } from "@kumo/runtime";
 import type { Logger } from "pino";
-import type { Registry } from "prom-client";
 import type { Admission } from "../../apiserver/admission.js";
+import { type Change, LocalInformer } from "../../informers/local-informer.js";
 import type { ObjectStore } from "../../registry/store.js";
 import type { WatchCache } from "../../registry/watch-cache.js";
-import type { EventRecorder } from "../events.js";
+import type { EventRecorder } from "../../observability/events.js";
 import { release } from "./host-allocation.js";
 import { INSTANCE_CTX, type PortNote, bindPorts, ensurePorts, releasePorts } from "./instance-ports.js";
-import { LocalInformer } from "./local-informer.js";
 import { INSTANCE_FINALIZER, RELEASED_REASON, RESOURCES_ANNOTATION, encodeResources, formatResources, holdsReservation, hostReady, instanceResources, keyOf, resolveResources, splitKey } from "./resources.js";
-import { type Reconciler, Runner } from "./runner.js";
 
 /** How often a deleting instance re-checks while waiting for its agent (watch events usually come first). */
 const AGENT_WAIT_RECHECK_MS = 10_000;
 
 /** Reconciles Instances (see the file comment for the contract with the scheduler and the agent). */
-export class InstanceController implements Reconciler {
+export class InstanceController {
+  readonly loop: Controller;
   private readonly informer: LocalInformer;
-  private readonly runner: Runner;
   /** instance key → reason → last Warning time. */
   private readonly warnedAt = new Map<string, Map<string, number>>();
   finalizedTotal = 0;
 
-  constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly admission: Admission, private readonly events: EventRecorder, private readonly log: Logger, registry: Registry) {
-    this.runner = new Runner("instance", this, registry, log, { workers: 8 });
-    this.informer = new LocalInformer(store, cache, [InstanceKind, PortKind, HostKind, FlavorKind], (k, t, o, p) => this.onChange(k, t, o, p));
+  constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly admission: Admission, private readonly events: EventRecorder, private readonly log: Logger) {
+    this.informer = new LocalInformer("compute", store, cache, [InstanceKind, PortKind, HostKind, FlavorKind], (c, enqueue) => this.onChange(c, enqueue));
+    this.loop = new Controller({
+      name: "instance", log, workers: 8, sources: [this.informer], reconciler: (_ctx, key) => this.reconcile(key),
+      debug: () => ({ instances: this.informer.count(InstanceKind), finalizedTotal: this.finalizedTotal }),
+    });
   }
 
-  /** Fills caches (queueing every instance) and starts the workers. */
-  async start(): Promise<void> {
-    await this.informer.start();
-    this.runner.start();
-  }
-
-  /** Stops the workers and the watches. */
-  async stop(): Promise<void> {
-    this.informer.stop();
-    await this.runner.stop();
-  }
-
-  private onChange(kind: KindDefinition, type: string, obj: KObject, prev?: KObject): void {
+  private onChange({ kind, type, obj, prev }: Change, enqueue: Enqueue): void {
     if (kind === InstanceKind) {
-      if (type !== "DELETED") this.runner.add(keyOf(obj));
+      if (type !== "DELETED") enqueue(keyOf(obj));
       else this.warnedAt.delete(keyOf(obj));
     } else if (kind === PortKind) {
       const owner = (obj.spec as PortSpec).deviceOwner;
-      if (owner?.startsWith("instance:")) this.runner.add(`${obj.metadata.namespace}/${owner.slice("instance:".length)}`);
+      if (owner?.startsWith("instance:")) enqueue(`${obj.metadata.namespace}/${owner.slice("instance:".length)}`);
     } else if (kind === HostKind) {
       // A host going NotReady (or away) unblocks the deletions waiting for its agent.
       if (type === "DELETED" || !prev || hostReady(prev) !== hostReady(obj)) {
-        for (const i of this.informer.list(InstanceKind)) if ((i.status as InstanceStatus | undefined)?.host === obj.metadata.name) this.runner.add(keyOf(i));
+        for (const i of this.informer.list(InstanceKind)) if ((i.status as InstanceStatus | undefined)?.host === obj.metadata.name) enqueue(keyOf(i));
       }
     } else if (kind === FlavorKind && type !== "DELETED") {
-      for (const i of this.informer.list(InstanceKind)) if ((i.spec as InstanceSpec).flavor === obj.metadata.name && !instanceResources(i)) this.runner.add(keyOf(i));
+      for (const i of this.informer.list(InstanceKind)) if ((i.spec as InstanceSpec).flavor === obj.metadata.name && !instanceResources(i)) enqueue(keyOf(i));
     }
   }
 
   /** One pass over one instance. */
-  async reconcile(key: string): Promise<{ requeueAfterMs?: number } | void> {
+  async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
     let inst: KObject;
     try {
@@ -140,7 +130,7 @@ export class InstanceController implements Reconciler {
   }
 
   /** The deletion flow (see the file comment). */
-  private async finalize(inst: KObject): Promise<{ requeueAfterMs?: number } | void> {
+  private async finalize(inst: KObject): Promise<ReconcileResult> {
     if (!(inst.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER)) return;
     const st = (inst.status ?? {}) as InstanceStatus;
     if (st.phase !== "Terminating") {
@@ -200,10 +190,5 @@ export class InstanceController implements Reconciler {
     byReason.set(reason, Date.now());
     this.warnedAt.set(keyOf(inst), byReason);
     await this.events.record(inst, "Warning", reason, message);
-  }
-
-  /** State for /debug/state. */
-  snapshot() {
-    return { ...this.runner.snapshot(), instances: this.informer.count(InstanceKind), finalizedTotal: this.finalizedTotal };
   }
 }

@@ -107,10 +107,8 @@ export function needsScheduling(inst: KObject): boolean {
   return !st?.host && !inst.metadata.deletionTimestamp && (inst.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER) && !!instanceResources(inst);
 }
 
-/** "namespace/name" (the work-queue key). */
-export function keyOf(o: KObject): string {
-  return `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
-}
+/** The work-queue key of an object (the informer's key): `namespace/name`, or `/name` when cluster-scoped. */
+export { keyOf } from "../../informers/local-informer.js";
 
 /** Splits a work-queue key. */
 export function splitKey(key: string): { namespace: string | undefined; name: string } {

@@ -6,7 +6,7 @@ import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
 import { HostKind, InstanceKind, type InstanceStatus } from "@kumo/api";
 import { startTestServer, type TestServer } from "../../testing.js";
-import { EventRecorder } from "../events.js";
+import { EventRecorder } from "../../observability/events.js";
 import { reserve, resyncAllocations } from "./host-allocation.js";
 import { hostAllocated, hostCapacity, instanceResources } from "./resources.js";
 import { Scheduler, SCHEDULER_CTX } from "./scheduler.js";

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { HostKind, InstanceKind, SecretKind, type InstanceStatus } from "@kumo/api";
 import { startTestServer, type TestServer } from "../../testing.js";
-import { EventRecorder } from "../events.js";
+import { EventRecorder } from "../../observability/events.js";
 import { instanceResources } from "./resources.js";
 import { Scheduler } from "./scheduler.js";
 import type { SchedulePolicy } from "./score.js";

@@ -9,17 +9,16 @@
  * Anti-affinity is exact within one scheduler and best-effort between concurrent ones (it has no counter on
  * the Host to re-check).
  */
-import { setMaxListeners } from "node:events";
-import { HostKind, ImageKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KindDefinition, type KObject, findCondition, isNotFound, setCondition } from "@kumo/api";
-import { WorkQueue } from "@kumo/client";
+import { HostKind, ImageKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KObject, findCondition, isNotFound, setCondition } from "@kumo/api";
+import { Controller, type Enqueue, type ReconcileResult } from "@kumo/runtime";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { ObjectStore, WriteContext } from "../../registry/store.js";
 import type { WatchCache } from "../../registry/watch-cache.js";
-import type { EventRecorder } from "../events.js";
+import { type Change, LocalInformer } from "../../informers/local-informer.js";
+import type { EventRecorder } from "../../observability/events.js";
 import { type FilterFailure, type PlacementRequest, dominantFailure, unschedulableMessage } from "./filters.js";
 import { release, reserve, ReservationRefused } from "./host-allocation.js";
-import { LocalInformer } from "./local-informer.js";
 import { type Resources, instanceResources, keyOf, needsScheduling, splitKey } from "./resources.js";
 import { LatencyWindow, schedulerMetrics, type SchedulerMetrics } from "./scheduler-metrics.js";
 import { chooseHost, type SchedulePolicy } from "./score.js";
@@ -31,7 +30,7 @@ export const SCHEDULER_CTX: WriteContext = { user: "system:kumo-scheduler", mana
 /** Options of a Scheduler. */
 export interface SchedulerOptions {
   policy?: SchedulePolicy;
-  /** Shown in /debug/state and logs (several schedulers may run). */
+  /** Shown in /debug/state, logs and events, and the name of its loop (several schedulers may run; default "scheduler"). */
   name?: string;
   /** Concurrent commits (default 32; decisions themselves are serialised by the event loop). More fill sqlite's group commits. */
   workers?: number;
@@ -50,12 +49,12 @@ class BindConflict extends Error {}
 /** Event writes a scheduler lets run behind its decisions before it waits for them. */
 const MAX_EVENTS_IN_FLIGHT = 256;
 
-/** Places instances on hosts. */
+/** Places instances on hosts: a loop whose workers commit decisions taken one at a time on the local view. */
 export class Scheduler {
   readonly name: string;
   readonly policy: SchedulePolicy;
+  readonly loop: Controller;
   private readonly informer: LocalInformer;
-  private readonly queue: WorkQueue<string>;
   private readonly m: SchedulerMetrics;
   private readonly view = new SchedulerView();
   /** Instances that failed and wait for a host or image change (or their backoff). */
@@ -63,9 +62,7 @@ export class Scheduler {
   private readonly warnedAt = new Map<string, number>();
   private readonly recent: DecisionRecord[] = [];
   private readonly latency = new LatencyWindow();
-  private readonly depth = () => this.queue.len();
-  private readonly abort = new AbortController();
-  private workers: Promise<void>[] = [];
+  private readonly depth = () => this.loop.queue.len();
   private readonly eventsInFlight = new Set<Promise<void>>();
   placedTotal = 0;
   /** Decisions of this scheduler by result (the metric sums all schedulers of the process). */
@@ -74,32 +71,31 @@ export class Scheduler {
   constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly events: EventRecorder, private readonly log: Logger, registry: Registry, private readonly opts: SchedulerOptions = {}) {
     this.name = opts.name ?? "kumo-scheduler";
     this.policy = opts.policy ?? "spread";
-    this.queue = new WorkQueue<string>({ baseDelayMs: opts.retryBaseMs ?? 500, maxDelayMs: opts.retryMaxMs ?? 30_000 });
     this.m = schedulerMetrics(registry);
-    this.informer = new LocalInformer(store, cache, [HostKind, ImageKind, InstanceKind], (k, t, o, p) => this.onChange(k, t, o, p));
+    this.informer = new LocalInformer("scheduling", store, cache, [HostKind, ImageKind, InstanceKind], (c, enqueue) => this.onChange(c, enqueue));
+    this.loop = new Controller({
+      name: opts.name ?? "scheduler", log, workers: opts.workers ?? 32, baseDelayMs: opts.retryBaseMs ?? 500, maxDelayMs: opts.retryMaxMs ?? 30_000,
+      sources: [this.informer], reconciler: (_ctx, key) => this.reconcile(key),
+    });
+    this.loop.register(registry);
   }
 
-  /** Fills the caches, queues every unscheduled instance and starts the workers. */
-  async start(): Promise<void> {
+  /** Fills the caches, queues every unscheduled instance and starts the workers; stops when `signal` aborts. */
+  async start(signal: AbortSignal = new AbortController().signal): Promise<void> {
     this.m.queues.add(this.depth);
-    await this.informer.start();
-    const n = this.opts.workers ?? 32;
-    setMaxListeners(n + 10, this.abort.signal); // every idle worker waits on the signal
-    for (let i = 0; i < n; i++) this.workers.push(this.work());
-    this.log.info({ scheduler: this.name, policy: this.policy, hosts: this.view.size, queued: this.queue.len() }, "scheduler started");
+    await this.loop.start(signal);
+    this.log.info({ scheduler: this.name, policy: this.policy, hosts: this.view.size, queued: this.loop.queue.len() }, "scheduler started");
   }
 
-  /** Stops taking work and waits for in-flight commits. */
+  /** Stops taking work and waits for in-flight commits and the events they are writing. */
   async stop(): Promise<void> {
-    this.abort.abort();
-    this.queue.shutDown();
-    this.informer.stop();
-    await Promise.allSettled(this.workers);
+    await this.loop.stop();
+    await this.informer.stopped();
     await Promise.allSettled([...this.eventsInFlight]);
     this.m.queues.delete(this.depth);
   }
 
-  private onChange(kind: KindDefinition, type: string, obj: KObject, prev?: KObject): void {
+  private onChange({ kind, type, obj, prev }: Change, enqueue: Enqueue): void {
     if (kind === HostKind) {
       if (type === "DELETED") this.view.deleteHost(obj.metadata.name!);
       else if (this.view.setHost(obj)) this.retryPending();
@@ -118,35 +114,28 @@ export class Scheduler {
     }
     // A refused instance waits for its backoff or a host/image change; its own status updates are not news.
     if (this.pending.has(key) && prev && prev.metadata.generation === obj.metadata.generation) return;
-    this.queue.add(key);
+    enqueue(key);
   }
 
   private retryPending(): void {
-    for (const k of this.pending) this.queue.add(k);
+    for (const k of this.pending) this.loop.add(k);
   }
 
-  private async work(): Promise<void> {
-    for (;;) {
-      const key = await this.queue.get(this.abort.signal);
-      if (key === undefined) return;
-      try {
-        await this.scheduleOne(key);
-      } catch (e) {
-        this.m.decisions.labels("error").inc();
-        this.m.failures.labels("Error").inc();
-        this.log.warn({ scheduler: this.name, instance: key, err: String(e) }, "scheduling failed; retrying with backoff");
-        this.queue.addRateLimited(key);
-      } finally {
-        this.queue.done(key);
-      }
+  /** One instance; an error is counted as a scheduling decision too, then retried with backoff by the loop. */
+  private async reconcile(key: string): Promise<ReconcileResult> {
+    try {
+      return await this.scheduleOne(key);
+    } catch (e) {
+      this.m.decisions.labels("error").inc();
+      this.m.failures.labels("Error").inc();
+      throw e;
     }
   }
 
-  private async scheduleOne(key: string): Promise<void> {
+  private async scheduleOne(key: string): Promise<ReconcileResult> {
     const inst = this.informer.get(InstanceKind, key);
     if (!inst || !needsScheduling(inst)) {
       this.pending.delete(key);
-      this.queue.forget(key);
       return;
     }
     const t0 = performance.now();
@@ -185,7 +174,7 @@ export class Scheduler {
         this.view.forget(key);
       }
     }
-    this.queue.addRateLimited(key); // lost the race five times in a row: back off
+    return { requeue: true }; // lost the race five times in a row: back off
   }
 
   /** Binds after a successful reservation; gives the reservation back if the bind is refused. */
@@ -207,7 +196,6 @@ export class Scheduler {
     this.informer.observe(InstanceKind, bound);
     this.pending.delete(key);
     this.warnedAt.delete(key);
-    this.queue.forget(key);
     this.placedTotal++;
     this.record(inst, "scheduled", t0, { host });
     await this.event(this.events.record(bound, "Normal", "Scheduled", `assigned to host ${host} (${this.policy}) by ${this.name}`));
@@ -228,11 +216,10 @@ export class Scheduler {
     });
   }
 
-  /** Records a refusal: Scheduled=False with the reason (written only when it changes), a throttled Warning, a retry. */
-  private async refuse(inst: KObject, reason: string, message: string, metricReason: FilterFailure | string, t0: number): Promise<void> {
+  /** Records a refusal: Scheduled=False with the reason (written only when it changes), a throttled Warning, a retry with backoff. */
+  private async refuse(inst: KObject, reason: string, message: string, metricReason: FilterFailure | string, t0: number): Promise<ReconcileResult> {
     const key = keyOf(inst);
     this.pending.add(key);
-    this.queue.addRateLimited(key);
     this.m.failures.labels(metricReason).inc();
     const cur = findCondition((inst.status as InstanceStatus | undefined)?.conditions, "Scheduled");
     if (cur?.status !== "False" || cur.reason !== reason || cur.message !== message) {
@@ -254,6 +241,7 @@ export class Scheduler {
       this.warnedAt.set(key, Date.now());
       await this.event(this.events.record(inst, "Warning", "FailedScheduling", message));
     }
+    return { requeue: true };
   }
 
   /**
@@ -284,12 +272,12 @@ export class Scheduler {
     return out;
   }
 
-  /** State for /debug/state. */
+  /** State for /debug/state: the loop's (queue, reconciles, failures) and the scheduler's own. */
   snapshot() {
     return {
+      ...this.loop.snapshot(),
       name: this.name, policy: this.policy, hosts: this.view.size, instances: this.informer.count(InstanceKind), placedTotal: this.placedTotal, results: this.results,
-      queue: this.queue.stats(), pending: [...this.pending].slice(0, 100), pendingCount: this.pending.size,
-      inFlight: this.view.inFlight(), latencyMs: this.latencyMs(), lastDecisions: this.recent.slice(-20)
+      pending: [...this.pending].slice(0, 100), pendingCount: this.pending.size, assumed: this.view.inFlight(), latencyMs: this.latencyMs(), lastDecisions: this.recent.slice(-20),
     };
   }
 }

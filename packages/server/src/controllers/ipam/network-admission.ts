@@ -1,11 +1,13 @@
 /**
  * Admission for network kinds: allocates a Network's VNI, reserves a Subnet's gateway, and gives a Port
- * its MAC and fixed IP before the object is stored. Claims are rolled back when the create fails.
+ * its MAC and fixed IP before the object is stored. Claims are rolled back when the create fails. A network
+ * or subnet that ports still use cannot be deleted. Registered with the API's admission in server.ts.
  */
 import {
   type KObject, type NetworkSpec, type PortSpec, type SubnetSpec, MAX_VNI, NetworkKind, SubnetKind, formatIPv4, invalid,
   parseCidr, parseIPv4, cidrContains, validateObject, type KindDefinition, conflict, PortKind,
 } from "@kumo/api";
+import type { AdmissionHook, CreateRequest, Rollback } from "../../apiserver/admission.js";
 import type { ObjectStore } from "../../registry/store.js";
 import type { AllocationOwner, Allocator } from "./allocator.js";
 
@@ -21,16 +23,40 @@ export const pools = {
   ip: (namespace: string, network: string) => `ip/${namespace}/${network}`,
 };
 
-/** Undo for claims made before a create that may still fail. */
-export type Rollback = () => Promise<void>;
-
 function ownerOf(kind: string, ns: string | undefined, obj: KObject): AllocationOwner {
   return { kind, namespace: ns, name: obj.metadata.name!, uid: obj.metadata.uid! };
 }
 
 /** Allocation-aware admission for Network, Subnet and Port. */
-export class NetworkAdmission {
+export class NetworkAdmission implements AdmissionHook {
+  readonly name = "ipam";
+  readonly kinds = [NetworkKind, SubnetKind, PortKind];
+
   constructor(private readonly store: ObjectStore, private readonly alloc: Allocator) {}
+
+  /** Claims what the object needs (a dry run claims nothing); the uid it will be stored with owns the claims. */
+  async mutate({ kind, namespace, obj, uid, ctx }: CreateRequest): Promise<Rollback | void> {
+    if (ctx.dryRun) return;
+    const ns = namespace ?? obj.metadata.namespace ?? "default";
+    // The allocator records the owner's name: a generated one is chosen now.
+    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + uid.slice(0, 5);
+    obj.metadata.uid = uid;
+    try {
+      return kind === NetworkKind ? await this.network(ns, obj) : kind === SubnetKind ? await this.subnet(ns, obj) : await this.port(ns, obj);
+    } finally {
+      delete obj.metadata.uid;
+    }
+  }
+
+  /** Refuses deleting a network, or its subnet, that ports other than its DHCP port still use. */
+  async validateDelete(kind: KindDefinition, namespace: string | undefined, name: string): Promise<void> {
+    if (kind !== SubnetKind && kind !== NetworkKind) return;
+    const network = kind === NetworkKind ? name : ((await this.store.get(SubnetKind, namespace, name)).spec as SubnetSpec).network;
+    const users = (await this.store.list(PortKind, namespace)).items.filter((p) => (p.spec as PortSpec).network === network && (p.spec as PortSpec).deviceOwner !== "network:dhcp");
+    if (!users.length) return;
+    const names = `${users.slice(0, 5).map((p) => p.metadata.name).join(", ")}${users.length > 5 ? ", ..." : ""}`;
+    throw conflict({ group: kind.group, resource: kind.plural, name }, `${kind.kind.toLowerCase()} is in use by ${users.length} port(s): ${names}; delete them first`);
+  }
 
   private fail(kind: KindDefinition, obj: KObject, field: string, message: string): never {
     throw invalid({ group: kind.group, kind: kind.kind, name: obj.metadata.name }, [{ field, message, reason: "FieldValueInvalid" }]);

@@ -1,48 +1,57 @@
 /**
- * Frees allocations when their owners go: immediately on the owner's DELETED watch event, and by a
- * periodic sweep for anything missed (server restarts, creates that failed after claiming).
+ * Frees allocations when their owners go: a Network's VNI, a Subnet's gateway, a Port's MAC and IP, queued
+ * by the owner's deletion (the deleted object is kept until its claims are released, so a failed release is
+ * retried with backoff), and a periodic sweep for anything missed (server restarts, creates that failed
+ * after claiming).
  */
 import { type KObject, NetworkKind, PortKind, type PortSpec, SubnetKind, type SubnetSpec, type NetworkSpec } from "@kumo/api";
+import { Controller, periodicSource } from "@kumo/runtime";
 import type { Logger } from "pino";
+import { LocalInformer, keyOf } from "../../informers/local-informer.js";
 import type { ObjectStore } from "../../registry/store.js";
-import type { CachedEvent, WatchCache } from "../../registry/watch-cache.js";
+import type { WatchCache } from "../../registry/watch-cache.js";
 import type { Allocator } from "./allocator.js";
 import { pools } from "./network-admission.js";
 
 /** A claim younger than this is never swept: its owner may still be being created. */
 const SWEEP_GRACE_MS = 60_000;
+const SWEEP = "sweep";
 
 /** Releases allocations of deleted owners. */
 export class AllocationReleaser {
-  private timer?: NodeJS.Timeout;
+  readonly loop: Controller;
+  /** Deleted owners whose claims are not released yet, by key (`Kind:ns/name@uid`). */
+  private readonly deleted = new Map<string, KObject>();
   sweptTotal = 0;
 
-  constructor(private readonly store: ObjectStore, private readonly cache: WatchCache, private readonly alloc: Allocator, private readonly log: Logger) {}
-
-  /** Subscribes to deletions and starts the sweep. */
-  async start(sweepMs = 60_000): Promise<void> {
-    const rev = await this.store.backend.currentRevision();
-    const backlog = this.cache.subscribe({ prefix: "/registry/network.kumo.dev/", afterRevision: rev, deliver: (evs) => void this.onEvents(evs), close: (why) => { if (why !== "shutdown") void this.start(sweepMs); } });
-    void this.onEvents(backlog);
-    clearInterval(this.timer);
-    this.timer = setInterval(() => void this.sweep().catch((e) => this.log.warn({ err: String(e) }, "allocation sweep failed")), sweepMs);
-    this.timer.unref();
+  constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly alloc: Allocator, log: Logger, sweepMs = 60_000) {
+    const informer = new LocalInformer("network-objects", store, cache, [NetworkKind, SubnetKind, PortKind], ({ type, obj }, enqueue) => {
+      if (type !== "DELETED") return;
+      const key = `${obj.kind}:${keyOf(obj)}@${obj.metadata.uid}`;
+      this.deleted.set(key, obj);
+      enqueue(key);
+    });
+    this.loop = new Controller({
+      name: "ipam-releaser", log, workers: 4,
+      sources: [informer, periodicSource("sweep", sweepMs, SWEEP)],
+      reconciler: (_ctx, key) => this.reconcile(key),
+      debug: () => ({
+        claimsTotal: alloc.claimsTotal, releasesTotal: alloc.releasesTotal, exhaustedTotal: alloc.exhaustedTotal, sweptTotal: this.sweptTotal,
+        releasing: this.deleted.size,
+      }),
+    });
   }
 
-  /** Stops the sweep. */
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  private async onEvents(events: CachedEvent[]): Promise<void> {
-    for (const e of events) {
-      if (e.type !== "DELETED") continue;
-      try {
-        await this.releaseFor(e.obj);
-      } catch (err) {
-        this.log.warn({ err: String(err), name: e.obj.metadata.name }, "release failed; the sweep will retry");
-      }
+  /** Releases one deleted owner's claims, or sweeps. */
+  async reconcile(key: string): Promise<void> {
+    if (key === SWEEP) {
+      await this.sweep();
+      return;
     }
+    const o = this.deleted.get(key);
+    if (!o) return;
+    await this.releaseFor(o);
+    this.deleted.delete(key);
   }
 
   private async releaseFor(o: KObject): Promise<void> {
