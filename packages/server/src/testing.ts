@@ -38,6 +38,9 @@ export async function startTestServer(opts: Partial<ServerOptions> = {}): Promis
       const headers: Record<string, string> = { accept: "application/json", ...(o.headers ?? {}) };
       if (o.token !== null) headers.authorization = `Bearer ${o.token ?? s.adminToken}`;
       if (payload !== undefined) headers["content-type"] = o.contentType ?? "application/json";
+      // Node's client sends a DELETE body without chunked encoding: without a length the server would read
+      // the body as a second request (400) and the DELETE would go through without its options.
+      if (payload !== undefined) headers["content-length"] ??= String(Buffer.byteLength(payload));
       const req = httpsRequest({ host: url.hostname, port: url.port, path, method, headers, ca: s.caCert }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c) => chunks.push(c));

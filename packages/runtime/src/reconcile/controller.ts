@@ -88,7 +88,9 @@ export class Controller implements Component {
   /** Registers the loop's metrics (the component manager calls this before start). */
   register(registry: Registry): void {
     this.metrics = loopMetrics(registry);
-    for (const r of RESULTS) this.metrics.reconciles.labels(this.name, r);
+    // Series exist from the first scrape (prom-client's labels() alone creates none): a rate over them works at once.
+    for (const r of RESULTS) this.metrics.reconciles.labels(this.name, r).inc(0);
+    this.metrics.seconds.zero({ controller: this.name });
     this.metrics.loops.add(this);
   }
 

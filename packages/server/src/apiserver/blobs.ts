@@ -45,8 +45,8 @@ function blobMetrics(registry: Registry): BlobMetrics {
     download: new Histogram({ name: "kumo_images_blob_download_duration_seconds", help: "Image blob download time by result", labelNames: ["result"], buckets, registers: [registry] }),
     verifyFailures: new Counter({ name: "kumo_images_blob_verification_failures_total", help: "sha256 mismatches: of an upload against its announced digest, or of a stored blob against its name", labelNames: ["stage"], registers: [registry] }),
   };
-  for (const d of ["upload", "download"]) m.bytes.labels(d);
-  for (const s of ["upload", "stored"]) m.verifyFailures.labels(s);
+  for (const d of ["upload", "download"]) m.bytes.labels(d).inc(0);
+  for (const s of ["upload", "stored"]) m.verifyFailures.labels(s).inc(0);
   byRegistry.set(registry, m);
   return m;
 }

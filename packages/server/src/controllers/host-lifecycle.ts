@@ -51,8 +51,8 @@ export class HostLifecycleController {
       },
     });
     this.transitions = new Counter({ name: "kumo_host_ready_transitions_total", help: "Host readiness changes by new state", labelNames: ["ready"], registers: [registry] });
-    this.transitions.labels("True");
-    this.transitions.labels("False");
+    this.transitions.labels("True").inc(0);
+    this.transitions.labels("False").inc(0);
     this.loop = new Controller({ name: "host-lifecycle", log, workers: 16, sources: [informer], reconciler: (_ctx, name) => this.reconcile(name), debug: () => this.debug() });
   }
 

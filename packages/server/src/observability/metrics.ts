@@ -31,8 +31,8 @@ export class ServerMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "kumo_server_" });
-    for (const op of ["get", "list", "create", "update", "delete", "compact"]) for (const result of ["ok", "fail"]) this.storeSeconds.labels(op, result);
-    this.conflicts.labels("none", "none", "stale");
+    for (const op of ["get", "list", "create", "update", "delete", "compact"]) for (const result of ["ok", "fail"]) this.storeSeconds.zero({ operation: op, result });
+    this.conflicts.labels("none", "none", "stale").inc(0);
     this.counterFrom("kumo_apiserver_agent_proxy_requests_total", "Requests proxied to host agents (instance logs) by outcome: ok, not_found, refused (agent answered an error), unreachable", () => this.agentProxyRequests, "outcome");
   }
 

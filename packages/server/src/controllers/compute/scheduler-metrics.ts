@@ -45,8 +45,8 @@ export function schedulerMetrics(registry: Registry): SchedulerMetrics {
     }),
     failures: new Counter({ name: "kumo_scheduler_failures_total", help: "Scheduling failures by reason (filter that excluded the most hosts, image, or commit conflict)", labelNames: ["reason"], registers: [registry] }),
   };
-  for (const r of DECISION_RESULTS) m.decisions.labels(r);
-  for (const r of FAILURE_REASONS) m.failures.labels(r);
+  for (const r of DECISION_RESULTS) m.decisions.labels(r).inc(0);
+  for (const r of FAILURE_REASONS) m.failures.labels(r).inc(0);
   byRegistry.set(registry, m);
   return m;
 }
