@@ -18,10 +18,11 @@ it("measures every control loop in /metrics and shows it in /debug/state", async
     const state = (await s.call("GET", "/debug/state")).body;
     for (const loop of LOOPS) {
       for (const result of ["success", "requeue", "error", "terminal"]) {
-        assert.match(metrics, new RegExp(`kumo_controller_reconcile_total\\{controller="${loop}",result="${result}"\\} \\d+`), `${loop} ${result}`);
+        const series = new RegExp(`kumo_controller_reconcile_total\\{controller="${loop}",result="${result}"\\} \\d+`);
+        assert.match(metrics, series, `${loop} ${result}`);
       }
       assert.match(metrics, new RegExp(`kumo_controller_queue_depth\\{controller="${loop}"\\} \\d+`), `${loop} queue depth`);
-      assert.match(metrics, new RegExp(`kumo_controller_queue_oldest_item_age_seconds\\{controller="${loop}"\\} `), `${loop} oldest item age`);
+      assert.match(metrics, new RegExp(`kumo_controller_queue_oldest_item_age_seconds\\{controller="${loop}"\\} `), `${loop} age`);
       assert.equal(typeof state[loop]?.reconciles?.success, "number", `/debug/state.${loop}: ${JSON.stringify(state[loop])}`);
       assert.equal(typeof state[loop].queue?.depth, "number");
     }
@@ -66,8 +67,9 @@ it("a start that fails at the second listener (port in use) leaves no listener, 
     const firstPort = await freePort();
     await new Promise((r) => setTimeout(r, 50));
     const before = resources();
+    const datastore = `sqlite://${join(dir, "kumo.db")}`;
     await assert.rejects(
-      runServer({ dataDir: dir, datastore: `sqlite://${join(dir, "kumo.db")}`, listen: `127.0.0.1:${firstPort}`, extraListen: [`127.0.0.1:${takenPort}`] }),
+      runServer({ dataDir: dir, datastore, listen: `127.0.0.1:${firstPort}`, extraListen: [`127.0.0.1:${takenPort}`] }),
       new RegExp(`cannot listen on 127.0.0.1:${takenPort}: .*EADDRINUSE`),
     );
     assert.ok(existsSync(join(dir, "kumo.db")), "the store was opened (the failure came after it)");

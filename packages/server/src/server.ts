@@ -110,7 +110,9 @@ export async function writeKubeconfig(path: string, server: string, caPem: strin
 
 /** Starts a server; resolves once it is listening and ready, rejects (leaving nothing running) if it cannot. */
 export async function runServer(opts: ServerOptions): Promise<RunningServer> {
-  if (opts.schedulePolicy && !SCHEDULE_POLICIES.includes(opts.schedulePolicy)) throw new Error(`--schedule-policy must be one of ${SCHEDULE_POLICIES.join(", ")}, not "${opts.schedulePolicy}"`);
+  if (opts.schedulePolicy && !SCHEDULE_POLICIES.includes(opts.schedulePolicy)) {
+    throw new Error(`--schedule-policy must be one of ${SCHEDULE_POLICIES.join(", ")}, not "${opts.schedulePolicy}"`);
+  }
   const log = createLogger("server");
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
@@ -124,11 +126,13 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
   }
 }
 
-async function startParts(opts: ServerOptions, dataDir: string, manager: ComponentManager, metrics: ServerMetrics, log: Logger): Promise<RunningServer> {
+async function startParts(opts: ServerOptions, dataDir: string, manager: ComponentManager, metrics: ServerMetrics, log: Logger)
+  : Promise<RunningServer> {
   // The store first, on its own: everything else is built on the open backend.
   let opened: Backend | undefined;
+  const storeUrl = opts.datastore ?? `sqlite://${join(dataDir, "kumo.db")}`;
   manager.add(component("store", {
-    start: async () => void (opened = await openBackend(opts.datastore ?? `sqlite://${join(dataDir, "kumo.db")}`, { observer: metrics.backendObserver() })),
+    start: async () => void (opened = await openBackend(storeUrl, { observer: metrics.backendObserver() })),
     stop: async () => opened?.close(),
   }));
   await manager.start();
@@ -142,8 +146,10 @@ async function startParts(opts: ServerOptions, dataDir: string, manager: Compone
     for (const o of overridden) {
       metrics.forcedOverrides.labels(o.manager, kind.plural).inc();
       const fields = o.paths.map(formatPath).join(", ");
-      void events.record(obj, "Warning", "FieldsOverridden", `${ctx.manager} (user ${ctx.user}) removed fields owned by ${o.manager} with force=true: ${fields}`);
-      log.warn({ kind: kind.kind, name: obj.metadata.name, manager: ctx.manager, user: ctx.user, lostBy: o.manager, fields }, "forced write removed another manager's fields");
+      const message = `${ctx.manager} (user ${ctx.user}) removed fields owned by ${o.manager} with force=true: ${fields}`;
+      void events.record(obj, "Warning", "FieldsOverridden", message);
+      const who = { manager: ctx.manager, user: ctx.user, lostBy: o.manager };
+      log.warn({ kind: kind.kind, name: obj.metadata.name, ...who, fields }, "forced write removed another manager's fields");
     }
   };
   // One-shot steps that need only the store (nothing of theirs runs on).
@@ -179,7 +185,10 @@ async function startParts(opts: ServerOptions, dataDir: string, manager: Compone
   const hosts = new HostLifecycleController(store, cache, events, log, metrics.registry, opts.heartbeatGraceMs ?? 10_000);
   const instances = new InstanceController(store, cache, admission, new EventRecorder(store, "kumo-instance-controller", log), log);
   for (const loop of [ns.loop, gc.loop, releaser.loop, imageGc.loop, hosts.loop, instances.loop]) manager.add(loop);
-  const scheduler = opts.scheduler === false ? undefined : new Scheduler(store, cache, new EventRecorder(store, "kumo-scheduler", log), log, metrics.registry, { policy: opts.schedulePolicy });
+  const schedulerEvents = new EventRecorder(store, "kumo-scheduler", log);
+  const scheduler = opts.scheduler === false
+    ? undefined
+    : new Scheduler(store, cache, schedulerEvents, log, metrics.registry, { policy: opts.schedulePolicy });
   manager.add(component("scheduler", {
     start: async (signal) => scheduler?.start(signal),
     stop: async () => scheduler?.stop(),
@@ -206,7 +215,9 @@ async function startParts(opts: ServerOptions, dataDir: string, manager: Compone
   const app = createApp(deps, () => ready, { blobs });
   const tls = () => ({ key: pki.key, cert: pki.cert });
   const first: HttpsListener = manager.add(httpsListener("listener", { fetch: app.fetch, host, port: () => port, tls }));
-  extra.forEach((e, i) => manager.add(httpsListener(`listener-${i + 2}`, { fetch: app.fetch, host: e.host, port: () => e.port || first.port, tls })));
+  extra.forEach((e, i) => {
+    manager.add(httpsListener(`listener-${i + 2}`, { fetch: app.fetch, host: e.host, port: () => e.port || first.port, tls }));
+  });
   await manager.start();
 
   const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
@@ -240,7 +251,7 @@ function counters(
   p: { events: EventRecorder; ns: NamespaceController; gc: GarbageCollector; allocator: Allocator; releaser: AllocationReleaser },
 ): void {
   metrics.counterFrom("kumo_events_recorded_total", "Events the server recorded", () => p.events.recordedTotal);
-  metrics.counterFrom("kumo_namespaces_finalized_total", "Deleted namespaces the namespace controller emptied and removed", () => p.ns.finalizedTotal);
+  metrics.counterFrom("kumo_namespaces_finalized_total", "Deleted namespaces the namespace loop emptied", () => p.ns.finalizedTotal);
   metrics.counterFrom("kumo_gc_deleted_total", "Dependents the garbage collector deleted", () => p.gc.deletedTotal);
   metrics.counterFrom("kumo_gc_orphaned_total", "Dependents the garbage collector detached (Orphan)", () => p.gc.orphanedTotal);
   metrics.counterFrom("kumo_ipam_claims_total", "VNI/MAC/IP allocations claimed", () => p.allocator.claimsTotal);

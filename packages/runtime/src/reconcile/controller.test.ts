@@ -36,7 +36,7 @@ test("a key is reconciled, errors back off and then succeed, terminal errors are
   const reg = new Registry();
   c.register(reg);
   const fresh = await reg.metrics();
-  assert.match(fresh, /kumo_controller_reconcile_total\{controller="t",result="terminal"\} 0/, "every result's series exists before the first reconcile");
+  assert.match(fresh, /kumo_controller_reconcile_total\{controller="t",result="terminal"\} 0/, "every result's series exists at once");
   assert.match(fresh, /kumo_controller_reconcile_duration_seconds_count\{controller="t"\} 0/);
   await c.start(new AbortController().signal);
   c.add("ok");

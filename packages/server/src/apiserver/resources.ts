@@ -160,10 +160,11 @@ async function recordOrphan(d: ApiDeps, info: RequestInfo, ctx: WriteContext, pr
   const t = { group: info.kind.group, resource: info.kind.plural, kind: info.kind.kind, name: info.name };
   await d.store.guaranteedUpdate(info.kind, info.namespace, info.name!, ctx, (cur) => {
     const md = cur.metadata;
-    if (pre.uid && pre.uid !== md.uid) throw conflict(t, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${md.uid}`);
-    if (pre.resourceVersion && pre.resourceVersion !== md.resourceVersion) {
-      throw conflict(t, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${md.resourceVersion}`);
-    }
+    const failed = (what: string, want: string, have?: string) =>
+      conflict(t, `Precondition failed: ${what} in precondition: ${want}, ${what} in object meta: ${have}`);
+    if (pre.uid && pre.uid !== md.uid) throw failed("UID", pre.uid, md.uid);
+    const rv = pre.resourceVersion;
+    if (rv && rv !== md.resourceVersion) throw failed("ResourceVersion", rv, md.resourceVersion);
     // Already being deleted: no finalizer can be added, and the delete below changes nothing.
     if (md.deletionTimestamp || (md.finalizers ?? []).includes(ORPHAN_FINALIZER)) return cur;
     md.finalizers = [...(md.finalizers ?? []), ORPHAN_FINALIZER];

@@ -83,7 +83,8 @@ export class IamCache implements Component {
     if (namespace === undefined) {
       // Reading one's own project object is implied by any binding in it.
       if (resource === "namespaces" && name && (verb === "get" || verb === "watch")) {
-        return [...this.informer.list(RoleBindingKind)].some((b) => b.metadata.namespace === name && (b.subjects as Subject[]).some(matches));
+        const inProject = (b: KObject) => b.metadata.namespace === name && (b.subjects as Subject[]).some(matches);
+        return [...this.informer.list(RoleBindingKind)].some(inProject);
       }
       return false;
     }

@@ -13,7 +13,10 @@ export function tokenAdmission(store: ObjectStore): AdmissionHook {
     async created({ ctx }: CreateRequest, created: KObject): Promise<KObject | void> {
       if (ctx.dryRun) return;
       const secret = newBearerToken();
-      const withHash = await store.guaranteedUpdate(TokenKind, undefined, created.metadata.name!, { ...ctx, subresource: "status" }, (cur) => ({ ...cur, status: { secretHash: hashToken(secret) } }));
+      const statusCtx = { ...ctx, subresource: "status" as const };
+      const withHash = await store.guaranteedUpdate(TokenKind, undefined, created.metadata.name!, statusCtx, (cur) => ({
+        ...cur, status: { secretHash: hashToken(secret) },
+      }));
       // The secret is returned once and never stored.
       return { ...withHash, status: { ...(withHash.status as object), bearerToken: secret } };
     },

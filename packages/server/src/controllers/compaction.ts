@@ -16,7 +16,13 @@ export class Compactor {
   compactedTo = 0;
 
   /** `keepFrom`: the store's revision now (the first tick compacts up to it). */
-  constructor(private readonly backend: Backend, private readonly cache: WatchCache, log: Logger, everyMs: number, private keepFrom: number) {
+  constructor(
+    private readonly backend: Backend,
+    private readonly cache: WatchCache,
+    log: Logger,
+    everyMs: number,
+    private keepFrom: number,
+  ) {
     this.loop = new Controller({
       name: "compaction", log,
       sources: [periodicSource("every", everyMs, TICK, { atStart: false })],

@@ -10,7 +10,9 @@
  * key>` detaches every dependent of a terminating owner that holds the orphan finalizer, then removes it;
  * `sweep` queues every dependent whose owner the informer does not know.
  */
-import { type KindDefinition, type KindRegistry, type KObject, type OwnerReference, ORPHAN_FINALIZER, isNotFound, parseApiVersion } from "@kumo/api";
+import {
+  type KindDefinition, type KindRegistry, type KObject, type OwnerReference, ORPHAN_FINALIZER, isNotFound, parseApiVersion,
+} from "@kumo/api";
 import { Controller, type Enqueue, periodicSource } from "@kumo/runtime";
 import type { Logger } from "pino";
 import { type Change, LocalInformer } from "../informers/local-informer.js";
@@ -42,7 +44,13 @@ export class GarbageCollector {
   orphanedTotal = 0;
   lastSweep?: string;
 
-  constructor(private readonly store: ObjectStore, private readonly kinds: KindRegistry, cache: WatchCache, private readonly log: Logger, sweepMs = 60_000) {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly kinds: KindRegistry,
+    cache: WatchCache,
+    private readonly log: Logger,
+    sweepMs = 60_000,
+  ) {
     // Events are many and own nothing.
     const followed = kinds.all().filter((k) => k.kind !== "Event");
     this.informer = new LocalInformer("objects", store, cache, followed, (c, enqueue) => this.onChange(c, enqueue));
@@ -50,7 +58,9 @@ export class GarbageCollector {
       name: "gc", log, workers: 4,
       sources: [this.informer, periodicSource("sweep", sweepMs, SWEEP)],
       reconciler: (_ctx, key) => this.reconcile(key),
-      debug: () => ({ deletedTotal: this.deletedTotal, orphanedTotal: this.orphanedTotal, lastSweep: this.lastSweep, owners: this.dependents.size }),
+      debug: () => ({
+        deletedTotal: this.deletedTotal, orphanedTotal: this.orphanedTotal, lastSweep: this.lastSweep, owners: this.dependents.size,
+      }),
     });
   }
 
@@ -140,7 +150,7 @@ export class GarbageCollector {
     const refs = dep?.metadata.ownerReferences ?? [];
     if (!dep || !refs.length) return;
     const owners = await Promise.all(refs.map((r) => this.findOwner(dep, r)));
-    const orphaning = (o: KObject | undefined) => !!o?.metadata.deletionTimestamp && (o.metadata.finalizers ?? []).includes(ORPHAN_FINALIZER);
+    const orphaning = (o?: KObject) => !!o?.metadata.deletionTimestamp && (o.metadata.finalizers ?? []).includes(ORPHAN_FINALIZER);
     const detach = refs.filter((_, i) => !owners[i] || orphaning(owners[i]));
     if (!detach.length) return;
     if (detach.length === refs.length && !owners.some(orphaning)) {
@@ -151,7 +161,8 @@ export class GarbageCollector {
         throw e;
       }
       this.deletedTotal++;
-      this.log.info({ kind: ref.kind.kind, namespace: ref.namespace, name: ref.name, owners: refs.map((r) => r.uid) }, "garbage collected dependent");
+      const owners = refs.map((r) => r.uid);
+      this.log.info({ kind: ref.kind.kind, namespace: ref.namespace, name: ref.name, owners }, "garbage collected dependent");
       return;
     }
     if (await this.detach(ref, dep.metadata.uid!, detach.map((r) => r.uid))) this.orphanedTotal++;

@@ -21,6 +21,8 @@ const beatOf = (h: KObject) => {
   return t ? Date.parse(t) : undefined;
 };
 
+const readyOf = (h: KObject) => findCondition((h.status as HostStatus | undefined)?.conditions, "Ready")?.status;
+
 /** Marks hosts Ready/NotReady from their heartbeats. */
 export class HostLifecycleController {
   readonly loop: Controller;
@@ -39,7 +41,8 @@ export class HostLifecycleController {
       if (type !== "DELETED") enqueue(obj.metadata.name!);
     }));
     new Gauge({
-      name: "kumo_host_heartbeat_age_seconds", help: "Seconds since each host's agent last beat, as the server sees it", labelNames: ["host"], registers: [registry],
+      name: "kumo_host_heartbeat_age_seconds", help: "Seconds since each host's agent last beat, as the server sees it",
+      labelNames: ["host"], registers: [registry],
       collect() {
         // Read at scrape time from the cache: always current, and a deleted host's series goes with it.
         this.reset();
@@ -50,10 +53,15 @@ export class HostLifecycleController {
         }
       },
     });
-    this.transitions = new Counter({ name: "kumo_host_ready_transitions_total", help: "Host readiness changes by new state", labelNames: ["ready"], registers: [registry] });
+    this.transitions = new Counter({
+      name: "kumo_host_ready_transitions_total", help: "Host readiness changes by new state", labelNames: ["ready"], registers: [registry],
+    });
     this.transitions.labels("True").inc(0);
     this.transitions.labels("False").inc(0);
-    this.loop = new Controller({ name: "host-lifecycle", log, workers: 16, sources: [informer], reconciler: (_ctx, name) => this.reconcile(name), debug: () => this.debug() });
+    this.loop = new Controller({
+      name: "host-lifecycle", log, workers: 16, sources: [informer],
+      reconciler: (_ctx, name) => this.reconcile(name), debug: () => this.debug(),
+    });
   }
 
   /** Judges one host's last beat; writes Ready when it changed; comes back when a fresh beat would go stale. */
@@ -63,7 +71,7 @@ export class HostLifecycleController {
     if (!h || beat === undefined) return; // gone, or never registered by an agent (created by hand): nothing to judge
     const fresh = now - beat <= this.graceMs;
     const want = fresh ? "True" : "False";
-    if (findCondition((h.status as HostStatus | undefined)?.conditions, "Ready")?.status !== want) await this.transition(name, fresh, (now - beat) / 1000);
+    if (readyOf(h) !== want) await this.transition(name, fresh, (now - beat) / 1000);
     if (fresh) return { requeueAfterMs: beat + this.graceMs - now + 1 };
   }
 
@@ -92,7 +100,8 @@ export class HostLifecycleController {
     const now = Date.now();
     return [...this.informer.list(HostKind)].map((h) => {
       const beat = beatOf(h);
-      return { host: h.metadata.name, ready: findCondition((h.status as HostStatus | undefined)?.conditions, "Ready")?.status ?? "Unknown", heartbeatAgeSeconds: beat === undefined ? null : Math.round((now - beat) / 100) / 10 };
+      const heartbeatAgeSeconds = beat === undefined ? null : Math.round((now - beat) / 100) / 10;
+      return { host: h.metadata.name, ready: readyOf(h) ?? "Unknown", heartbeatAgeSeconds };
     });
   }
 }

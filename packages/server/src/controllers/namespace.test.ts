@@ -8,7 +8,8 @@ it("waits without giving up for an object's own finalizer, showing what it waits
   const s = await startTestServer();
   try {
     await s.call("POST", "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "held" } } });
-    await s.call("POST", "/api/v1/namespaces/held/secrets", { body: { apiVersion: "v1", kind: "Secret", metadata: { name: "stuck", finalizers: ["example.com/hold"] } } });
+    const stuck = { apiVersion: "v1", kind: "Secret", metadata: { name: "stuck", finalizers: ["example.com/hold"] } };
+    await s.call("POST", "/api/v1/namespaces/held/secrets", { body: stuck });
     await s.call("POST", "/api/v1/namespaces/held/secrets", { body: { apiVersion: "v1", kind: "Secret", metadata: { name: "free" } } });
     assert.equal((await s.call("DELETE", "/api/v1/namespaces/held")).status, 200);
     const waiting = await until("the namespace loop reports what it waits for", async () => {
@@ -19,7 +20,8 @@ it("waits without giving up for an object's own finalizer, showing what it waits
     assert.deepEqual(waiting.heldBy, ["Secret stuck (finalizers: example.com/hold)"]);
     assert.equal((await s.call("GET", "/api/v1/namespaces/held/secrets/free")).status, 404);
     assert.equal((await s.call("GET", "/api/v1/namespaces/held")).status, 200, "still there while something holds it");
-    await s.call("PATCH", "/api/v1/namespaces/held/secrets/stuck", { body: { metadata: { finalizers: [] } }, contentType: "application/merge-patch+json" });
+    const release = { body: { metadata: { finalizers: [] } }, contentType: "application/merge-patch+json" };
+    await s.call("PATCH", "/api/v1/namespaces/held/secrets/stuck", release);
     await until("namespace gone", async () => (await s.call("GET", "/api/v1/namespaces/held")).status === 404);
     const state = (await s.call("GET", "/debug/state")).body.namespace;
     assert.deepEqual(state.state.terminating, {});

@@ -61,7 +61,9 @@ export class NamespaceController {
     const informer = new LocalInformer("namespaces", store, cache, [NamespaceKind], ({ obj }, enqueue) => {
       if (terminating(obj)) enqueue(obj.metadata.name!);
     });
-    this.loop = new Controller({ name: "namespace", log, workers: 4, sources: [informer], reconciler: (_ctx, name) => this.reconcile(name), debug: () => this.debug() });
+    this.loop = new Controller({
+      name: "namespace", log, workers: 4, sources: [informer], reconciler: (_ctx, name) => this.reconcile(name), debug: () => this.debug(),
+    });
   }
 
   /** One pass over one namespace: delete what is inside; when nothing is left, remove the finalizer. */

@@ -155,7 +155,8 @@ export class LocalInformer implements Source {
       this.emit({ kind, type, obj, prev });
       return;
     }
-    if (prev && prev.metadata.uid === obj.metadata.uid && Number(prev.metadata.resourceVersion) >= Number(obj.metadata.resourceVersion)) return;
+    const rv = (o: KObject) => Number(o.metadata.resourceVersion);
+    if (prev && prev.metadata.uid === obj.metadata.uid && rv(prev) >= rv(obj)) return;
     map.set(k, obj);
     this.emit({ kind, type: prev ? "MODIFIED" : type, obj, prev });
   }

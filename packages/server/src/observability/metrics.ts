@@ -31,7 +31,8 @@ export class ServerMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "kumo_server_" });
-    for (const op of ["get", "list", "create", "update", "delete", "compact"]) for (const result of ["ok", "fail"]) this.storeSeconds.zero({ operation: op, result });
+    const ops = ["get", "list", "create", "update", "delete", "compact"];
+    for (const operation of ops) for (const result of ["ok", "fail"]) this.storeSeconds.zero({ operation, result });
     this.conflicts.labels("none", "none", "stale").inc(0);
     this.counterFrom("kumo_apiserver_agent_proxy_requests_total", "Requests proxied to host agents (instance logs) by outcome: ok, not_found, refused (agent answered an error), unreachable", () => this.agentProxyRequests, "outcome");
   }

@@ -39,7 +39,14 @@ export class ImageBlobCollector {
   deletedTotal = 0;
   lastSweep?: string;
 
-  constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly blobs: BlobStore, private readonly log: Logger, registry: Registry, sweepMs = 5 * 60_000) {
+  constructor(
+    private readonly store: ObjectStore,
+    cache: WatchCache,
+    private readonly blobs: BlobStore,
+    private readonly log: Logger,
+    registry: Registry,
+    sweepMs = 5 * 60_000,
+  ) {
     this.deleted = new Counter({ name: "kumo_images_blob_gc_deleted_total", help: "Stored image blobs deleted because no Image references them any more", registers: [registry] });
     this.events = new EventRecorder(store, "kumo-image-service", log);
     const informer = new LocalInformer("images", store, cache, [ImageKind], (c, enqueue) => this.onChange(c, enqueue));
@@ -71,7 +78,10 @@ export class ImageBlobCollector {
     if (!d) return;
     const gone = await this.collect(d.digests, d.why);
     this.dropped.delete(key);
-    if (gone.length) await this.events.record(d.image, "Normal", "BlobsDeleted", `deleted ${gone.map((x) => `sha256:${x.slice(0, 12)}`).join(", ")}: no image references ${gone.length === 1 ? "it" : "them"} any more`);
+    if (!gone.length) return;
+    const names = gone.map((x) => `sha256:${x.slice(0, 12)}`).join(", ");
+    const it = gone.length === 1 ? "it" : "them";
+    await this.events.record(d.image, "Normal", "BlobsDeleted", `deleted ${names}: no image references ${it} any more`);
   }
 
   private async referenced(): Promise<Set<string>> {

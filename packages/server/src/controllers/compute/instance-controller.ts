@@ -13,7 +13,10 @@
  * the ports, marks the reservation Released (Scheduled=False) BEFORE giving it back on the Host (so a crash
  * can only leak capacity, which the startup resync repairs, never release twice), and removes the finalizer.
  */
-import { FlavorKind, HostKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KObject, PortKind, type PortSpec, findCondition, isNotFound, setCondition, type Condition } from "@kumo/api";
+import {
+  FlavorKind, HostKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KObject, PortKind, type PortSpec, findCondition,
+  isNotFound, setCondition, type Condition,
+} from "@kumo/api";
 import { Controller, type Enqueue, type ReconcileResult } from "@kumo/runtime";
 import type { Logger } from "pino";
 import type { Admission } from "../../apiserver/admission.js";
@@ -36,8 +39,15 @@ export class InstanceController {
   private readonly warnedAt = new Map<string, Map<string, number>>();
   finalizedTotal = 0;
 
-  constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly admission: Admission, private readonly events: EventRecorder, private readonly log: Logger) {
-    this.informer = new LocalInformer("compute", store, cache, [InstanceKind, PortKind, HostKind, FlavorKind], (c, enqueue) => this.onChange(c, enqueue));
+  constructor(
+    private readonly store: ObjectStore,
+    cache: WatchCache,
+    private readonly admission: Admission,
+    private readonly events: EventRecorder,
+    private readonly log: Logger,
+  ) {
+    const kinds = [InstanceKind, PortKind, HostKind, FlavorKind];
+    this.informer = new LocalInformer("compute", store, cache, kinds, (c, enqueue) => this.onChange(c, enqueue));
     this.loop = new Controller({
       name: "instance", log, workers: 8, sources: [this.informer], reconciler: (_ctx, key) => this.reconcile(key),
       debug: () => ({ instances: this.informer.count(InstanceKind), finalizedTotal: this.finalizedTotal }),
@@ -54,10 +64,12 @@ export class InstanceController {
     } else if (kind === HostKind) {
       // A host going NotReady (or away) unblocks the deletions waiting for its agent.
       if (type === "DELETED" || !prev || hostReady(prev) !== hostReady(obj)) {
-        for (const i of this.informer.list(InstanceKind)) if ((i.status as InstanceStatus | undefined)?.host === obj.metadata.name) enqueue(keyOf(i));
+        const onHost = (i: KObject) => (i.status as InstanceStatus | undefined)?.host === obj.metadata.name;
+        for (const i of this.informer.list(InstanceKind)) if (onHost(i)) enqueue(keyOf(i));
       }
     } else if (kind === FlavorKind && type !== "DELETED") {
-      for (const i of this.informer.list(InstanceKind)) if ((i.spec as InstanceSpec).flavor === obj.metadata.name && !instanceResources(i)) enqueue(keyOf(i));
+      const waits = (i: KObject) => (i.spec as InstanceSpec).flavor === obj.metadata.name && !instanceResources(i);
+      for (const i of this.informer.list(InstanceKind)) if (waits(i)) enqueue(keyOf(i));
     }
   }
 

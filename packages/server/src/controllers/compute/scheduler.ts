@@ -9,7 +9,9 @@
  * Anti-affinity is exact within one scheduler and best-effort between concurrent ones (it has no counter on
  * the Host to re-check).
  */
-import { HostKind, ImageKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KObject, findCondition, isNotFound, setCondition } from "@kumo/api";
+import {
+  HostKind, ImageKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KObject, findCondition, isNotFound, setCondition,
+} from "@kumo/api";
 import { Controller, type Enqueue, type ReconcileResult } from "@kumo/runtime";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -72,9 +74,10 @@ export class Scheduler {
     this.name = opts.name ?? "kumo-scheduler";
     this.policy = opts.policy ?? "spread";
     this.m = schedulerMetrics(registry);
-    this.informer = new LocalInformer("scheduling", store, cache, [HostKind, ImageKind, InstanceKind], (c, enqueue) => this.onChange(c, enqueue));
+    this.informer = new LocalInformer("scheduling", store, cache, [HostKind, ImageKind, InstanceKind], (c, q) => this.onChange(c, q));
     this.loop = new Controller({
-      name: opts.name ?? "scheduler", log, workers: opts.workers ?? 32, baseDelayMs: opts.retryBaseMs ?? 500, maxDelayMs: opts.retryMaxMs ?? 30_000,
+      name: opts.name ?? "scheduler", log, workers: opts.workers ?? 32,
+      baseDelayMs: opts.retryBaseMs ?? 500, maxDelayMs: opts.retryMaxMs ?? 30_000,
       sources: [this.informer], reconciler: (_ctx, key) => this.reconcile(key),
     });
     this.loop.register(registry);
@@ -217,7 +220,8 @@ export class Scheduler {
   }
 
   /** Records a refusal: Scheduled=False with the reason (written only when it changes), a throttled Warning, a retry with backoff. */
-  private async refuse(inst: KObject, reason: string, message: string, metricReason: FilterFailure | string, t0: number): Promise<ReconcileResult> {
+  private async refuse(inst: KObject, reason: string, message: string, metricReason: FilterFailure | string, t0: number)
+    : Promise<ReconcileResult> {
     const key = keyOf(inst);
     this.pending.add(key);
     this.m.failures.labels(metricReason).inc();
@@ -276,8 +280,9 @@ export class Scheduler {
   snapshot() {
     return {
       ...this.loop.snapshot(),
-      name: this.name, policy: this.policy, hosts: this.view.size, instances: this.informer.count(InstanceKind), placedTotal: this.placedTotal, results: this.results,
-      pending: [...this.pending].slice(0, 100), pendingCount: this.pending.size, assumed: this.view.inFlight(), latencyMs: this.latencyMs(), lastDecisions: this.recent.slice(-20),
+      name: this.name, policy: this.policy, hosts: this.view.size, instances: this.informer.count(InstanceKind),
+      placedTotal: this.placedTotal, results: this.results, pending: [...this.pending].slice(0, 100), pendingCount: this.pending.size,
+      assumed: this.view.inFlight(), latencyMs: this.latencyMs(), lastDecisions: this.recent.slice(-20),
     };
   }
 }

@@ -42,7 +42,8 @@ export class NetworkAdmission implements AdmissionHook {
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + uid.slice(0, 5);
     obj.metadata.uid = uid;
     try {
-      return kind === NetworkKind ? await this.network(ns, obj) : kind === SubnetKind ? await this.subnet(ns, obj) : await this.port(ns, obj);
+      if (kind === NetworkKind) return await this.network(ns, obj);
+      return kind === SubnetKind ? await this.subnet(ns, obj) : await this.port(ns, obj);
     } finally {
       delete obj.metadata.uid;
     }
@@ -52,10 +53,12 @@ export class NetworkAdmission implements AdmissionHook {
   async validateDelete(kind: KindDefinition, namespace: string | undefined, name: string): Promise<void> {
     if (kind !== SubnetKind && kind !== NetworkKind) return;
     const network = kind === NetworkKind ? name : ((await this.store.get(SubnetKind, namespace, name)).spec as SubnetSpec).network;
-    const users = (await this.store.list(PortKind, namespace)).items.filter((p) => (p.spec as PortSpec).network === network && (p.spec as PortSpec).deviceOwner !== "network:dhcp");
+    const uses = (p: KObject) => (p.spec as PortSpec).network === network && (p.spec as PortSpec).deviceOwner !== "network:dhcp";
+    const users = (await this.store.list(PortKind, namespace)).items.filter(uses);
     if (!users.length) return;
     const names = `${users.slice(0, 5).map((p) => p.metadata.name).join(", ")}${users.length > 5 ? ", ..." : ""}`;
-    throw conflict({ group: kind.group, resource: kind.plural, name }, `${kind.kind.toLowerCase()} is in use by ${users.length} port(s): ${names}; delete them first`);
+    const t = { group: kind.group, resource: kind.plural, name };
+    throw conflict(t, `${kind.kind.toLowerCase()} is in use by ${users.length} port(s): ${names}; delete them first`);
   }
 
   private fail(kind: KindDefinition, obj: KObject, field: string, message: string): never {

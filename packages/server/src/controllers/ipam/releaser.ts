@@ -36,8 +36,8 @@ export class AllocationReleaser {
       sources: [informer, periodicSource("sweep", sweepMs, SWEEP)],
       reconciler: (_ctx, key) => this.reconcile(key),
       debug: () => ({
-        claimsTotal: alloc.claimsTotal, releasesTotal: alloc.releasesTotal, exhaustedTotal: alloc.exhaustedTotal, sweptTotal: this.sweptTotal,
-        releasing: this.deleted.size,
+        claimsTotal: alloc.claimsTotal, releasesTotal: alloc.releasesTotal, exhaustedTotal: alloc.exhaustedTotal,
+        sweptTotal: this.sweptTotal, releasing: this.deleted.size,
       }),
     });
   }
