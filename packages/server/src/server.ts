@@ -190,6 +190,7 @@ async function startParts(opts: ServerOptions, dataDir: string, manager: Compone
     ? undefined
     : new Scheduler(store, cache, schedulerEvents, log, metrics.registry, { policy: opts.schedulePolicy });
   manager.add(component("scheduler", {
+    register: (registry) => scheduler?.loop.register(registry),
     start: async (signal) => scheduler?.start(signal),
     stop: async () => scheduler?.stop(),
     snapshot: () => ({ ...(scheduler?.snapshot() ?? { enabled: false }), allocationRepairsAtStart: repairs }),

@@ -59,7 +59,7 @@ export class HostLifecycleController {
     this.transitions.labels("True").inc(0);
     this.transitions.labels("False").inc(0);
     this.loop = new Controller({
-      name: "host-lifecycle", log, workers: 16, sources: [informer],
+      name: "host-lifecycle", log, workers: 64, sources: [informer],
       reconciler: (_ctx, name) => this.reconcile(name), debug: () => this.debug(),
     });
   }

@@ -80,7 +80,6 @@ export class Scheduler {
       baseDelayMs: opts.retryBaseMs ?? 500, maxDelayMs: opts.retryMaxMs ?? 30_000,
       sources: [this.informer], reconciler: (_ctx, key) => this.reconcile(key),
     });
-    this.loop.register(registry);
   }
 
   /** Fills the caches, queues every unscheduled instance and starts the workers; stops when `signal` aborts. */
