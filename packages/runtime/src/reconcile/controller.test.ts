@@ -120,8 +120,20 @@ test("sources deliver before workers start; stop waits for the running reconcile
   manual.push("early");
   const seen: string[] = [];
   let release!: () => void;
+  let sourceWork = "none";
+  const lingering = {
+    name: "lingering",
+    start: async (signal: AbortSignal) => {
+      // Work a source keeps running until its signal aborts, then winds down (a relist in flight).
+      signal.addEventListener("abort", () => (sourceWork = "winding down"));
+    },
+    stop: async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      sourceWork = "ended";
+    },
+  };
   const c = new Controller({
-    name: "src", log, sources: [manual, periodicSource("sweep", 20, "sweep")],
+    name: "src", log, sources: [manual, periodicSource("sweep", 20, "sweep"), lingering],
     reconciler: async (_ctx, key) => {
       seen.push(key);
       if (key === "slow") await new Promise<void>((r) => (release = r));
@@ -137,6 +149,7 @@ test("sources deliver before workers start; stop waits for the running reconcile
   assert.equal(stopped, false, "stop waits for the reconcile in flight");
   release();
   await stopping;
+  assert.equal(sourceWork, "ended", "stop waits for a source's own work");
   const sweeps = seen.filter((k) => k === "sweep").length;
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(seen.filter((k) => k === "sweep").length, sweeps, "no sweep after stop");

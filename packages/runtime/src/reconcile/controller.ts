@@ -106,11 +106,12 @@ export class Controller implements Component {
     for (let i = 0; i < n; i++) this.workers.push(this.work(abort.signal));
   }
 
-  /** Stops taking keys, stops the sources and waits for running reconciles to finish. */
+  /** Stops taking keys, stops the sources and waits for running reconciles and the sources' own work to finish. */
   async stop(): Promise<void> {
     this.abort?.abort();
     this.queue.shutDown();
     await Promise.allSettled(this.workers);
+    await Promise.allSettled(this.sources.map((s) => s.stop?.()));
     this.workers = [];
     this.metrics?.loops.delete(this);
   }

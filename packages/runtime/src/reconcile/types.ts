@@ -53,6 +53,8 @@ export interface Source {
    * informer's first list), so a loop's workers only start on a full cache. Stops when `signal` aborts.
    */
   start(signal: AbortSignal, enqueue: Enqueue): Promise<void>;
+  /** Resolves once work the source still had running when `signal` aborted (a relist, a retry) has ended. */
+  stop?(): Promise<void>;
   /** State for /debug/state (object counts, resourceVersion, relists). */
   snapshot?(): unknown;
 }

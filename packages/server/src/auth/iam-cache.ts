@@ -43,7 +43,7 @@ export class IamCache implements Component {
 
   /** Waits for a re-list still running when the signal aborted. */
   async stop(): Promise<void> {
-    await this.informer.stopped();
+    await this.informer.stop();
   }
 
   private onChange({ kind, type, obj, prev }: Change): void {

@@ -91,7 +91,7 @@ it("lists again when its list is older than the cache, and again (diffing) when 
     // A shutdown close, or a stopped informer, does not list again.
     ac.abort();
     assert.equal(fake.subs.length, 0, "abort unsubscribes");
-    await inf.stopped();
+    await inf.stop();
     assert.deepEqual(unhandled, []);
   } finally {
     ac.abort();

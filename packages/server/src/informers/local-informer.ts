@@ -66,8 +66,8 @@ export class LocalInformer implements Source {
     for (const kind of this.kinds) await this.listAndFollow(kind);
   }
 
-  /** Resolves once relists still running have ended (after the signal aborted). */
-  async stopped(): Promise<void> {
+  /** Resolves once relists still running when the signal aborted have ended. */
+  async stop(): Promise<void> {
     await Promise.all([...this.relisting]);
   }
 

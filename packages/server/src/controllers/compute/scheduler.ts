@@ -92,7 +92,6 @@ export class Scheduler {
   /** Stops taking work and waits for in-flight commits and the events they are writing. */
   async stop(): Promise<void> {
     await this.loop.stop();
-    await this.informer.stopped();
     await Promise.allSettled([...this.eventsInFlight]);
     this.m.queues.delete(this.depth);
   }
