@@ -98,9 +98,13 @@ async function main(): Promise<void> {
     const { store, cache, log, metrics } = s.deps;
     sched = new Scheduler(store, cache, new EventRecorder(store, "kumo-scheduler", log), log, metrics.registry, { policy: values.policy as SchedulePolicy, workers: WORKERS });
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await sched.start();
     await until("backlog placed", async () => sched!.placedTotal >= n, 600_000);
     const backlogSecs = (performance.now() - t0) / 1000;
+    // CPU per placement (the whole process: API, store, every loop): comparable on a machine busy with other work.
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPerPlacementMs = (cpu.user + cpu.system) / 1000 / n;
     const lat = sched.latencyMs(true);
     await new Promise((r) => setTimeout(r, 1000)); // let the Scheduled events still being written land before the floor
     const floor = await storeFloor(s, n);
@@ -126,6 +130,7 @@ async function main(): Promise<void> {
     const rate = n / backlogSecs;
     console.log(`\nscheduler, ${hosts} hosts, policy ${values.policy}, ${WORKERS} commit workers, ${values.datastore}`);
     console.log(`  backlog  ${n} placements in ${backlogSecs.toFixed(2)} s = ${rate.toFixed(0)} placements/s (target >= 500)`);
+    console.log(`  cpu      ${cpuPerPlacementMs.toFixed(2)} ms of process CPU per backlog placement`);
     console.log(`  decision latency (dequeue -> bind stored): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms over the last ${lat.samples}`);
     console.log(`  baseline store floor: ${floor.toFixed(0)} read-modify-write pairs/s -> scheduler at ${(rate / floor * 100).toFixed(0)}% of the store's commit rate`);
     console.log(`  live     ${live} created through the API and placed in ${liveSecs.toFixed(2)} s = ${(live / liveSecs).toFixed(0)} instances/s end to end`);
