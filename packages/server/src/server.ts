@@ -147,7 +147,8 @@ async function startParts(opts: ServerOptions, dataDir: string, manager: Compone
       metrics.forcedOverrides.labels(o.manager, kind.plural).inc();
       const fields = o.paths.map(formatPath).join(", ");
       const message = `${ctx.manager} (user ${ctx.user}) removed fields owned by ${o.manager} with force=true: ${fields}`;
-      void events.record(obj, "Warning", "FieldsOverridden", message);
+      // record() logs its own failures and never rejects: the write runs on behind the one that caused it.
+      events.record(obj, "Warning", "FieldsOverridden", message).catch(() => undefined);
       const who = { manager: ctx.manager, user: ctx.user, lostBy: o.manager };
       log.warn({ kind: kind.kind, name: obj.metadata.name, ...who, fields }, "forced write removed another manager's fields");
     }

@@ -111,7 +111,7 @@ export class Controller implements Component {
     this.abort?.abort();
     this.queue.shutDown();
     await Promise.allSettled(this.workers);
-    await Promise.allSettled(this.sources.map((s) => s.stop?.()));
+    await Promise.allSettled(this.sources.map((s) => s.stop?.() ?? Promise.resolve()));
     this.workers = [];
     this.metrics?.loops.delete(this);
   }

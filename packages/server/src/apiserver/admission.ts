@@ -50,7 +50,9 @@ export class Admission {
   }
 
   /** Creates through the store, running the kind's hooks; a failed create rolls back what they claimed. */
-  async create(kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext, operation: "Update" | "Apply" = "Update"): Promise<KObject> {
+  async create(
+    kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext, operation: "Update" | "Apply" = "Update",
+  ): Promise<KObject> {
     const obj = structuredClone(input);
     obj.metadata = obj.metadata ?? {};
     const req: CreateRequest = { kind, namespace, obj, uid: crypto.randomUUID(), ctx };

@@ -45,7 +45,7 @@ export function httpsListener(name: string, o: ListenerOptions): HttpsListener {
         res();
       });
       server = s;
-      s.once("error", (e) => rej(new Error(`cannot listen on ${o.host}:${port}: ${e.message}`)));
+      s.once("error", (e: Error) => rej(new Error(`cannot listen on ${o.host}:${port}: ${e.message}`)));
       s.on("secureConnection", parseInJavaScript);
       // Watches stay open for a long time; Node's default request/headers timeouts would cut them.
       const srv = s as unknown as { requestTimeout: number; keepAliveTimeout: number };

@@ -8,6 +8,7 @@ import {
 import type { ApiDeps } from "./deps.js";
 import { patchTypeOf, parseDocument, readBody, readObject } from "./body.js";
 import { jsonPatch, mergePatch } from "../registry/patch.js";
+import { type Preconditions, checkPreconditions } from "../registry/preconditions.js";
 import type { WriteContext } from "../registry/store.js";
 import type { RequestInfo } from "./request-info.js";
 import { TABLE_CONTENT_TYPE, toTable, wantsTable } from "./table.js";
@@ -148,8 +149,6 @@ export async function patchItem(c: Context, d: ApiDeps, info: RequestInfo, user:
   return sendObject(c, 200, kind, obj);
 }
 
-type Preconditions = { uid?: string; resourceVersion?: string };
-
 /**
  * Records propagationPolicy=Orphan on the object itself, as Kubernetes does: the `orphan` finalizer, added
  * only if the preconditions hold. The garbage collector, which follows deletions on its own, detaches the
@@ -159,12 +158,9 @@ type Preconditions = { uid?: string; resourceVersion?: string };
 async function recordOrphan(d: ApiDeps, info: RequestInfo, ctx: WriteContext, pre: Preconditions): Promise<Preconditions> {
   const t = { group: info.kind.group, resource: info.kind.plural, kind: info.kind.kind, name: info.name };
   await d.store.guaranteedUpdate(info.kind, info.namespace, info.name!, ctx, (cur) => {
+    // The delete's own preconditions, checked on this write: the one that records the request.
+    checkPreconditions({ uid: pre.uid || undefined, resourceVersion: pre.resourceVersion || undefined }, cur, t, "delete");
     const md = cur.metadata;
-    const failed = (what: string, want: string, have?: string) =>
-      conflict(t, `Precondition failed: ${what} in precondition: ${want}, ${what} in object meta: ${have}`);
-    if (pre.uid && pre.uid !== md.uid) throw failed("UID", pre.uid, md.uid);
-    const rv = pre.resourceVersion;
-    if (rv && rv !== md.resourceVersion) throw failed("ResourceVersion", rv, md.resourceVersion);
     // Already being deleted: no finalizer can be added, and the delete below changes nothing.
     if (md.deletionTimestamp || (md.finalizers ?? []).includes(ORPHAN_FINALIZER)) return cur;
     md.finalizers = [...(md.finalizers ?? []), ORPHAN_FINALIZER];

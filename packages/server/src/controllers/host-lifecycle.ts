@@ -78,7 +78,10 @@ export class HostLifecycleController {
   private async transition(name: string, fresh: boolean, age: number): Promise<void> {
     const cond: Condition = fresh
       ? { type: "Ready", status: "True", reason: "AgentHeartbeating", message: "the host agent is sending heartbeats" }
-      : { type: "Ready", status: "False", reason: "HeartbeatMissed", message: `no heartbeat from the host agent for ${Math.round(age)}s (grace ${this.graceMs / 1000}s)` };
+      : {
+        type: "Ready", status: "False", reason: "HeartbeatMissed",
+        message: `no heartbeat from the host agent for ${Math.round(age)}s (grace ${this.graceMs / 1000}s)`,
+      };
     let updated: KObject;
     try {
       updated = await this.store.guaranteedUpdate(HostKind, undefined, name, CTX, (cur) => {

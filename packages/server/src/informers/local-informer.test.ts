@@ -1,7 +1,7 @@
 /** The server informer: list + follow, relist on a too-old revision and on a closed subscription, retried, never unhandled. */
 import { it } from "node:test";
 import assert from "node:assert/strict";
-import { HostKind, type KObject } from "@kumo/api";
+import { HostKind } from "@kumo/api";
 import type { ObjectStore } from "../registry/store.js";
 import { type CachedEvent, type Subscriber, TooOldError, type WatchCache } from "../registry/watch-cache.js";
 import { startTestServer } from "../testing.js";
@@ -47,7 +47,7 @@ it("lists again when its list is older than the cache, and again (diffing) when 
   const ac = new AbortController();
   try {
     const { store } = s.deps;
-    for (const n of ["a", "b"]) await store.create(HostKind, undefined, host(n) as KObject, CTX);
+    for (const n of ["a", "b"]) await store.create(HostKind, undefined, host(n), CTX);
     const fake = fakeCache(2);
     let failLists = 0;
     const flaky = {
@@ -75,7 +75,7 @@ it("lists again when its list is older than the cache, and again (diffing) when 
 
     // Meanwhile (events the informer will never see): b goes, c comes, a changes.
     await store.delete(HostKind, undefined, "b", CTX);
-    await store.create(HostKind, undefined, host("c") as KObject, CTX);
+    await store.create(HostKind, undefined, host("c"), CTX);
     await store.guaranteedUpdate(HostKind, undefined, "a", CTX, (cur) => ({ ...cur, spec: { unschedulable: true } }));
     failLists = 2; // the first relists fail: retried with backoff, not left as a rejection
     fake.subs[0].close("compacted");
@@ -107,9 +107,9 @@ it("a throwing handler is counted and does not stop the informer", async () => {
     const inf = new LocalInformer("hosts", s.deps.store, s.deps.cache, [HostKind], () => {
       throw new Error("handler bug");
     });
-    await s.deps.store.create(HostKind, undefined, host("x") as KObject, CTX);
+    await s.deps.store.create(HostKind, undefined, host("x"), CTX);
     await inf.start(ac.signal);
-    await s.deps.store.create(HostKind, undefined, host("y") as KObject, CTX);
+    await s.deps.store.create(HostKind, undefined, host("y"), CTX);
     await until(() => inf.count(HostKind) === 2);
     assert.equal(inf.snapshot().handlerErrors, 2);
     assert.match(inf.snapshot().lastError ?? "", /handler bug/);

@@ -47,7 +47,10 @@ export class ImageBlobCollector {
     registry: Registry,
     sweepMs = 5 * 60_000,
   ) {
-    this.deleted = new Counter({ name: "kumo_images_blob_gc_deleted_total", help: "Stored image blobs deleted because no Image references them any more", registers: [registry] });
+    this.deleted = new Counter({
+      name: "kumo_images_blob_gc_deleted_total", help: "Stored image blobs deleted because no Image references them any more",
+      registers: [registry],
+    });
     this.events = new EventRecorder(store, "kumo-image-service", log);
     const informer = new LocalInformer("images", store, cache, [ImageKind], (c, enqueue) => this.onChange(c, enqueue));
     this.loop = new Controller({
@@ -59,8 +62,9 @@ export class ImageBlobCollector {
   }
 
   private onChange({ type, obj, prev }: Change, enqueue: (key: string) => void): void {
-    const before = type === "DELETED" ? digestsOf(obj.status as ImageStatus | undefined) : digestsOf(prev?.status as ImageStatus | undefined);
-    const after = type === "DELETED" ? new Set<string>() : digestsOf(obj.status as ImageStatus | undefined);
+    const digestsNow = digestsOf(obj.status as ImageStatus | undefined);
+    const before = type === "DELETED" ? digestsNow : digestsOf(prev?.status as ImageStatus | undefined);
+    const after = type === "DELETED" ? new Set<string>() : digestsNow;
     const digests = [...before].filter((d) => !after.has(d));
     if (!digests.length) return;
     const key = `${obj.metadata.name}@${obj.metadata.uid}#${obj.metadata.resourceVersion}`;
@@ -86,7 +90,9 @@ export class ImageBlobCollector {
 
   private async referenced(): Promise<Set<string>> {
     const refs = new Set<string>();
-    for (const img of (await this.store.list(ImageKind, undefined)).items) for (const d of digestsOf(img.status as ImageStatus | undefined)) refs.add(d);
+    for (const img of (await this.store.list(ImageKind, undefined)).items) {
+      for (const d of digestsOf(img.status as ImageStatus | undefined)) refs.add(d);
+    }
     return refs;
   }
 

@@ -253,7 +253,8 @@ export class Scheduler {
    */
   private async event(write: Promise<void>): Promise<void> {
     this.eventsInFlight.add(write);
-    void write.finally(() => this.eventsInFlight.delete(write));
+    const landed = () => void this.eventsInFlight.delete(write);
+    write.then(landed, landed);
     if (this.eventsInFlight.size > MAX_EVENTS_IN_FLIGHT) await Promise.race(this.eventsInFlight);
   }
 

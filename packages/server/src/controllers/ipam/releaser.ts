@@ -73,7 +73,9 @@ export class AllocationReleaser {
   /** Drops claims whose owner uid no longer exists. */
   async sweep(now = Date.now()): Promise<number> {
     const uids = new Set<string>();
-    for (const k of [NetworkKind, SubnetKind, PortKind]) for (const o of (await this.store.list(k, undefined)).items) uids.add(o.metadata.uid!);
+    for (const k of [NetworkKind, SubnetKind, PortKind]) {
+      for (const o of (await this.store.list(k, undefined)).items) uids.add(o.metadata.uid!);
+    }
     let n = 0;
     for (const a of await this.alloc.all()) {
       if (uids.has(a.record.owner.uid) || now - Date.parse(a.record.time) < SWEEP_GRACE_MS) continue;
