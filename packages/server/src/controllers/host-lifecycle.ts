@@ -37,8 +37,10 @@ export class HostLifecycleController {
     registry: Registry,
     private readonly graceMs = 10_000,
   ) {
-    const informer = (this.informer = new LocalInformer("hosts", store, cache, [HostKind], ({ type, obj }, enqueue) => {
-      if (type !== "DELETED") enqueue(obj.metadata.name!);
+    const informer = (this.informer = new LocalInformer("hosts", store, cache, [HostKind], ({ type, obj, prev }, enqueue) => {
+      // Only a beat or a readiness change is news: the scheduler's reservations rewrite a Host's status often.
+      if (type === "DELETED" || (prev && beatOf(prev) === beatOf(obj) && readyOf(prev) === readyOf(obj))) return;
+      enqueue(obj.metadata.name!);
     }));
     new Gauge({
       name: "kumo_host_heartbeat_age_seconds", help: "Seconds since each host's agent last beat, as the server sees it",
