@@ -46,7 +46,7 @@ export class ComponentManager {
       } catch (err) {
         e.state = "failed";
         e.error = err instanceof Error ? err.message : String(err);
-        this.log.error({ component: e.c.name, err: e.error }, "component failed to start; stopping the ones already started");
+        this.log.error({ part: e.c.name, err: e.error }, "component failed to start; stopping the ones already started");
         await this.stop();
         throw err;
       }
@@ -69,7 +69,7 @@ export class ComponentManager {
         await e.c.stop?.();
       } catch (err) {
         // Keep stopping the rest: one part failing to stop must not leave the others running.
-        this.log.warn({ component: e.c.name, err: err instanceof Error ? err.message : String(err) }, "component failed to stop cleanly");
+        this.log.warn({ part: e.c.name, err: err instanceof Error ? err.message : String(err) }, "component failed to stop cleanly");
       }
       e.state = failed ? "failed" : "stopped";
     }
