@@ -17,7 +17,9 @@ let beats: Awaited<ReturnType<typeof fakeHosts>> | undefined;
 const schedulers: Scheduler[] = [];
 
 before(async () => {
-  s = await startTestServer({ heartbeatGraceMs: 2000, scheduler: false });
+  // This file tests capacity, not liveness: a grace far above the 300 ms beats, so a CI machine that stalls the
+  // event loop for seconds (seen at load 19 on 2 cores) cannot turn a host NotReady mid-test.
+  s = await startTestServer({ heartbeatGraceMs: 60_000, scheduler: false });
   await readyImage(s);
   // A container takes 250m cpu and 64Mi: each host has room for exactly 20, by a different dimension.
   beats = await fakeHosts(s, [
