@@ -4,7 +4,7 @@
  * controller, IPAM, token issuing) register their hooks here when the server is wired (server.ts), so the
  * HTTP layer never imports a controller.
  */
-import type { KindDefinition, KObject } from "@kumo/api";
+import type { KindDefinition, KObject, ObjectOf } from "@kumo/api";
 import type { ObjectStore, WriteContext } from "../registry/store.js";
 
 /** Undoes a hook's side effect (an address claimed) when the create fails after the hook ran. */
@@ -50,6 +50,12 @@ export class Admission {
   }
 
   /** Creates through the store, running the kind's hooks; a failed create rolls back what they claimed. */
+  create<K extends KindDefinition, T extends ObjectOf<K> = ObjectOf<K>>(
+    kind: K, namespace: string | undefined, input: T, ctx: WriteContext, operation?: "Update" | "Apply",
+  ): Promise<ObjectOf<K>>;
+  create(
+    kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext, operation?: "Update" | "Apply",
+  ): Promise<KObject>;
   async create(
     kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext, operation: "Update" | "Apply" = "Update",
   ): Promise<KObject> {

@@ -7,7 +7,7 @@
  * with backoff until the source stops. Objects are replaced only by newer resourceVersions, so a write
  * result a loop feeds back with `observe()` is never overwritten by an older event that arrives after it.
  */
-import type { KindDefinition, KObject } from "@kumo/api";
+import type { KindDefinition, KObject, ObjectOf } from "@kumo/api";
 import { backoffDelay, sleep } from "@kumo/client";
 import type { Enqueue, Source } from "@kumo/runtime";
 import { kindPrefix } from "../registry/codec.js";
@@ -23,6 +23,14 @@ export interface Change {
   type: ChangeType;
   obj: KObject;
   prev?: KObject;
+}
+
+/** A change of an object of kind `K`: `obj` and `prev` typed by it. */
+export type ChangeOf<K extends KindDefinition> = Change & { obj: ObjectOf<K>; prev?: ObjectOf<K> };
+
+/** Narrows a change of any kind to one of `kind` (the informer stores each object under the kind it was listed as). */
+export function isChangeOf<K extends KindDefinition>(change: Change, kind: K): change is ChangeOf<K> {
+  return change.kind === kind;
 }
 
 /** Maps a change to work, usually keys queued in the loop the informer feeds. Must be quick; must not mutate. */
@@ -178,11 +186,13 @@ export class LocalInformer implements Source {
   }
 
   /** One object by key (`ns/name`, or `/name` for cluster-scoped kinds). Treat it as read-only. */
+  get<K extends KindDefinition>(kind: K, key: string): ObjectOf<K> | undefined;
   get(kind: KindDefinition, key: string): KObject | undefined {
     return this.maps.get(kind.kind)?.get(key);
   }
 
   /** Every object of a kind. Treat them as read-only. */
+  list<K extends KindDefinition>(kind: K): IterableIterator<ObjectOf<K>>;
   list(kind: KindDefinition): IterableIterator<KObject> {
     return this.maps.get(kind.kind)!.values();
   }

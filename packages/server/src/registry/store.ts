@@ -4,14 +4,14 @@
  * write-pipeline.ts, and what it did is handed on as a WriteRecord (history, metrics, events).
  */
 import {
-  type ErrorTarget, type KindDefinition, type KindRegistry, type KObject, type KList,
+  type ErrorTarget, type KindDefinition, type KindRegistry, type KObject, type KList, type ObjectOf,
   alreadyExists, forbidden, notFound, staleConflict, typedConflict, NamespaceKind,
 } from "@kumo/api";
+import { KeyedLock } from "@kumo/runtime";
 import type { Backend, KeyValue } from "../storage/backend.js";
 import { decode, encode, objectKey } from "./codec.js";
 import { diffLeaves } from "./field-paths.js";
 import { hasFinalizers, markDeleting, readyToDelete } from "./finalizers.js";
-import { KeyLock } from "./key-lock.js";
 import { type ListQuery, listObjects } from "./list.js";
 import { targetOf } from "./object-meta.js";
 import { type Preconditions, checkPreconditions } from "./preconditions.js";
@@ -27,22 +27,26 @@ export { nowSeconds } from "./object-meta.js";
 /** Reported when a write is refused as stale or for taking other managers' fields (metrics label it by manager). */
 export type ConflictListener = (kind: KindDefinition, manager: string, reason: "stale" | "ownership") => void;
 
-/** Options of guaranteedUpdate. */
-export interface GuaranteedUpdateOptions {
+/** Options of guaranteedUpdate; `O` is the object type of the kind written. */
+export interface GuaranteedUpdateOptions<O extends KObject = KObject> {
   /** Precondition: the resourceVersion the writer read (a mismatch is a 409, never retried). */
   expectRV?: string;
   operation?: "Update" | "Apply";
   applyConfig?: Record<string, unknown>;
-  createIfMissing?: () => Promise<KObject>;
+  createIfMissing?: () => Promise<O>;
 }
 
 const MAX_RETRIES = 64;
 /** Returned by one attempt that lost the compare-and-swap race: read again and retry. */
 const LOST = Symbol("lost");
 
-/** Typed objects over a Backend. */
+/**
+ * Typed objects over a Backend. Given a kind from @kumo/api, reads and writes are typed by it (`get(InstanceKind, ...)`
+ * resolves to an `Instance`); a plain `KindDefinition` gives `KObject`s. As in KumoClient, writes infer `T` from the
+ * object rather than taking `ObjectOf<K>`, so a typed object missing optional fields does not fall to the plain overload.
+ */
 export class ObjectStore {
-  private readonly lock = new KeyLock();
+  private readonly lock = new KeyedLock();
   onWrite?: WriteListener;
   onConflict?: ConflictListener;
 
@@ -50,6 +54,7 @@ export class ObjectStore {
   constructor(readonly backend: Backend, readonly kinds: KindRegistry, private readonly recorder: WriteRecorder) {}
 
   /** Reads one object; 404 when absent. */
+  get<K extends KindDefinition>(kind: K, namespace: string | undefined, name: string): Promise<ObjectOf<K>>;
   async get(kind: KindDefinition, namespace: string | undefined, name: string): Promise<KObject> {
     const kv = await this.backend.get(objectKey(kind, namespace, name));
     if (!kv) throw notFound(targetOf(kind, name));
@@ -57,11 +62,19 @@ export class ObjectStore {
   }
 
   /** Lists objects with selectors and pagination (continue token = next start key). */
+  list<K extends KindDefinition>(kind: K, namespace: string | undefined, q?: ListQuery): Promise<KList<ObjectOf<K>>>;
   list(kind: KindDefinition, namespace: string | undefined, q: ListQuery = {}): Promise<KList> {
     return listObjects(this.backend, kind, namespace, q);
   }
 
   /** Creates an object (POST, or server-side apply of an absent object). */
+  create<K extends KindDefinition, T extends ObjectOf<K> = ObjectOf<K>>(
+    kind: K, namespace: string | undefined, input: T, ctx: WriteContext, operation?: "Update" | "Apply", opts?: { uid?: string },
+  ): Promise<ObjectOf<K>>;
+  create(
+    kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext,
+    operation?: "Update" | "Apply", opts?: { uid?: string },
+  ): Promise<KObject>;
   async create(
     kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext,
     operation: "Update" | "Apply" = "Update", opts: { uid?: string } = {},
@@ -84,6 +97,14 @@ export class ObjectStore {
    * The one read–mutate–conditional-write loop. `mutate` gets the latest object and returns the desired
    * next version (or throws). Retries on lost compare-and-swap unless `expectRV` pins a version (then 409).
    */
+  guaranteedUpdate<K extends KindDefinition>(
+    kind: K, namespace: string | undefined, name: string, ctx: WriteContext,
+    mutate: (cur: ObjectOf<K>) => ObjectOf<K> | Promise<ObjectOf<K>>, opts?: GuaranteedUpdateOptions<ObjectOf<K>>,
+  ): Promise<ObjectOf<K>>;
+  guaranteedUpdate(
+    kind: KindDefinition, namespace: string | undefined, name: string, ctx: WriteContext,
+    mutate: (cur: KObject) => KObject | Promise<KObject>, opts?: GuaranteedUpdateOptions,
+  ): Promise<KObject>;
   async guaranteedUpdate(
     kind: KindDefinition, namespace: string | undefined, name: string, ctx: WriteContext,
     mutate: (cur: KObject) => KObject | Promise<KObject>, opts: GuaranteedUpdateOptions = {},
@@ -127,6 +148,9 @@ export class ObjectStore {
   }
 
   /** Deletes an object; with finalizers it only gets a deletionTimestamp. Returns the (last) object and whether it is gone. */
+  delete<K extends KindDefinition>(
+    kind: K, namespace: string | undefined, name: string, ctx: WriteContext, pre?: Preconditions,
+  ): Promise<{ obj: ObjectOf<K>; gone: boolean }>;
   async delete(
     kind: KindDefinition, namespace: string | undefined, name: string, ctx: WriteContext, pre: Preconditions = {},
   ): Promise<{ obj: KObject; gone: boolean }> {

@@ -1,7 +1,7 @@
 /** Scheduler filters and the capacity arithmetic they rest on: pure unit tests. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { KObject } from "@kumo/api";
+import type { Host, HostSpec, HostStatus, KObject } from "@kumo/api";
 import { type HostFacts, dominantFailure, filterHosts, firstFailure, unschedulableMessage } from "./filters.js";
 import { hostCapacity, instanceResources, RESOURCES_ANNOTATION, resolveResources, subResources } from "./resources.js";
 
@@ -42,7 +42,7 @@ describe("filters", () => {
 });
 
 describe("resources", () => {
-  const h = (spec: unknown, status: unknown): KObject => ({ apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "h" }, spec, status });
+  const h = (spec: HostSpec | undefined, status: HostStatus | undefined): Host => ({ apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "h" }, spec, status });
 
   it("takes capacity from status.allocatable per dimension, else spec.capacity; unknown slots are unlimited", () => {
     assert.deepEqual(hostCapacity(h({ capacity: { cpu: 1000, memoryMiB: 2048, instances: 5 } }, { allocatable: { cpu: 800 } })), R(800, 2048, 5));

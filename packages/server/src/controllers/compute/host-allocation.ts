@@ -11,7 +11,7 @@
  *   and the resync gives leaked capacity back. It must run before any scheduler starts (no reservation may be
  *   in flight), which is why server.ts calls it once and no scheduler calls it.
  */
-import { HostKind, type HostStatus, InstanceKind, type InstanceStatus, isNotFound, type KObject } from "@kumo/api";
+import { type Host, HostKind, type Instance, InstanceKind, isNotFound } from "@kumo/api";
 import type { Logger } from "pino";
 import type { ObjectStore, WriteContext } from "../../registry/store.js";
 import { type FilterFailure, resourceFailure } from "./filters.js";
@@ -19,23 +19,23 @@ import { type Resources, addResources, holdsReservation, hostAllocated, hostCapa
 
 /** Thrown by reserve when the latest Host cannot take the request; carries that Host so caches can catch up. */
 export class ReservationRefused extends Error {
-  constructor(readonly host: KObject, readonly failure: FilterFailure) {
+  constructor(readonly host: Host, readonly failure: FilterFailure) {
     super(`host "${host.metadata.name}" refused the reservation: ${failure}`);
     this.name = "ReservationRefused";
   }
 }
 
-function withAllocated(host: KObject, allocated: Resources): KObject {
-  const st = (host.status ?? {}) as HostStatus;
+function withAllocated(host: Host, allocated: Resources): Host {
+  const st = host.status ?? {};
   const a = { cpu: allocated.cpu, memoryMiB: allocated.memoryMiB, instances: allocated.instances };
   return { ...host, status: { ...st, allocated: a } };
 }
 
 /** Adds `req` to the host's allocation if it still fits on the latest version; returns the updated Host. */
-export function reserve(store: ObjectStore, hostName: string, req: Resources, ctx: WriteContext): Promise<KObject> {
+export function reserve(store: ObjectStore, hostName: string, req: Resources, ctx: WriteContext): Promise<Host> {
   return store.guaranteedUpdate(HostKind, undefined, hostName, { ...ctx, subresource: "status" }, (cur) => {
     if (!hostReady(cur)) throw new ReservationRefused(cur, "NotReady");
-    if ((cur.spec as { unschedulable?: boolean } | undefined)?.unschedulable) throw new ReservationRefused(cur, "Unschedulable");
+    if (cur.spec?.unschedulable) throw new ReservationRefused(cur, "Unschedulable");
     const used = hostAllocated(cur);
     const failure = resourceFailure(hostCapacity(cur), used, req);
     if (failure) throw new ReservationRefused(cur, failure);
@@ -44,7 +44,7 @@ export function reserve(store: ObjectStore, hostName: string, req: Resources, ct
 }
 
 /** Gives `req` back to the host; undefined when the host no longer exists (nothing to give back to). */
-export async function release(store: ObjectStore, hostName: string, req: Resources, ctx: WriteContext): Promise<KObject | undefined> {
+export async function release(store: ObjectStore, hostName: string, req: Resources, ctx: WriteContext): Promise<Host | undefined> {
   try {
     return await store.guaranteedUpdate(HostKind, undefined, hostName, { ...ctx, subresource: "status" }, (cur) => withAllocated(cur, subResources(hostAllocated(cur), req)));
   } catch (e) {
@@ -61,13 +61,13 @@ export interface ResyncRepair {
 }
 
 /** Sums the reservations instances hold, by host. */
-export function heldByHost(instances: KObject[]): Map<string, Resources> {
+export function heldByHost(instances: Instance[]): Map<string, Resources> {
   const held = new Map<string, Resources>();
   for (const inst of instances) {
     if (!holdsReservation(inst)) continue;
     const r = instanceResources(inst);
     if (!r) continue;
-    const host = (inst.status as InstanceStatus).host!;
+    const host = inst.status!.host!;
     held.set(host, addResources(held.get(host) ?? ZERO, r));
   }
   return held;
@@ -80,7 +80,7 @@ export async function resyncAllocations(store: ObjectStore, ctx: WriteContext, l
   for (const host of (await store.list(HostKind, undefined)).items) {
     const name = host.metadata.name!;
     const want = held.get(name) ?? ZERO;
-    const st = (host.status ?? {}) as HostStatus;
+    const st = host.status ?? {};
     if (st.allocated === undefined && sameResources(want, ZERO)) continue;
     const was = hostAllocated(host);
     if (sameResources(was, want)) continue;

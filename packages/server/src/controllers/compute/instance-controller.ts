@@ -14,13 +14,13 @@
  * can only leak capacity, which the startup resync repairs, never release twice), and removes the finalizer.
  */
 import {
-  FlavorKind, HostKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KObject, PortKind, type PortSpec, findCondition,
+  FlavorKind, HostKind, type Instance, type InstanceStatus, InstanceKind, PortKind, findCondition,
   isNotFound, setCondition, type Condition,
 } from "@kumo/api";
 import { Controller, type Enqueue, type ReconcileResult } from "@kumo/runtime";
 import type { Logger } from "pino";
 import type { Admission } from "../../apiserver/admission.js";
-import { type Change, LocalInformer } from "../../informers/local-informer.js";
+import { type Change, isChangeOf, LocalInformer } from "../../informers/local-informer.js";
 import type { ObjectStore } from "../../registry/store.js";
 import type { WatchCache } from "../../registry/watch-cache.js";
 import type { EventRecorder } from "../../observability/events.js";
@@ -54,21 +54,22 @@ export class InstanceController {
     });
   }
 
-  private onChange({ kind, type, obj, prev }: Change, enqueue: Enqueue): void {
-    if (kind === InstanceKind) {
+  private onChange(c: Change, enqueue: Enqueue): void {
+    const { type, obj } = c;
+    if (isChangeOf(c, InstanceKind)) {
       if (type !== "DELETED") enqueue(keyOf(obj));
       else this.warnedAt.delete(keyOf(obj));
-    } else if (kind === PortKind) {
-      const owner = (obj.spec as PortSpec).deviceOwner;
+    } else if (isChangeOf(c, PortKind)) {
+      const owner = c.obj.spec?.deviceOwner;
       if (owner?.startsWith("instance:")) enqueue(`${obj.metadata.namespace}/${owner.slice("instance:".length)}`);
-    } else if (kind === HostKind) {
+    } else if (isChangeOf(c, HostKind)) {
       // A host going NotReady (or away) unblocks the deletions waiting for its agent.
-      if (type === "DELETED" || !prev || hostReady(prev) !== hostReady(obj)) {
-        const onHost = (i: KObject) => (i.status as InstanceStatus | undefined)?.host === obj.metadata.name;
+      if (type === "DELETED" || !c.prev || hostReady(c.prev) !== hostReady(c.obj)) {
+        const onHost = (i: Instance) => i.status?.host === obj.metadata.name;
         for (const i of this.informer.list(InstanceKind)) if (onHost(i)) enqueue(keyOf(i));
       }
-    } else if (kind === FlavorKind && type !== "DELETED") {
-      const waits = (i: KObject) => (i.spec as InstanceSpec).flavor === obj.metadata.name && !instanceResources(i);
+    } else if (c.kind === FlavorKind && type !== "DELETED") {
+      const waits = (i: Instance) => i.spec?.flavor === obj.metadata.name && !instanceResources(i);
       for (const i of this.informer.list(InstanceKind)) if (waits(i)) enqueue(keyOf(i));
     }
   }
@@ -76,7 +77,7 @@ export class InstanceController {
   /** One pass over one instance. */
   async reconcile(key: string): Promise<ReconcileResult> {
     const { namespace, name } = splitKey(key);
-    let inst: KObject;
+    let inst: Instance;
     try {
       inst = await this.store.get(InstanceKind, namespace, name);
     } catch (e) {
@@ -90,35 +91,35 @@ export class InstanceController {
     if (admitted.metadata.deletionTimestamp || !(admitted.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER)) return;
     inst = admitted;
     const state = await ensurePorts(this.store, this.admission, inst);
-    const noIp = state.ports.find((p) => !(p.spec as PortSpec).fixedIPs?.length);
+    const noIp = state.ports.find((p) => !p.spec?.fixedIPs?.length);
     if (!state.problem && noIp) state.problem = { reason: "PortWithoutAddress", message: `port ${noIp.metadata.name} has no IP address` };
     await this.note(inst, state.notes);
     if (state.problem) await this.warn(inst, state.problem.reason, state.problem.message);
-    const spec = inst.spec as InstanceSpec;
+    const spec = inst.spec!;
     const cond: Condition = state.problem
       ? { type: "PortBound", status: "False", reason: state.problem.reason, message: state.problem.message }
       : !spec.networks?.length
         ? { type: "PortBound", status: "True", reason: "NoNetworks", message: "the instance has no networks" }
-        : { type: "PortBound", status: "True", reason: "PortsReady", message: state.ports.map((p) => `${p.metadata.name} ${(p.spec as PortSpec).fixedIPs?.[0]?.ipAddress}`).join(", ") };
+        : { type: "PortBound", status: "True", reason: "PortsReady", message: state.ports.map((p) => `${p.metadata.name} ${p.spec?.fixedIPs?.[0]?.ipAddress}`).join(", ") };
     const addresses = state.problem ? undefined : state.ports.map((p, i) => {
-      const ps = p.spec as PortSpec;
+      const ps = p.spec!;
       return { network: spec.networks![i].network, ip: ps.fixedIPs![0].ipAddress, mac: ps.macAddress, port: p.metadata.name! };
     });
     inst = await this.writeStatus(inst, (st) => ({ ...st, phase: st.phase ?? "Pending", conditions: setCondition(st.conditions, cond), ...(addresses ? { addresses } : {}) }));
-    const host = (inst.status as InstanceStatus | undefined)?.host;
+    const host = inst.status?.host;
     if (host && !state.problem) await this.note(inst, await bindPorts(this.store, state.ports, host));
     if (state.problem) throw new Error(`${state.problem.reason}: ${state.problem.message}`); // retry with backoff
   }
 
   /** Adds the finalizer and the resolved size; undefined (after reporting why) when the flavor is missing. */
-  private async admit(inst: KObject): Promise<KObject | undefined> {
+  private async admit(inst: Instance): Promise<Instance | undefined> {
     const has = (inst.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER);
     if (has && instanceResources(inst)) return inst;
-    const spec = inst.spec as InstanceSpec;
+    const spec = inst.spec!;
     let flavor: { cpu: number; memoryMiB: number } | undefined;
     if (spec.flavor) {
       try {
-        flavor = (await this.store.get(FlavorKind, undefined, spec.flavor)).spec as { cpu: number; memoryMiB: number };
+        flavor = (await this.store.get(FlavorKind, undefined, spec.flavor)).spec;
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
@@ -142,9 +143,9 @@ export class InstanceController {
   }
 
   /** The deletion flow (see the file comment). */
-  private async finalize(inst: KObject): Promise<ReconcileResult> {
+  private async finalize(inst: Instance): Promise<ReconcileResult> {
     if (!(inst.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER)) return;
-    const st = (inst.status ?? {}) as InstanceStatus;
+    const st: InstanceStatus = inst.status ?? {};
     if (st.phase !== "Terminating") {
       inst = await this.writeStatus(inst, (s) => ({ ...s, phase: "Terminating" }));
       await this.events.record(inst, "Normal", "Terminating", st.host ? `waiting for the agent on host ${st.host} to remove the instance` : "the instance was never scheduled");
@@ -182,21 +183,21 @@ export class InstanceController {
     this.log.info({ instance: keyOf(inst), host }, "instance finalized");
   }
 
-  private async writeStatus(inst: KObject, f: (st: InstanceStatus) => InstanceStatus): Promise<KObject> {
-    const next = f(structuredClone((inst.status ?? {}) as InstanceStatus));
+  private async writeStatus(inst: Instance, f: (st: InstanceStatus) => InstanceStatus): Promise<Instance> {
+    const next = f(structuredClone(inst.status ?? {}));
     if (JSON.stringify(next) === JSON.stringify(inst.status ?? {})) return inst;
     return this.store.guaranteedUpdate(InstanceKind, inst.metadata.namespace, inst.metadata.name!, { ...INSTANCE_CTX, subresource: "status" }, (cur) => {
       if (cur.metadata.uid !== inst.metadata.uid) return cur;
-      return { ...cur, status: f((cur.status ?? {}) as InstanceStatus) };
+      return { ...cur, status: f(cur.status ?? {}) };
     });
   }
 
-  private async note(inst: KObject, notes: PortNote[]): Promise<void> {
+  private async note(inst: Instance, notes: PortNote[]): Promise<void> {
     for (const n of notes) await this.events.record(inst, n.type, n.reason, n.message);
   }
 
   /** A Warning event, at most once per 30 s per instance and reason (reconciles of a broken instance retry often). */
-  private async warn(inst: KObject, reason: string, message: string): Promise<void> {
+  private async warn(inst: Instance, reason: string, message: string): Promise<void> {
     const byReason = this.warnedAt.get(keyOf(inst)) ?? new Map<string, number>();
     if (Date.now() - (byReason.get(reason) ?? 0) < 30_000) return;
     byReason.set(reason, Date.now());

@@ -2,7 +2,7 @@
  * What an instance costs and what a host has: the one place that turns Host and Instance objects into
  * numbers, so the scheduler, the reservation re-check, the release and the startup resync all count alike.
  */
-import { findCondition, type HostSpec, type HostStatus, type InstanceSpec, type InstanceStatus, type KObject } from "@kumo/api";
+import { findCondition, type Host, type Instance, type InstanceSpec, type KObject } from "@kumo/api";
 
 /** Finalizer the instance controller holds until the instance's ports and host capacity are released. */
 export const INSTANCE_FINALIZER = "compute.kumo.dev/instance";
@@ -78,32 +78,32 @@ export function encodeResources(r: Resources): string {
  * spec.capacity (what the operator declared). Unknown cpu/memory is 0 (nothing fits a host that has not said
  * what it has); an unknown instance-slot count is unlimited.
  */
-export function hostCapacity(host: KObject): Resources {
-  const a = (host.status as HostStatus | undefined)?.allocatable ?? {};
-  const c = (host.spec as HostSpec | undefined)?.capacity ?? {};
+export function hostCapacity(host: Host): Resources {
+  const a = host.status?.allocatable ?? {};
+  const c = host.spec?.capacity ?? {};
   return { cpu: a.cpu ?? c.cpu ?? 0, memoryMiB: a.memoryMiB ?? c.memoryMiB ?? 0, instances: a.instances ?? c.instances ?? Number.POSITIVE_INFINITY };
 }
 
 /** What is reserved on a host (status.allocated, written only by reservations and releases). */
-export function hostAllocated(host: KObject): Resources {
-  const a = (host.status as HostStatus | undefined)?.allocated ?? {};
+export function hostAllocated(host: Host): Resources {
+  const a = host.status?.allocated ?? {};
   return { cpu: a.cpu ?? 0, memoryMiB: a.memoryMiB ?? 0, instances: a.instances ?? 0 };
 }
 
 /** True when the host-lifecycle controller says the host's agent is heartbeating. */
-export function hostReady(host: KObject): boolean {
-  return findCondition((host.status as HostStatus | undefined)?.conditions, "Ready")?.status === "True";
+export function hostReady(host: Host): boolean {
+  return findCondition(host.status?.conditions, "Ready")?.status === "True";
 }
 
 /** True while the instance holds a reservation on status.host: bound (Scheduled=True) and not yet released. */
-export function holdsReservation(inst: KObject): boolean {
-  const st = inst.status as InstanceStatus | undefined;
+export function holdsReservation(inst: Instance): boolean {
+  const st = inst.status;
   return !!st?.host && findCondition(st.conditions, "Scheduled")?.status === "True";
 }
 
 /** True for instances the scheduler must place: admitted by the instance controller, unbound, not deleting. */
-export function needsScheduling(inst: KObject): boolean {
-  const st = inst.status as InstanceStatus | undefined;
+export function needsScheduling(inst: Instance): boolean {
+  const st = inst.status;
   return !st?.host && !inst.metadata.deletionTimestamp && (inst.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER) && !!instanceResources(inst);
 }
 

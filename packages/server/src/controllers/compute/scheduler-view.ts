@@ -5,7 +5,7 @@
  * decisions of one scheduler never pick the same last slot; across schedulers the reservation re-check
  * decides.
  */
-import { type InstanceSpec, type InstanceStatus, type KObject } from "@kumo/api";
+import type { Host, Instance } from "@kumo/api";
 import type { HostFacts } from "./filters.js";
 import { type Resources, addResources, hostAllocated, hostCapacity, hostReady, keyOf, ZERO } from "./resources.js";
 
@@ -29,10 +29,10 @@ export class SchedulerView {
   private readonly assumed = new Map<string, Assumption>();
 
   /** Records a Host; true when the change could make a refused instance fit (so refused ones are retried). */
-  setHost(obj: KObject): boolean {
+  setHost(obj: Host): boolean {
     const name = obj.metadata.name!;
     const f: HostFacts = {
-      name, labels: obj.metadata.labels ?? {}, ready: hostReady(obj), unschedulable: !!(obj.spec as { unschedulable?: boolean } | undefined)?.unschedulable,
+      name, labels: obj.metadata.labels ?? {}, ready: hostReady(obj), unschedulable: !!obj.spec?.unschedulable,
       capacity: hostCapacity(obj), allocated: hostAllocated(obj), groups: NO_GROUPS,
     };
     const b = this.facts.get(name);
@@ -51,11 +51,11 @@ export class SchedulerView {
   }
 
   /** Follows an instance's anti-affinity membership; true when a bound member went away (a slot freed). */
-  setInstance(obj: KObject, deleted: boolean): boolean {
-    const group = (obj.spec as InstanceSpec).antiAffinityGroup;
+  setInstance(obj: Instance, deleted: boolean): boolean {
+    const group = obj.spec?.antiAffinityGroup;
     if (!group) return false;
     const key = keyOf(obj);
-    const host = (obj.status as InstanceStatus | undefined)?.host;
+    const host = obj.status?.host;
     const m = this.groups.get(group) ?? new Map<string, string>();
     const had = m.has(key);
     if (deleted || !host) m.delete(key);

@@ -10,14 +10,14 @@
  * the Host to re-check).
  */
 import {
-  HostKind, ImageKind, type InstanceSpec, type InstanceStatus, InstanceKind, type KObject, findCondition, isNotFound, setCondition,
+  type Host, HostKind, ImageKind, type Instance, type InstanceStatus, InstanceKind, findCondition, isNotFound, setCondition,
 } from "@kumo/api";
 import { Controller, type Enqueue, type ReconcileResult } from "@kumo/runtime";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { ObjectStore, WriteContext } from "../../registry/store.js";
 import type { WatchCache } from "../../registry/watch-cache.js";
-import { type Change, LocalInformer } from "../../informers/local-informer.js";
+import { type Change, isChangeOf, LocalInformer } from "../../informers/local-informer.js";
 import type { EventRecorder } from "../../observability/events.js";
 import { type FilterFailure, type PlacementRequest, dominantFailure, unschedulableMessage } from "./filters.js";
 import { release, reserve, ReservationRefused } from "./host-allocation.js";
@@ -96,16 +96,17 @@ export class Scheduler {
     this.m.queues.delete(this.depth);
   }
 
-  private onChange({ kind, type, obj, prev }: Change, enqueue: Enqueue): void {
-    if (kind === HostKind) {
-      if (type === "DELETED") this.view.deleteHost(obj.metadata.name!);
-      else if (this.view.setHost(obj)) this.retryPending();
+  private onChange(c: Change, enqueue: Enqueue): void {
+    if (isChangeOf(c, HostKind)) {
+      if (c.type === "DELETED") this.view.deleteHost(c.obj.metadata.name!);
+      else if (this.view.setHost(c.obj)) this.retryPending();
       return;
     }
-    if (kind === ImageKind) {
-      if (type === "ADDED") this.retryPending();
+    if (!isChangeOf(c, InstanceKind)) {
+      if (c.kind === ImageKind && c.type === "ADDED") this.retryPending();
       return;
     }
+    const { type, obj, prev } = c;
     if (this.view.setInstance(obj, type === "DELETED")) this.retryPending(); // an anti-affinity slot freed
     const key = keyOf(obj);
     if (type === "DELETED" || !needsScheduling(obj)) {
@@ -140,7 +141,7 @@ export class Scheduler {
       return;
     }
     const t0 = performance.now();
-    const spec = inst.spec as InstanceSpec;
+    const spec = inst.spec!;
     const image = this.informer.get(ImageKind, `/${spec.image}`);
     // Only a missing Image blocks placement: an image still uploading is the agent's to wait for (ImageReady).
     if (!image) return this.refuse(inst, "ImageNotFound", `image "${spec.image}" not found`, "ImageNotFound", t0);
@@ -154,7 +155,7 @@ export class Scheduler {
       const a: Assumption = { host: best.name, resources: req.resources, group: req.antiAffinityGroup };
       this.view.assume(key, a);
       try {
-        let host: KObject;
+        let host: Host;
         try {
           host = await reserve(this.store, best.name, req.resources, SCHEDULER_CTX);
         } catch (e) {
@@ -179,9 +180,9 @@ export class Scheduler {
   }
 
   /** Binds after a successful reservation; gives the reservation back if the bind is refused. */
-  private async commit(inst: KObject, host: string, res: Resources, t0: number): Promise<void> {
+  private async commit(inst: Instance, host: string, res: Resources, t0: number): Promise<void> {
     const key = keyOf(inst);
-    let bound: KObject;
+    let bound: Instance;
     try {
       bound = await this.bind(inst, host);
     } catch (e) {
@@ -202,15 +203,16 @@ export class Scheduler {
     await this.event(this.events.record(bound, "Normal", "Scheduled", `assigned to host ${host} (${this.policy}) by ${this.name}`));
   }
 
-  private bind(inst: KObject, host: string): Promise<KObject> {
+  private bind(inst: Instance, host: string): Promise<Instance> {
     const { namespace, name } = splitKey(keyOf(inst));
     return this.store.guaranteedUpdate(InstanceKind, namespace, name, { ...SCHEDULER_CTX, subresource: "status" }, (cur) => {
-      const st = (cur.status ?? {}) as InstanceStatus;
+      const st: InstanceStatus = cur.status ?? {};
       if (cur.metadata.uid !== inst.metadata.uid) throw new BindConflict("the instance was deleted and re-created");
       if (cur.metadata.deletionTimestamp) throw new BindConflict("the instance is being deleted");
       if (st.host) throw new BindConflict(`already bound to host ${st.host}`);
       const conditions = setCondition(st.conditions, { type: "Scheduled", status: "True", reason: "Assigned", message: `assigned to host ${host}` });
-      return { ...cur, status: { ...st, host, phase: "Scheduled", conditions } };
+      const status: InstanceStatus = { ...st, host, phase: "Scheduled", conditions };
+      return { ...cur, status };
     }).catch((e) => {
       if (isNotFound(e)) throw new BindConflict("the instance was deleted");
       throw e;
@@ -218,17 +220,17 @@ export class Scheduler {
   }
 
   /** Records a refusal: Scheduled=False with the reason (written only when it changes), a throttled Warning, a retry with backoff. */
-  private async refuse(inst: KObject, reason: string, message: string, metricReason: FilterFailure | string, t0: number)
+  private async refuse(inst: Instance, reason: string, message: string, metricReason: FilterFailure | string, t0: number)
     : Promise<ReconcileResult> {
     const key = keyOf(inst);
     this.pending.add(key);
     this.m.failures.labels(metricReason).inc();
-    const cur = findCondition((inst.status as InstanceStatus | undefined)?.conditions, "Scheduled");
+    const cur = findCondition(inst.status?.conditions, "Scheduled");
     if (cur?.status !== "False" || cur.reason !== reason || cur.message !== message) {
       const { namespace, name } = splitKey(key);
       try {
         const updated = await this.store.guaranteedUpdate(InstanceKind, namespace, name, { ...SCHEDULER_CTX, subresource: "status" }, (o) => {
-          const st = (o.status ?? {}) as InstanceStatus;
+          const st: InstanceStatus = o.status ?? {};
           if (o.metadata.uid !== inst.metadata.uid || st.host || o.metadata.deletionTimestamp) return o;
           return { ...o, status: { ...st, phase: st.phase ?? "Pending", conditions: setCondition(st.conditions, { type: "Scheduled", status: "False", reason, message }) } };
         });
@@ -258,7 +260,7 @@ export class Scheduler {
     if (this.eventsInFlight.size > MAX_EVENTS_IN_FLIGHT) await Promise.race(this.eventsInFlight);
   }
 
-  private record(inst: KObject, result: "scheduled" | "unschedulable" | "conflict", t0: number, d: { host?: string; reason?: string; message?: string }): void {
+  private record(inst: Instance, result: "scheduled" | "unschedulable" | "conflict", t0: number, d: { host?: string; reason?: string; message?: string }): void {
     const ms = performance.now() - t0;
     this.m.decisions.labels(result).inc();
     this.results[result]++;

@@ -5,7 +5,7 @@
  * so the sweeper can free what a deleted or never-created owner left behind.
  */
 import type { Backend } from "../../storage/backend.js";
-import { KeyLock } from "../../registry/key-lock.js";
+import { KeyedLock } from "@kumo/runtime";
 
 /** Root of all allocation keys. */
 export const ALLOCATIONS_PREFIX = "/allocations/";
@@ -26,7 +26,7 @@ export interface AllocationRecord {
 
 /** Claims and releases values in named pools. */
 export class Allocator {
-  private readonly lock = new KeyLock();
+  private readonly lock = new KeyedLock();
   claimsTotal = 0;
   releasesTotal = 0;
   exhaustedTotal = 0;
