@@ -33,6 +33,11 @@ export function isChangeOf<K extends KindDefinition>(change: Change, kind: K): c
   return change.kind === kind;
 }
 
+/** Narrows an object of any kind (one a loop kept from a change) to `kind`, by its kind name as the loops compared it. */
+export function isObjectOf<K extends KindDefinition>(obj: KObject, kind: K): obj is ObjectOf<K> {
+  return obj.kind === kind.kind;
+}
+
 /** Maps a change to work, usually keys queued in the loop the informer feeds. Must be quick; must not mutate. */
 export type ChangeHandler = (change: Change, enqueue: Enqueue) => void;
 

@@ -7,13 +7,13 @@
  * older than a grace period, and temp files of uploads that are no longer running. One worker: a sweep and a
  * collection never decide on the same file at once.
  */
-import { ImageKind, type ImageStatus, type KObject } from "@kumo/api";
+import { ImageKind, type KObject } from "@kumo/api";
 import { Controller, periodicSource } from "@kumo/runtime";
 import type { Logger } from "pino";
 import { Counter, type Registry } from "prom-client";
 import type { BlobStore } from "../../images/blob-store.js";
 import { digestsOf } from "../../images/image-status.js";
-import { type Change, LocalInformer } from "../../informers/local-informer.js";
+import { type Change, isChangeOf, LocalInformer } from "../../informers/local-informer.js";
 import { EventRecorder } from "../../observability/events.js";
 import type { ObjectStore } from "../../registry/store.js";
 import type { WatchCache } from "../../registry/watch-cache.js";
@@ -61,9 +61,11 @@ export class ImageBlobCollector {
     });
   }
 
-  private onChange({ type, obj, prev }: Change, enqueue: (key: string) => void): void {
-    const digestsNow = digestsOf(obj.status as ImageStatus | undefined);
-    const before = type === "DELETED" ? digestsNow : digestsOf(prev?.status as ImageStatus | undefined);
+  private onChange(c: Change, enqueue: (key: string) => void): void {
+    if (!isChangeOf(c, ImageKind)) return; // the informer follows Images only
+    const { type, obj, prev } = c;
+    const digestsNow = digestsOf(obj.status);
+    const before = type === "DELETED" ? digestsNow : digestsOf(prev?.status);
     const after = type === "DELETED" ? new Set<string>() : digestsNow;
     const digests = [...before].filter((d) => !after.has(d));
     if (!digests.length) return;
@@ -91,7 +93,7 @@ export class ImageBlobCollector {
   private async referenced(): Promise<Set<string>> {
     const refs = new Set<string>();
     for (const img of (await this.store.list(ImageKind, undefined)).items) {
-      for (const d of digestsOf(img.status as ImageStatus | undefined)) refs.add(d);
+      for (const d of digestsOf(img.status)) refs.add(d);
     }
     return refs;
   }

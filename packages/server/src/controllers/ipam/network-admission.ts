@@ -4,7 +4,7 @@
  * or subnet that ports still use cannot be deleted. Registered with the API's admission in server.ts.
  */
 import {
-  type KObject, type NetworkSpec, type PortSpec, type SubnetSpec, MAX_VNI, NetworkKind, SubnetKind, formatIPv4, invalid,
+  type KObject, type ObjectOf, type Port, MAX_VNI, NetworkKind, SubnetKind, formatIPv4, invalid,
   parseCidr, parseIPv4, cidrContains, validateObject, type KindDefinition, conflict, PortKind,
 } from "@kumo/api";
 import type { AdmissionHook, CreateRequest, Rollback } from "../../apiserver/admission.js";
@@ -52,8 +52,8 @@ export class NetworkAdmission implements AdmissionHook {
   /** Refuses deleting a network, or its subnet, that ports other than its DHCP port still use. */
   async validateDelete(kind: KindDefinition, namespace: string | undefined, name: string): Promise<void> {
     if (kind !== SubnetKind && kind !== NetworkKind) return;
-    const network = kind === NetworkKind ? name : ((await this.store.get(SubnetKind, namespace, name)).spec as SubnetSpec).network;
-    const uses = (p: KObject) => (p.spec as PortSpec).network === network && (p.spec as PortSpec).deviceOwner !== "network:dhcp";
+    const network = kind === NetworkKind ? name : (await this.store.get(SubnetKind, namespace, name)).spec!.network;
+    const uses = (p: Port) => p.spec!.network === network && p.spec!.deviceOwner !== "network:dhcp";
     const users = (await this.store.list(PortKind, namespace)).items.filter(uses);
     if (!users.length) return;
     const names = `${users.slice(0, 5).map((p) => p.metadata.name).join(", ")}${users.length > 5 ? ", ..." : ""}`;
@@ -65,7 +65,11 @@ export class NetworkAdmission implements AdmissionHook {
     throw invalid({ group: kind.group, kind: kind.kind, name: obj.metadata.name }, [{ field, message, reason: "FieldValueInvalid" }]);
   }
 
-  private precheck(kind: KindDefinition, obj: KObject): void {
+  /**
+   * Validates a defaulted copy, so `obj` is then an object of `kind` except perhaps for fields the kind's
+   * defaults fill (these hooks read none of those before defaulting them).
+   */
+  private precheck<K extends KindDefinition>(kind: K, obj: KObject): asserts obj is ObjectOf<K> {
     // Validate before claiming anything, so a bad request never holds an address even briefly.
     const probe = structuredClone(obj);
     kind.defaults?.(probe);
@@ -76,7 +80,7 @@ export class NetworkAdmission implements AdmissionHook {
   /** Network: pin or allocate the VNI. */
   async network(ns: string, obj: KObject): Promise<Rollback> {
     this.precheck(NetworkKind, obj);
-    const spec = (obj.spec ??= {}) as NetworkSpec;
+    const spec = (obj.spec ??= {});
     const owner = ownerOf("Network", ns, obj);
     if (spec.vni !== undefined) {
       if (!(await this.alloc.claim(pools.vni, String(spec.vni), owner))) this.fail(NetworkKind, obj, "spec.vni", `VNI ${spec.vni} is already used by another network`);
@@ -91,10 +95,10 @@ export class NetworkAdmission implements AdmissionHook {
   /** Subnet: the network must exist and have no subnet yet; the gateway address is reserved. */
   async subnet(ns: string, obj: KObject): Promise<Rollback> {
     this.precheck(SubnetKind, obj);
-    const spec = obj.spec as SubnetSpec;
+    const spec = obj.spec!;
     SubnetKind.defaults!(obj);
     await this.networkMustExist(SubnetKind, ns, obj, spec.network);
-    const others = (await this.store.list(SubnetKind, ns)).items.filter((s) => (s.spec as SubnetSpec).network === spec.network && s.metadata.name !== obj.metadata.name);
+    const others = (await this.store.list(SubnetKind, ns)).items.filter((s) => s.spec!.network === spec.network && s.metadata.name !== obj.metadata.name);
     if (others.length) this.fail(SubnetKind, obj, "spec.network", `network "${spec.network}" already has subnet "${others[0].metadata.name}" (one IPv4 subnet per network)`);
     const owner = ownerOf("Subnet", ns, obj);
     if (spec.gateway && !(await this.alloc.claim(pools.ip(ns, spec.network), spec.gateway, owner))) this.fail(SubnetKind, obj, "spec.gateway", `${spec.gateway} is already allocated`);
@@ -104,11 +108,11 @@ export class NetworkAdmission implements AdmissionHook {
   /** Port: the network must exist with a subnet; MAC and IP are claimed (or the requested ones checked). */
   async port(ns: string, obj: KObject): Promise<Rollback> {
     this.precheck(PortKind, obj);
-    const spec = obj.spec as PortSpec;
+    const spec = obj.spec!;
     await this.networkMustExist(PortKind, ns, obj, spec.network);
-    const subnet = (await this.store.list(SubnetKind, ns)).items.find((s) => (s.spec as SubnetSpec).network === spec.network);
+    const subnet = (await this.store.list(SubnetKind, ns)).items.find((s) => s.spec!.network === spec.network);
     if (!subnet) this.fail(PortKind, obj, "spec.network", `network "${spec.network}" has no subnet yet; create one first (kumo network create does both)`);
-    const sspec = subnet.spec as SubnetSpec;
+    const sspec = subnet.spec!;
     const owner = ownerOf("Port", ns, obj);
     const rollbacks: Rollback[] = [];
     const rollback = async () => { for (const r of rollbacks.reverse()) await r().catch(() => undefined); };

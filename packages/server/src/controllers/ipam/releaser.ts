@@ -4,10 +4,10 @@
  * retried with backoff), and a periodic sweep for anything missed (server restarts, creates that failed
  * after claiming).
  */
-import { type KObject, NetworkKind, PortKind, type PortSpec, SubnetKind, type SubnetSpec, type NetworkSpec } from "@kumo/api";
+import { type KObject, NetworkKind, PortKind, SubnetKind } from "@kumo/api";
 import { Controller, periodicSource } from "@kumo/runtime";
 import type { Logger } from "pino";
-import { LocalInformer, keyOf } from "../../informers/local-informer.js";
+import { isObjectOf, LocalInformer, keyOf } from "../../informers/local-informer.js";
 import type { ObjectStore } from "../../registry/store.js";
 import type { WatchCache } from "../../registry/watch-cache.js";
 import type { Allocator } from "./allocator.js";
@@ -57,15 +57,15 @@ export class AllocationReleaser {
   private async releaseFor(o: KObject): Promise<void> {
     const uid = o.metadata.uid!;
     const ns = o.metadata.namespace!;
-    if (o.kind === PortKind.kind) {
-      const spec = o.spec as PortSpec;
+    if (isObjectOf(o, PortKind)) {
+      const spec = o.spec!;
       if (spec.macAddress) await this.alloc.release(pools.mac, spec.macAddress, uid);
       for (const f of spec.fixedIPs ?? []) await this.alloc.release(pools.ip(ns, spec.network), f.ipAddress, uid);
-    } else if (o.kind === NetworkKind.kind) {
-      const vni = (o.spec as NetworkSpec).vni;
+    } else if (isObjectOf(o, NetworkKind)) {
+      const vni = o.spec!.vni;
       if (vni !== undefined) await this.alloc.release(pools.vni, String(vni), uid);
-    } else if (o.kind === SubnetKind.kind) {
-      const spec = o.spec as SubnetSpec;
+    } else if (isObjectOf(o, SubnetKind)) {
+      const spec = o.spec!;
       if (spec.gateway) await this.alloc.release(pools.ip(ns, spec.network), spec.gateway, uid);
     }
   }
