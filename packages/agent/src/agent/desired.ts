@@ -5,7 +5,7 @@
  * port, an FDB entry (MAC → VTEP) and a permanent neighbour entry (IP → MAC).
  */
 import {
-  type Host, type KObject, type Network, type NetworkSpec, type Port, type PortSpec, type SubnetSpec, VTEP_IP_ANNOTATION, parseCidr,
+  type Host, type KObject, type Network, type Port, type SubnetSpec, VTEP_IP_ANNOTATION, parseCidr,
 } from "@kumo/api";
 import type { DhcpNetworkConfig } from "../dhcp/types.js";
 import { deviceNames, type HostNetworkState, type NetworkDataplane } from "../network/types.js";
@@ -65,7 +65,7 @@ export function computeDesired(view: ClusterView): DesiredHost {
     const local = ports.filter((p) => p.spec!.hostBinding === view.self);
     const workload = local.filter((p) => p.spec!.deviceOwner !== DHCP_OWNER);
     if (workload.length === 0) continue; // nothing of this network runs here: no bridge, no VXLAN
-    const spec = net.spec as NetworkSpec;
+    const spec = net.spec!;
     const subnet = view.subnets.find((s) => s.metadata.namespace === ns && s.spec!.network === net.metadata.name);
     if (!spec.vni || !subnet) {
       out.problems.push({ network: key(net), reason: "NotReady", message: !spec.vni ? "network has no VNI" : "network has no subnet" });
@@ -129,7 +129,7 @@ export function computeDesired(view: ClusterView): DesiredHost {
 
 /** The DNS label of a port: its dnsName, else the instance it belongs to, else its name. */
 export function dnsLabel(p: Port): string {
-  const spec = p.spec as PortSpec;
+  const spec = p.spec!;
   if (spec.dnsName) return spec.dnsName;
   const owner = spec.deviceOwner?.startsWith("instance:") ? spec.deviceOwner.slice("instance:".length) : undefined;
   return (owner ?? p.metadata.name!).toLowerCase().replace(/[^a-z0-9-]/g, "-");

@@ -4,7 +4,7 @@
  */
 import { readdir } from "node:fs/promises";
 import { createHash } from "node:crypto";
-import { type Port, PortKind, type PortStatus, setCondition } from "@kumo/api";
+import { type Port, PortKind, setCondition } from "@kumo/api";
 import type { KumoClient } from "@kumo/client";
 import { deviceNames } from "../network/types.js";
 import { netnsExists, plugPort, portIfName, runDhcpClient, unplugPort } from "../network/port-plug.js";
@@ -61,12 +61,12 @@ export class ProbeManager {
       const done = this.plugged.get(p.metadata.uid!);
       if (done) {
         // Level-triggered: if someone rewrote the port's status, say again what is true.
-        const st = p.status as PortStatus | undefined;
+        const st = p.status;
         if (st?.phase !== "Active" || st.device !== done.netns || st.leasedAddress !== done.ip) await this.writeStatus(p, done.netns, done.ip!);
         continue;
       }
       // An agent restart adopts a probe that is still in place instead of re-plugging it.
-      const st = p.status as PortStatus | undefined;
+      const st = p.status;
       const netns = probeNetns(this.o.prefix, p);
       if (st?.phase === "Active" && st.device === netns && st.leasedAddress && (await netnsExists(netns))) {
         this.plugged.set(p.metadata.uid!, { netns, ifName: portIfName(p.metadata.uid!), ip: st.leasedAddress });
@@ -105,7 +105,7 @@ export class ProbeManager {
     const expected = p.spec!.fixedIPs?.[0]?.ipAddress;
     const now = new Date().toISOString();
     await this.client.guaranteedUpdate<Port>(PortKind, p.metadata.namespace, p.metadata.name!, (cur) => {
-      let conds = setCondition((cur.status as PortStatus | undefined)?.conditions, { type: "Plugged", status: "True", reason: "ProbeNamespace", message: `netns ${netns}` }, now);
+      let conds = setCondition(cur.status?.conditions, { type: "Plugged", status: "True", reason: "ProbeNamespace", message: `netns ${netns}` }, now);
       conds = setCondition(conds, { type: "AddressAssigned", status: lease.ip === expected ? "True" : "False", reason: lease.ip === expected ? "DHCP" : "UnexpectedAddress", message: `DHCP gave ${lease.ip}${expected && lease.ip !== expected ? ` (expected ${expected})` : ""}` }, now);
       return { ...cur, status: { ...(cur.status ?? {}), phase: "Active", device: netns, leasedAddress: lease.ip, conditions: conds } };
     }, { subresource: "status", fieldManager: "kumo-agent" });

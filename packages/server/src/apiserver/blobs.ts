@@ -10,7 +10,7 @@
  */
 import { Readable } from "node:stream";
 import type { Context, Hono } from "hono";
-import { ApiError, forbidden, IMAGE_PARTS, type ImageSpec, type ImageStatus, ImageKind, internalError, invalid, tooLarge } from "@kumo/api";
+import { ApiError, forbidden, IMAGE_PARTS, ImageKind, internalError, invalid, tooLarge } from "@kumo/api";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { AppEnv } from "./app.js";
 import type { ApiDeps } from "./deps.js";
@@ -88,10 +88,10 @@ export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore)
     const digest = (c.req.query("sha256") ?? "").toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(digest)) throw invalid(target(name), [{ field: "sha256", message: "query parameter sha256 must be the 64 hex digits of the body's SHA-256 (sha256sum FILE)", reason: "FieldValueRequired" }]);
     const image = await d.store.get(ImageKind, undefined, name);
-    const spec = image.spec as ImageSpec;
+    const spec = image.spec;
     const parts = partsOf(spec);
     if (!parts) throw invalid(target(name), [{ field: "spec.format", message: `unknown image format "${spec?.format}"; formats: ${Object.keys(IMAGE_PARTS).join(", ")}`, reason: "FieldValueNotSupported" }]);
-    if (!parts.includes(part)) throw invalid(target(name), [{ field: "part", message: `unknown part "${part}" for format ${spec.format}; its parts are: ${parts.join(", ")}`, reason: "FieldValueNotSupported" }]);
+    if (!parts.includes(part)) throw invalid(target(name), [{ field: "part", message: `unknown part "${part}" for format ${spec?.format}; its parts are: ${parts.join(", ")}`, reason: "FieldValueNotSupported" }]);
     const announced = Number(c.req.header("content-length"));
     if (announced > blobs.maxBytes) throw tooLarge(`blob of ${announced} bytes is larger than the limit of ${blobs.maxBytes} bytes`);
     const start = performance.now();
@@ -111,11 +111,11 @@ export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore)
       m.bytes.labels("upload").inc(stored.size);
       const updated = await d.store.guaranteedUpdate(ImageKind, undefined, name, { user: user.name, manager: MANAGER, subresource: "status" }, (cur) => ({
         ...cur,
-        status: withBlob(cur.spec as ImageSpec, cur.status as ImageStatus | undefined, part, stored),
+        status: withBlob(cur.spec!, cur.status, part, stored),
       }));
       result = "ok";
       d.log.info({ image: name, part, sha256: digest, size: stored.size, deduped: stored.deduped, user: user.name }, "image blob stored");
-      await events.record(updated, "Normal", "BlobStored", `part ${part}: sha256:${digest} (${stored.size} bytes) uploaded by ${user.name}${stored.deduped ? ", content already stored (deduplicated)" : ""}${(updated.status as ImageStatus).phase === "Ready" ? "; image Ready" : ""}`);
+      await events.record(updated, "Normal", "BlobStored", `part ${part}: sha256:${digest} (${stored.size} bytes) uploaded by ${user.name}${stored.deduped ? ", content already stored (deduplicated)" : ""}${updated.status!.phase === "Ready" ? "; image Ready" : ""}`);
       return sendJson(c, 200, updated);
     } finally {
       unpin();
@@ -126,9 +126,9 @@ export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore)
   app.get(BLOB_PATH, async (c) => {
     const { name, part } = admit(c, "get");
     const image = await d.store.get(ImageKind, undefined, name);
-    const blob = (image.status as ImageStatus | undefined)?.blobs?.[part];
+    const blob = image.status?.blobs?.[part];
     if (!blob) {
-      const have = Object.keys((image.status as ImageStatus | undefined)?.blobs ?? {});
+      const have = Object.keys(image.status?.blobs ?? {});
       throw new ApiError(404, "NotFound", `image "${name}" has no uploaded blob for part "${part}" (uploaded: ${have.length ? have.join(", ") : "none"})`, { name, group: ImageKind.group, kind: "images" });
     }
     const start = performance.now();

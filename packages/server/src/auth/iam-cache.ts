@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import {
   ADMIN_GROUP, ClusterRoleBindingKind, type KObject, type PolicyRule, RoleBindingKind, RoleKind,
-  type Subject, TokenKind, type TokenSpec, UserKind,
+  type Subject, TokenKind, UserKind,
 } from "@kumo/api";
 import type { Component } from "@kumo/runtime";
 import { type Change, LocalInformer, keyOf } from "../informers/local-informer.js";
@@ -60,12 +60,12 @@ export class IamCache implements Component {
     const key = this.tokensByHash.get(hashToken(bearer));
     const t = key === undefined ? undefined : this.informer.get(TokenKind, key);
     if (!t) return { error: "invalid bearer token" };
-    const spec = t.spec as TokenSpec;
+    const spec = t.spec!;
     if (spec.revoked) return { error: `token "${t.metadata.name}" has been revoked` };
     if (spec.expiresAt && Date.parse(spec.expiresAt) <= now) return { error: `token "${t.metadata.name}" expired at ${spec.expiresAt}` };
     const u = this.informer.get(UserKind, `/${spec.user}`);
     if (!u) return { error: `token "${t.metadata.name}" belongs to unknown user "${spec.user}"` };
-    const us = (u.spec ?? {}) as { groups?: string[]; disabled?: boolean };
+    const us = u.spec ?? {};
     if (us.disabled) return { error: `user "${spec.user}" is disabled` };
     return { name: spec.user, groups: us.groups ?? [] };
   }

@@ -5,23 +5,23 @@
  * queues its host; a fresh host is looked at again the moment its beat would go stale (requeue-after), so
  * no timer walks every host.
  */
-import { type Condition, HostKind, type HostStatus, type KObject, findCondition, isNotFound, setCondition } from "@kumo/api";
+import { type Condition, type Host, HostKind, type HostStatus, findCondition, isNotFound, setCondition } from "@kumo/api";
 import { Controller, type ReconcileResult } from "@kumo/runtime";
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { LocalInformer } from "../informers/local-informer.js";
+import { isChangeOf, LocalInformer } from "../informers/local-informer.js";
 import type { EventRecorder } from "../observability/events.js";
 import type { ObjectStore } from "../registry/store.js";
 import type { WatchCache } from "../registry/watch-cache.js";
 
 const CTX = { user: "system:host-lifecycle", manager: "kumo-host-lifecycle", subresource: "status" as const };
 
-const beatOf = (h: KObject) => {
-  const t = (h.status as HostStatus | undefined)?.lastHeartbeatTime;
+const beatOf = (h: Host) => {
+  const t = h.status?.lastHeartbeatTime;
   return t ? Date.parse(t) : undefined;
 };
 
-const readyOf = (h: KObject) => findCondition((h.status as HostStatus | undefined)?.conditions, "Ready")?.status;
+const readyOf = (h: Host) => findCondition(h.status?.conditions, "Ready")?.status;
 
 /** Marks hosts Ready/NotReady from their heartbeats. */
 export class HostLifecycleController {
@@ -37,7 +37,9 @@ export class HostLifecycleController {
     registry: Registry,
     private readonly graceMs = 10_000,
   ) {
-    const informer = (this.informer = new LocalInformer("hosts", store, cache, [HostKind], ({ type, obj, prev }, enqueue) => {
+    const informer = (this.informer = new LocalInformer("hosts", store, cache, [HostKind], (c, enqueue) => {
+      if (!isChangeOf(c, HostKind)) return; // the informer follows Hosts only
+      const { type, obj, prev } = c;
       // Only a beat or a readiness change is news: the scheduler's reservations rewrite a Host's status often.
       if (type === "DELETED" || (prev && beatOf(prev) === beatOf(obj) && readyOf(prev) === readyOf(obj))) return;
       enqueue(obj.metadata.name!);
@@ -84,10 +86,10 @@ export class HostLifecycleController {
         type: "Ready", status: "False", reason: "HeartbeatMissed",
         message: `no heartbeat from the host agent for ${Math.round(age)}s (grace ${this.graceMs / 1000}s)`,
       };
-    let updated: KObject;
+    let updated: Host;
     try {
       updated = await this.store.guaranteedUpdate(HostKind, undefined, name, CTX, (cur) => {
-        const st = (cur.status ?? {}) as HostStatus;
+        const st: HostStatus = cur.status ?? {};
         return { ...cur, status: { ...st, conditions: setCondition(st.conditions, cond, new Date().toISOString()) } };
       });
     } catch (e) {

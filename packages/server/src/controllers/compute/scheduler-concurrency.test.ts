@@ -4,7 +4,7 @@
  */
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
-import { HostKind, InstanceKind, type InstanceStatus } from "@kumo/api";
+import { HostKind, InstanceKind } from "@kumo/api";
 import { startTestServer, type TestServer } from "../../testing.js";
 import { EventRecorder } from "../../observability/events.js";
 import { reserve, resyncAllocations } from "./host-allocation.js";
@@ -48,7 +48,7 @@ it("places exactly 60 of 100 instances with two concurrent schedulers and no hos
 
   const settled = async () => {
     const items = (await store.list(InstanceKind, "default")).items;
-    const bound = items.filter((i) => (i.status as InstanceStatus | undefined)?.host);
+    const bound = items.filter((i) => i.status?.host);
     const refused = items.filter((i) => cond(i as never, "Scheduled")?.reason === "Unschedulable");
     return bound.length === 60 && refused.length === 40 && { items, bound };
   };
@@ -58,7 +58,7 @@ it("places exactly 60 of 100 instances with two concurrent schedulers and no hos
   assert.equal(items.length, 100);
 
   for (const host of (await store.list(HostKind, undefined)).items) {
-    const mine = bound.filter((i) => (i.status as InstanceStatus).host === host.metadata.name);
+    const mine = bound.filter((i) => i.status!.host === host.metadata.name);
     const sum = mine.reduce((a, i) => { const r = instanceResources(i)!; return { cpu: a.cpu + r.cpu, memoryMiB: a.memoryMiB + r.memoryMiB, instances: a.instances + 1 }; }, { cpu: 0, memoryMiB: 0, instances: 0 });
     const cap = hostCapacity(host);
     assert.equal(mine.length, 20, `${host.metadata.name} holds ${mine.length}`);

@@ -14,7 +14,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { HostKind, InstanceKind, SecretKind, type InstanceStatus } from "@kumo/api";
+import { HostKind, InstanceKind, SecretKind } from "@kumo/api";
 import { startTestServer, type TestServer } from "../../testing.js";
 import { EventRecorder } from "../../observability/events.js";
 import { instanceResources } from "./resources.js";
@@ -125,8 +125,8 @@ async function main(): Promise<void> {
     const single = sched.latencyMs(true);
 
     const all = (await store.list(InstanceKind, "default")).items;
-    const bound = all.filter((i) => (i.status as InstanceStatus | undefined)?.host).length;
-    const usedHosts = new Set(all.map((i) => (i.status as InstanceStatus | undefined)?.host).filter(Boolean)).size;
+    const bound = all.filter((i) => i.status?.host).length;
+    const usedHosts = new Set(all.map((i) => i.status?.host).filter(Boolean)).size;
     const rate = n / backlogSecs;
     console.log(`\nscheduler, ${hosts} hosts, policy ${values.policy}, ${WORKERS} commit workers, ${values.datastore}`);
     console.log(`  backlog  ${n} placements in ${backlogSecs.toFixed(2)} s = ${rate.toFixed(0)} placements/s (target >= 500)`);
