@@ -51,7 +51,7 @@ async function registerHosts(s: TestServer, n: number): Promise<number> {
   await pool(n, 50, (i) => ok(s.call("POST", P.hosts, { body: hostObject(`bench-${String(i).padStart(4, "0")}`, { cpu: 64_000, memoryMiB: 262_144, instances: 110 }, { rack: `r${i % 40}` }) }), 201, "host"));
   await pool(n, 50, (i) => ok(s.call("PATCH", `${P.hosts}/bench-${String(i).padStart(4, "0")}/status?fieldManager=kumo-agent`, { body: { status: { lastHeartbeatTime: new Date().toISOString() } }, contentType: "application/merge-patch+json" }), 200, "heartbeat"));
   const { store } = s.deps;
-  await until("all hosts Ready", async () => (await store.list(HostKind, undefined)).items.filter((h) => (h.status as { conditions?: { type: string; status: string }[] }).conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === n, 120_000);
+  await until("all hosts Ready", async () => (await store.list(HostKind, undefined)).items.filter((h) => h.status!.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === n, 120_000);
   return (performance.now() - t) / 1000;
 }
 
