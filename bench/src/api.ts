@@ -29,7 +29,12 @@ const N = {
   rounds: 10,
 };
 
-const hostBody = (name: string, i: number) => ({ apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name, labels: { "bench.kumo.dev/set": String(i % 10) } }, spec: { capacity: { cpu: 4000 + (i % 64), memoryMiB: 16384 } } });
+const hostBody = (name: string, i: number) => ({
+  apiVersion: "infra.kumo.dev/v1",
+  kind: "Host",
+  metadata: { name, labels: { "bench.kumo.dev/set": String(i % 10) } },
+  spec: { capacity: { cpu: 4000 + (i % 64), memoryMiB: 16384 } },
+});
 
 interface Row {
   what: string;
@@ -56,7 +61,10 @@ async function measured(server: ServerProcess, run: () => Promise<LoadResult>): 
   return { ...res, cpuMsPerOp: ((server.cpuSeconds() - before) * 1000) / Math.max(1, res.latencies.length) };
 }
 
-const load = () => loadavg().map((l) => l.toFixed(1)).join(" ");
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
 
 function check(res: LoadResult, what: string): void {
   if (res.errors.length) throw new Error(`${what}: ${res.errors.length} failed requests, e.g. ${res.errors[0]}`);
@@ -71,7 +79,10 @@ async function main(): Promise<void> {
     process.stderr.write(`kumo API benchmark (scale ${SCALE}) in ${dir}, load average ${load()}\n`);
     const loadBefore = load();
     const base = sqliteBaseline(dir, N.baseline);
-    row("baseline: sqlite WAL synchronous=FULL, 1-row commit", `p50 ${ms(base.commits.p50)}  p99 ${ms(base.commits.p99)}  (${int(base.perSecond)} commits/s)`);
+    row(
+      "baseline: sqlite WAL synchronous=FULL, 1-row commit",
+      `p50 ${ms(base.commits.p50)}  p99 ${ms(base.commits.p99)}  (${int(base.perSecond)} commits/s)`,
+    );
 
     server = await startServer(join(dir, "server"), `sqlite://${join(dir, "server", "kumo.db")}`);
     client = new Client(server, IN_FLIGHT);
@@ -86,17 +97,32 @@ async function main(): Promise<void> {
     made += N.serial;
     const serial = creates(serialRes);
     const serialTarget = base.commits.p50 + 1;
-    row("create, serial (1 in flight)", `${int(serial.perSecond)}/s  p50 ${ms(serial.lat.p50)}  p99 ${ms(serial.lat.p99)}  (server CPU ${ms(serialRes.cpuMsPerOp)}/op)`, `p50 ≤ baseline p50 + 1 ms = ${ms(serialTarget)}`, serial.lat.p50 <= serialTarget);
+    row(
+      "create, serial (1 in flight)",
+      `${int(serial.perSecond)}/s  p50 ${ms(serial.lat.p50)}  p99 ${ms(serial.lat.p99)}  (server CPU ${ms(serialRes.cpuMsPerOp)}/op)`,
+      `p50 ≤ baseline p50 + 1 ms = ${ms(serialTarget)}`,
+      serial.lat.p50 <= serialTarget,
+    );
 
     const concN = Math.max(N.listSize - made, N.warmup);
     const concRes = await measured(server, () => closedLoop(client!, concN, IN_FLIGHT, 201, create));
     check(concRes, "concurrent creates");
     made += concN;
     const conc = creates(concRes);
-    row(`create, ${IN_FLIGHT} in flight (${int(concN)} objects)`, `${int(conc.perSecond)}/s  p50 ${ms(conc.lat.p50)}  p99 ${ms(conc.lat.p99)}  (server CPU ${ms(concRes.cpuMsPerOp)}/op)`, "≥ 2,000/s", conc.perSecond >= 2000);
+    row(
+      `create, ${IN_FLIGHT} in flight (${int(concN)} objects)`,
+      `${int(conc.perSecond)}/s  p50 ${ms(conc.lat.p50)}  p99 ${ms(conc.lat.p99)}  (server CPU ${ms(concRes.cpuMsPerOp)}/op)`,
+      "≥ 2,000/s",
+      conc.perSecond >= 2000,
+    );
     row(`create, ${IN_FLIGHT} in flight: p99`, ms(conc.lat.p99), "≤ 25 ms", conc.lat.p99 <= 25);
 
-    const patch = (i: number) => ({ method: "PATCH", path: `${HOSTS}/bench-${i % made}?fieldManager=bench-update`, body: { metadata: { annotations: { "bench.kumo.dev/n": String(i) } } }, contentType: "application/merge-patch+json" });
+    const patch = (i: number) => ({
+      method: "PATCH",
+      path: `${HOSTS}/bench-${i % made}?fieldManager=bench-update`,
+      body: { metadata: { annotations: { "bench.kumo.dev/n": String(i) } } },
+      contentType: "application/merge-patch+json",
+    });
     const updSerialRes = await closedLoop(client, N.serialUpdates, 1, 200, patch);
     check(updSerialRes, "serial updates");
     const updSerial = summarize(updSerialRes.latencies);
@@ -104,7 +130,10 @@ async function main(): Promise<void> {
     const updRes = await measured(server, () => closedLoop(client!, N.updates, IN_FLIGHT, 200, (i) => patch(i + N.serialUpdates)));
     check(updRes, "concurrent updates");
     const upd = summarize(updRes.latencies);
-    row(`update (merge patch), ${IN_FLIGHT} in flight`, `${int(updRes.latencies.length / updRes.seconds)}/s  p50 ${ms(upd.p50)}  p99 ${ms(upd.p99)}  (server CPU ${ms(updRes.cpuMsPerOp)}/op)`);
+    row(
+      `update (merge patch), ${IN_FLIGHT} in flight`,
+      `${int(updRes.latencies.length / updRes.seconds)}/s  p50 ${ms(upd.p50)}  p99 ${ms(upd.p99)}  (server CPU ${ms(updRes.cpuMsPerOp)}/op)`,
+    );
 
     const listLat: number[] = [];
     let listBytes = 0;
@@ -118,11 +147,19 @@ async function main(): Promise<void> {
     }
     if (listed !== made) throw new Error(`list returned ${listed} objects, expected ${made}`);
     const list = summarize(listLat);
-    row(`list ${int(listed)} objects (${(listBytes / 1048576).toFixed(1)} MiB, ${N.listRuns} runs)`, `p50 ${ms(list.p50)}  max ${ms(list.max)}`);
+    row(
+      `list ${int(listed)} objects (${(listBytes / 1048576).toFixed(1)} MiB, ${N.listRuns} runs)`,
+      `p50 ${ms(list.p50)}  max ${ms(list.max)}`,
+    );
 
     const fan = await watchFanOut(client, HOSTS, `${HOSTS}/bench-0`, N.watchers, N.rounds);
     row(`watch fan-out: ${int(fan.watchers)} watchers opened`, `${fan.openSeconds.toFixed(1)} s`);
-    row(`watch fan-out: write → each watcher (${fan.rounds} changes)`, `p50 ${ms(fan.delivery.p50)}  p99 ${ms(fan.delivery.p99)}  max ${ms(fan.delivery.max)}  lost ${fan.lost}`, "p99 ≤ 100 ms, none lost", fan.delivery.p99 <= 100 && fan.lost === 0);
+    row(
+      `watch fan-out: write → each watcher (${fan.rounds} changes)`,
+      `p50 ${ms(fan.delivery.p50)}  p99 ${ms(fan.delivery.p99)}  max ${ms(fan.delivery.max)}  lost ${fan.lost}`,
+      "p99 ≤ 100 ms, none lost",
+      fan.delivery.p99 <= 100 && fan.lost === 0,
+    );
     row("watch fan-out: write → last watcher, per change", `p50 ${ms(fan.lastWatcher.p50)}  max ${ms(fan.lastWatcher.max)}`);
 
     const total = (performance.now() - started) / 1000;
@@ -136,12 +173,33 @@ async function main(): Promise<void> {
       seconds: r3(total),
       loadAverage: { before: loadBefore, after: loadAfter },
       baseline: { commitP50Ms: r3(base.commits.p50), commitP99Ms: r3(base.commits.p99), commitsPerSecond: r3(base.perSecond) },
-      createSerial: { perSecond: r3(serial.perSecond), p50Ms: r3(serial.lat.p50), p99Ms: r3(serial.lat.p99), n: serial.lat.n, serverCpuMsPerOp: r3(serialRes.cpuMsPerOp) },
-      createConcurrent: { inFlight: IN_FLIGHT, perSecond: r3(conc.perSecond), p50Ms: r3(conc.lat.p50), p99Ms: r3(conc.lat.p99), n: conc.lat.n, serverCpuMsPerOp: r3(concRes.cpuMsPerOp) },
+      createSerial: {
+        perSecond: r3(serial.perSecond),
+        p50Ms: r3(serial.lat.p50),
+        p99Ms: r3(serial.lat.p99),
+        n: serial.lat.n,
+        serverCpuMsPerOp: r3(serialRes.cpuMsPerOp),
+      },
+      createConcurrent: {
+        inFlight: IN_FLIGHT,
+        perSecond: r3(conc.perSecond),
+        p50Ms: r3(conc.lat.p50),
+        p99Ms: r3(conc.lat.p99),
+        n: conc.lat.n,
+        serverCpuMsPerOp: r3(concRes.cpuMsPerOp),
+      },
       updateSerial: { p50Ms: r3(updSerial.p50), p99Ms: r3(updSerial.p99), n: updSerial.n },
       updateConcurrent: { inFlight: IN_FLIGHT, p50Ms: r3(upd.p50), p99Ms: r3(upd.p99), n: upd.n, serverCpuMsPerOp: r3(updRes.cpuMsPerOp) },
       list: { objects: listed, bytes: listBytes, p50Ms: r3(list.p50), maxMs: r3(list.max) },
-      watchFanOut: { watchers: fan.watchers, rounds: fan.rounds, p50Ms: r3(fan.delivery.p50), p99Ms: r3(fan.delivery.p99), maxMs: r3(fan.delivery.max), lastWatcherP50Ms: r3(fan.lastWatcher.p50), lost: fan.lost },
+      watchFanOut: {
+        watchers: fan.watchers,
+        rounds: fan.rounds,
+        p50Ms: r3(fan.delivery.p50),
+        p99Ms: r3(fan.delivery.p99),
+        maxMs: r3(fan.delivery.max),
+        lastWatcherP50Ms: r3(fan.lastWatcher.p50),
+        lost: fan.lost,
+      },
       targets: Object.fromEntries(rows.filter((r) => r.target).map((r) => [`${r.what} ${r.target}`, r.pass ? "PASS" : "MISS"])),
     };
     process.stdout.write(JSON.stringify(result) + "\n");

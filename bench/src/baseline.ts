@@ -23,7 +23,13 @@ export function sqliteBaseline(dir: string, n: number): Baseline {
     const insert = db.prepare("INSERT INTO kv (key, value) VALUES (?, ?)");
     const commit = db.transaction((k: string, v: string) => insert.run(k, v));
     // A value about the size of a stored Host (~600 bytes).
-    const value = JSON.stringify({ apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "x", uid: crypto.randomUUID() }, spec: { capacity: { cpu: 4000, memoryMiB: 8192 } }, pad: "p".repeat(400) });
+    const value = JSON.stringify({
+      apiVersion: "infra.kumo.dev/v1",
+      kind: "Host",
+      metadata: { name: "x", uid: crypto.randomUUID() },
+      spec: { capacity: { cpu: 4000, memoryMiB: 8192 } },
+      pad: "p".repeat(400),
+    });
     for (let i = 0; i < 50; i++) commit(`/warmup/${i}`, value);
     const lat: number[] = [];
     const start = performance.now();

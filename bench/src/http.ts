@@ -25,7 +25,10 @@ export class Client {
   readonly agent: Agent;
   private readonly u: URL;
 
-  constructor(readonly target: Target, maxSockets: number) {
+  constructor(
+    readonly target: Target,
+    maxSockets: number,
+  ) {
     this.u = new URL(target.url);
     this.agent = new Agent({ keepAlive: true, maxSockets, ca: target.ca });
   }
@@ -34,7 +37,8 @@ export class Client {
   send(method: string, path: string, body?: unknown, contentType = "application/json", keepText = false): Promise<Reply> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { accept: "application/json", authorization: `Bearer ${this.target.token}` };
-    if (payload !== undefined) Object.assign(headers, { "content-type": contentType, "content-length": String(Buffer.byteLength(payload)) });
+    if (payload !== undefined)
+      Object.assign(headers, { "content-type": contentType, "content-length": String(Buffer.byteLength(payload)) });
     return new Promise((resolve, reject) => {
       const start = performance.now();
       const req = request({ host: this.u.hostname, port: this.u.port, path, method, headers, agent: this.agent }, (res) => {
@@ -45,7 +49,14 @@ export class Client {
           if (keepText || (res.statusCode ?? 0) >= 300) chunks.push(c);
         });
         res.on("error", reject);
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - start, bytes, text: chunks.length ? Buffer.concat(chunks).toString() : undefined }));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            ms: performance.now() - start,
+            bytes,
+            text: chunks.length ? Buffer.concat(chunks).toString() : undefined,
+          }),
+        );
       });
       req.on("error", reject);
       req.end(payload);
@@ -69,7 +80,13 @@ export interface LoadResult {
  * Runs `total` requests with `inFlight` workers, each sending its next request when the previous one
  * answered; `make(i)` builds request i. Non-`okStatus` answers are errors (the first few are kept).
  */
-export async function closedLoop(client: Client, total: number, inFlight: number, okStatus: number, make: (i: number) => { method: string; path: string; body?: unknown; contentType?: string }): Promise<LoadResult> {
+export async function closedLoop(
+  client: Client,
+  total: number,
+  inFlight: number,
+  okStatus: number,
+  make: (i: number) => { method: string; path: string; body?: unknown; contentType?: string },
+): Promise<LoadResult> {
   const latencies: number[] = [];
   const errors: string[] = [];
   let next = 0;
@@ -79,7 +96,8 @@ export async function closedLoop(client: Client, total: number, inFlight: number
       const r = make(next++);
       const rep = await client.send(r.method, r.path, r.body, r.contentType);
       if (rep.status === okStatus) latencies.push(rep.ms);
-      else if (errors.push(`${rep.status} ${rep.text?.slice(0, 160) ?? ""}`) > 20) throw new Error(`too many errors: ${errors.slice(0, 3).join(" | ")}`);
+      else if (errors.push(`${rep.status} ${rep.text?.slice(0, 160) ?? ""}`) > 20)
+        throw new Error(`too many errors: ${errors.slice(0, 3).join(" | ")}`);
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
@@ -109,7 +127,9 @@ export function startServer(dataDir: string, datastore: string): Promise<ServerP
   const script = fileURLToPath(new URL("./server-child.js", import.meta.url));
   // KUMO_BENCH_PROFILE_DIR=DIR writes a V8 CPU profile of the server there (open it in Chrome DevTools).
   const profile = process.env.KUMO_BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KUMO_BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, script, "--datastore", datastore, "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...profile, script, "--datastore", datastore, "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const exited = new Promise<void>((res) => child.once("exit", () => res()));
   // Signals go to this child's PID only, and only while it runs (a PID may be reused after exit).
   const running = () => child.exitCode === null && child.signalCode === null;
@@ -129,7 +149,10 @@ export function startServer(dataDir: string, datastore: string): Promise<ServerP
     child.stderr!.on("data", (c: Buffer) => (out += c));
     child.stdout!.on("data", (c: Buffer) => {
       out += c;
-      const line = out.split("\n").slice(0, -1).find((l) => l.startsWith('{"ready":true'));
+      const line = out
+        .split("\n")
+        .slice(0, -1)
+        .find((l) => l.startsWith('{"ready":true'));
       if (!line) return;
       clearTimeout(timer);
       const r = JSON.parse(line) as { url: string; adminToken: string; caCert: string };

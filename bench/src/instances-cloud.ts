@@ -83,16 +83,28 @@ export async function startCloud(hostCount: number, log: (s: string) => void): P
     const kc = await readFile(join(home, "admin.kubeconfig"), "utf8");
     const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(kc)![1], "base64").toString();
     const token = (await readFile(join(home, "admin.token"), "utf8")).trim();
-    client = new KumoClient({ server: `https://127.0.0.1:${port}`, token, fetch: withContentLength(createNodeFetch({ caPem: ca })), fieldManager: "bench" });
+    client = new KumoClient({
+      server: `https://127.0.0.1:${port}`,
+      token,
+      fetch: withContentLength(createNodeFetch({ caPem: ca })),
+      fieldManager: "bench",
+    });
     let hosts: string[] = [];
     const c = client;
-    const ready = await poll(async () => {
-      const items = (await c.listAll<Host>(HostKind)).items;
-      hosts = items.map((h) => h.metadata.name!).sort();
-      return items.length === hostCount && items.every((h) => h.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
-    }, 60_000, 200);
+    const ready = await poll(
+      async () => {
+        const items = (await c.listAll<Host>(HostKind)).items;
+        hosts = items.map((h) => h.metadata.name!).sort();
+        return (
+          items.length === hostCount && items.every((h) => h.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+        );
+      },
+      60_000,
+      200,
+    );
     if (!ready) throw new Error(`${hostCount} hosts did not become Ready`);
-    for (const [i, h] of hosts.entries()) await c.patch(HostKind, undefined, h, "merge", { metadata: { labels: { "bench-slot": `s${i}` } } });
+    for (const [i, h] of hosts.entries())
+      await c.patch(HostKind, undefined, h, "merge", { metadata: { labels: { "bench-slot": `s${i}` } } });
     return { home, env, client: c, hosts, prefix, down };
   } catch (e) {
     const left = await down();
@@ -132,7 +144,12 @@ export interface Seen {
  * Opens a watch (from `rv`) on the instances matching `selector` and calls `onEvent` with each
  * object and its arrival time. Resolves once the HTTP request is sent; `stop()` ends it.
  */
-export function watchInstances(client: KumoClient, rv: string, selector: { fieldSelector?: string; labelSelector?: string }, onEvent: (type: string, obj: Instance, at: number) => void): { stop(): void; ended: Promise<void> } {
+export function watchInstances(
+  client: KumoClient,
+  rv: string,
+  selector: { fieldSelector?: string; labelSelector?: string },
+  onEvent: (type: string, obj: Instance, at: number) => void,
+): { stop(): void; ended: Promise<void> } {
   const ac = new AbortController();
   const it = client.watch<Instance>(InstanceKind, NS, { ...selector, resourceVersion: rv, signal: ac.signal });
   const ended = (async () => {
@@ -158,16 +175,33 @@ export function watchUntil(client: KumoClient, name: string, rv: string, pred: (
       w.stop();
       f();
     }
-    w.ended.then(() => { if (!done) finish(() => reject(new Error(`watch on ${name} ended early`))); }, (e: unknown) => { if (!done) finish(() => reject(e)); });
+    w.ended.then(
+      () => {
+        if (!done) finish(() => reject(new Error(`watch on ${name} ended early`)));
+      },
+      (e: unknown) => {
+        if (!done) finish(() => reject(e));
+      },
+    );
   });
 }
 
 /** Deletes instances and waits until they are gone (finalizers done: host capacity, ports released). */
 export async function deleteAndWait(client: KumoClient, names: string[], timeoutMs = 60_000): Promise<void> {
-  await Promise.all(names.map((n) => client.delete(InstanceKind, NS, n).catch((e: unknown) => { if (!(e instanceof ApiError && e.code === 404)) throw e; })));
-  const gone = await poll(async () => {
-    const left = new Set((await client.listAll<Instance>(InstanceKind, NS)).items.map((i) => i.metadata.name));
-    return names.every((n) => !left.has(n));
-  }, timeoutMs, 100);
+  await Promise.all(
+    names.map((n) =>
+      client.delete(InstanceKind, NS, n).catch((e: unknown) => {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }),
+    ),
+  );
+  const gone = await poll(
+    async () => {
+      const left = new Set((await client.listAll<Instance>(InstanceKind, NS)).items.map((i) => i.metadata.name));
+      return names.every((n) => !left.has(n));
+    },
+    timeoutMs,
+    100,
+  );
   if (!gone) throw new Error(`instances not gone ${timeoutMs} ms after delete: ${names.join(", ")}`);
 }

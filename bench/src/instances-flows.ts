@@ -6,14 +6,30 @@
  */
 import { performance } from "node:perf_hooks";
 import { InstanceKind, NetworkKind, SubnetKind, type Instance, type InstanceSpec } from "@kumo/api";
-import { collectionVersion, condAt, condTrue, deleteAndWait, instanceManifest, NS, poll, watchInstances, watchUntil, type Cloud } from "./instances-cloud.js";
+import {
+  collectionVersion,
+  condAt,
+  condTrue,
+  deleteAndWait,
+  instanceManifest,
+  NS,
+  poll,
+  watchInstances,
+  watchUntil,
+  type Cloud,
+} from "./instances-cloud.js";
 import type { PlainQemu } from "./instances-qemu.js";
 import type { PlainRunc } from "./instances-runc.js";
 
 const running = (o: Instance) => o.status?.phase === "Running";
 
 /** Creates `inst` and resolves when a watch shows pred; ms from the create call, plus condition times. */
-async function createObserved(c: Cloud, inst: Instance, pred: (o: Instance) => boolean, timeoutMs: number): Promise<{ ms: number; obj: Instance; wall0: number }> {
+async function createObserved(
+  c: Cloud,
+  inst: Instance,
+  pred: (o: Instance) => boolean,
+  timeoutMs: number,
+): Promise<{ ms: number; obj: Instance; wall0: number }> {
   const rv = await collectionVersion(c.client);
   const seen = watchUntil(c.client, inst.metadata.name!, rv, pred, timeoutMs);
   const wall0 = Date.now();
@@ -44,7 +60,10 @@ export async function containerSeries(c: Cloud, plain: PlainRunc, n: number): Pr
   const r: ContainerSeries = { kumoMs: [], plainMs: [], toScheduled: [], toStarted: [], toRunningCond: [], agentRuncMs: [], warmupMs: [] };
   const warm = c.hosts.map((_, i) => instanceManifest(`warm-${i}`, { ...CONTAINER, nodeSelector: { "bench-slot": `s${i}` } }));
   r.warmupMs = (await Promise.all(warm.map((w) => createObserved(c, w, running, 120_000)))).map((x) => x.ms);
-  await deleteAndWait(c.client, warm.map((w) => w.metadata.name!));
+  await deleteAndWait(
+    c.client,
+    warm.map((w) => w.metadata.name!),
+  );
   await plain.bundle("plain", instanceManifest("plain", CONTAINER));
   for (let i = 0; i < n; i++) {
     // Alternate which goes first, so drift in the machine's load hits both series alike.
@@ -89,12 +108,38 @@ export interface VmSeries {
  * cache), then n interleaved pairs on one host. `plain` must hold n + 1 leases.
  */
 export async function vmSeries(c: Cloud, plain: PlainQemu, n: number): Promise<VmSeries> {
-  await c.client.create(NetworkKind, { apiVersion: "network.kumo.dev/v1", kind: "Network", metadata: { name: "bvm", namespace: NS }, spec: {} });
-  await c.client.create(SubnetKind, { apiVersion: "network.kumo.dev/v1", kind: "Subnet", metadata: { name: "bvm-v4", namespace: NS }, spec: { network: "bvm", cidr: "10.78.0.0/24" } });
+  await c.client.create(NetworkKind, {
+    apiVersion: "network.kumo.dev/v1",
+    kind: "Network",
+    metadata: { name: "bvm", namespace: NS },
+    spec: {},
+  });
+  await c.client.create(SubnetKind, {
+    apiVersion: "network.kumo.dev/v1",
+    kind: "Subnet",
+    metadata: { name: "bvm-v4", namespace: NS },
+    spec: { network: "bvm", cidr: "10.78.0.0/24" },
+  });
   const slot = { "bench-slot": `s${c.hosts.length - 1}` };
-  const spec: InstanceSpec = { kind: "vm", image: "tiny-vm", cpu: 1000, memoryMiB: 256, networks: [{ network: "bvm" }], nodeSelector: slot };
+  const spec: InstanceSpec = {
+    kind: "vm",
+    image: "tiny-vm",
+    cpu: 1000,
+    memoryMiB: 256,
+    networks: [{ network: "bvm" }],
+    nodeSelector: slot,
+  };
   const addressed = (o: Instance) => condTrue(o, "AddressAssigned");
-  const r: VmSeries = { kumoMs: [], kumoCondMs: [], toStarted: [], plainLeaseMs: [], plainMarkerMs: [], warmupMs: NaN, plainWarmupMs: NaN, acceleration: "" };
+  const r: VmSeries = {
+    kumoMs: [],
+    kumoCondMs: [],
+    toStarted: [],
+    plainLeaseMs: [],
+    plainMarkerMs: [],
+    warmupMs: NaN,
+    plainWarmupMs: NaN,
+    acceleration: "",
+  };
   const warm = await createObserved(c, instanceManifest("vm-warm", spec), addressed, 180_000);
   r.warmupMs = warm.ms;
   await deleteAndWait(c.client, ["vm-warm"]);
@@ -144,15 +189,23 @@ export async function burst(c: Cloud, plain: PlainRunc, n: number, spec: Instanc
   const w = watchInstances(c.client, rv, { labelSelector: `bench=${prefix}` }, (_type, o, at) => {
     const name = o.metadata.name!;
     if (running(o) && !runningAt.has(name)) runningAt.set(name, at);
-    if (o.status?.phase === "Failed" && !failed.has(name)) { failed.add(name); errors.push(`${name} Failed: ${o.status.message ?? ""}`); }
+    if (o.status?.phase === "Failed" && !failed.has(name)) {
+      failed.add(name);
+      errors.push(`${name} Failed: ${o.status.message ?? ""}`);
+    }
   });
   let seconds = NaN;
   try {
     const t0 = performance.now();
-    await Promise.all(names.map(async (name) => {
-      sent.set(name, performance.now());
-      await c.client.create(InstanceKind, instanceManifest(name, spec, { bench: prefix })).catch((e: unknown) => { failed.add(name); errors.push(`${name} create: ${(e as Error).message}`); });
-    }));
+    await Promise.all(
+      names.map(async (name) => {
+        sent.set(name, performance.now());
+        await c.client.create(InstanceKind, instanceManifest(name, spec, { bench: prefix })).catch((e: unknown) => {
+          failed.add(name);
+          errors.push(`${name} create: ${(e as Error).message}`);
+        });
+      }),
+    );
     const all = await poll(() => runningAt.size + failed.size >= n, 180_000, 50);
     if (!all) for (const name of names) if (!runningAt.has(name) && !failed.has(name)) errors.push(`${name} not Running within 180 s`);
     if (runningAt.size) seconds = (Math.max(...runningAt.values()) - t0) / 1000;
@@ -167,5 +220,15 @@ export async function burst(c: Cloud, plain: PlainRunc, n: number, spec: Instanc
   const plainLatMs = await Promise.all(ids.map((id) => plain.start(id)));
   const plainSeconds = (performance.now() - p0) / 1000;
   for (const id of ids) await plain.remove(id);
-  return { n, names, errors, seconds, perSecond: runningAt.size / seconds, latMs, plainSeconds, plainPerSecond: n / plainSeconds, plainLatMs };
+  return {
+    n,
+    names,
+    errors,
+    seconds,
+    perSecond: runningAt.size / seconds,
+    latMs,
+    plainSeconds,
+    plainPerSecond: n / plainSeconds,
+    plainLatMs,
+  };
 }

@@ -38,7 +38,12 @@ export class PlainQemu {
   private readonly hosts: DhcpHost[] = [];
   private readonly launched = new Set<VmPaths>();
 
-  private constructor(private readonly dir: string, private readonly kernel: string, private readonly initrd: string, private readonly cmdline: string | undefined) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly kernel: string,
+    private readonly initrd: string,
+    private readonly cmdline: string | undefined,
+  ) {}
 
   /** Creates netns, bridge (10.77.0.1/24, MTU 1450) and starts dnsmasq serving `count` static leases. */
   static async open(kernel: string, initrd: string, cmdline: string | undefined, count: number): Promise<PlainQemu> {
@@ -47,10 +52,21 @@ export class PlainQemu {
     const q = new PlainQemu(dir, kernel, initrd, cmdline);
     try {
       await runOk("ip", ["netns", "add", q.ns]);
-      await runOk("ip", ["-n", q.ns, "-batch", "-"], { input: `link set lo up\nlink add ${BRIDGE} type bridge\nlink set dev ${BRIDGE} mtu ${MTU} up\naddr add 10.77.0.1/24 dev ${BRIDGE}\n` });
+      await runOk("ip", ["-n", q.ns, "-batch", "-"], {
+        input: `link set lo up\nlink add ${BRIDGE} type bridge\nlink set dev ${BRIDGE} mtu ${MTU} up\naddr add 10.77.0.1/24 dev ${BRIDGE}\n`,
+      });
       for (let i = 0; i < count; i++) q.hosts.push({ mac: q.mac(i), ip: `10.77.0.${10 + i}`, name: `plain-${i}` });
       q.dhcp = new DnsmasqDriver({ stateDir: join(dir, "dhcp"), netns: q.ns, user: "root" });
-      await q.dhcp.ensure({ network: NET, project: "bench", interface: BRIDGE, cidr: "10.77.0.0/24", serverAddress: "10.77.0.1", mtu: MTU, domain: "bench.bench.kumo", hosts: q.hosts });
+      await q.dhcp.ensure({
+        network: NET,
+        project: "bench",
+        interface: BRIDGE,
+        cidr: "10.77.0.0/24",
+        serverAddress: "10.77.0.1",
+        mtu: MTU,
+        domain: "bench.bench.kumo",
+        hosts: q.hosts,
+      });
       return q;
     } catch (e) {
       await q.close();
@@ -67,25 +83,55 @@ export class PlainQemu {
     const h = this.hosts[i];
     const tapName = `kbt${process.pid % 100000}-${i}`.slice(0, 15);
     const nics = [{ bridge: BRIDGE, mac: h.mac, tapName, mtu: MTU }];
-    const spec = { ...vmRuntimeSpec(inst, `plain-${i}`, { name: "tiny-vm", format: "kernel+initrd", files: { kernel: this.kernel, initrd: this.initrd }, hit: true, downloadedBytes: 0, ms: 0 }, this.cmdline, nics), accel: "tcg" as const, netns: this.ns };
+    const spec = {
+      ...vmRuntimeSpec(
+        inst,
+        `plain-${i}`,
+        {
+          name: "tiny-vm",
+          format: "kernel+initrd",
+          files: { kernel: this.kernel, initrd: this.initrd },
+          hit: true,
+          downloadedBytes: 0,
+          ms: 0,
+        },
+        this.cmdline,
+        nics,
+      ),
+      accel: "tcg" as const,
+      netns: this.ns,
+    };
     const vdir = join(this.dir, `vm${i}`);
     await mkdir(vdir, { recursive: true });
-    const p: VmPaths = { dir: vdir, pidFile: join(vdir, "qemu.pid"), qmpSocket: join(vdir, "qmp.sock"), serialLog: join(vdir, "serial.log"), qemuLog: join(vdir, "qemu.log"), metaFile: join(vdir, "meta.json") };
+    const p: VmPaths = {
+      dir: vdir,
+      pidFile: join(vdir, "qemu.pid"),
+      qmpSocket: join(vdir, "qmp.sock"),
+      serialLog: join(vdir, "serial.log"),
+      qemuLog: join(vdir, "qemu.log"),
+      metaFile: join(vdir, "meta.json"),
+    };
     const leaseFile = dnsmasqPaths(join(this.dir, "dhcp"), NET).leaseFile;
     const t0 = performance.now();
     await createTaps(this.ns, nics);
     try {
       this.launched.add(p);
       const r = await run("ip", ["netns", "exec", this.ns, "qemu-system-x86_64", ...buildQemuArgs(spec, p, "tcg")], { timeoutMs: 30_000 });
-      if (r.code !== 0) throw new Error(`plain qemu failed (${r.code}): ${r.stderr.trim()} ${(await readFile(p.qemuLog, "utf8").catch(() => "")).trim()}`);
+      if (r.code !== 0)
+        throw new Error(`plain qemu failed (${r.code}): ${r.stderr.trim()} ${(await readFile(p.qemuLog, "utf8").catch(() => "")).trim()}`);
       let leaseMs = NaN;
       let markerMs = NaN;
       const marker = `kumo-vm: eth0 ${h.ip}`;
       const deadline = Date.now() + timeoutMs;
       while (Number.isNaN(leaseMs) || Number.isNaN(markerMs)) {
         if (Date.now() > deadline) throw new Error(`plain VM ${i}: no lease/marker within ${timeoutMs} ms`);
-        if (Number.isNaN(leaseMs) && parseLeases(await readFile(leaseFile, "utf8").catch(() => "")).some((l) => l.mac === h.mac && l.ip === h.ip)) leaseMs = performance.now() - t0;
-        if (Number.isNaN(markerMs) && (await readFile(p.serialLog, "utf8").catch(() => "")).includes(marker)) markerMs = performance.now() - t0;
+        if (
+          Number.isNaN(leaseMs) &&
+          parseLeases(await readFile(leaseFile, "utf8").catch(() => "")).some((l) => l.mac === h.mac && l.ip === h.ip)
+        )
+          leaseMs = performance.now() - t0;
+        if (Number.isNaN(markerMs) && (await readFile(p.serialLog, "utf8").catch(() => "")).includes(marker))
+          markerMs = performance.now() - t0;
         await new Promise((res) => setTimeout(res, 10));
       }
       return { leaseMs, markerMs };

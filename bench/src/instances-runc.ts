@@ -24,7 +24,10 @@ export class PlainRunc {
   private readonly cgroupParent = `kumo-bench-${process.pid}`;
   private readonly live = new Set<string>();
 
-  private constructor(private readonly dir: string, private readonly rootfs: string) {
+  private constructor(
+    private readonly dir: string,
+    private readonly rootfs: string,
+  ) {
     this.cli = new OciCli("runc", join(dir, "oci-root"));
   }
 
@@ -39,17 +42,31 @@ export class PlainRunc {
 
   /** Writes bundle `id` for an instance shaped like `inst` (the agent's spec mapping, no network). */
   async bundle(id: string, inst: Instance): Promise<void> {
-    const spec = containerRuntimeSpec(inst, id, { name: inst.spec!.image, format: "rootfs-tar", files: {}, rootfs: this.rootfs, hit: true, downloadedBytes: 0, ms: 0 });
+    const spec = containerRuntimeSpec(inst, id, {
+      name: inst.spec!.image,
+      format: "rootfs-tar",
+      files: {},
+      rootfs: this.rootfs,
+      hit: true,
+      downloadedBytes: 0,
+      ms: 0,
+    });
     const b = join(this.dir, "bundles", id);
     await mkdir(b, { recursive: true });
-    await writeFile(join(b, "config.json"), JSON.stringify(buildOciConfig(spec, { rootPath: this.rootfs, readonly: false, cgroupsPath: `/${this.cgroupParent}/${id}` })));
+    await writeFile(
+      join(b, "config.json"),
+      JSON.stringify(buildOciConfig(spec, { rootPath: this.rootfs, readonly: false, cgroupsPath: `/${this.cgroupParent}/${id}` })),
+    );
   }
 
   /** Times `runc create` (detached, output discarded) + `runc start` of bundle `id`, in ms. */
   async start(id: string): Promise<number> {
     const t = performance.now();
     this.live.add(id);
-    await this.cli.execOk(["create", "--bundle", join(this.dir, "bundles", id), id], { stdio: ["ignore", "ignore", "ignore"], detached: true });
+    await this.cli.execOk(["create", "--bundle", join(this.dir, "bundles", id), id], {
+      stdio: ["ignore", "ignore", "ignore"],
+      detached: true,
+    });
     await this.cli.execOk(["start", id]);
     return performance.now() - t;
   }

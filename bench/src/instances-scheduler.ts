@@ -37,7 +37,10 @@ export async function schedulerBench(hosts: number, backlog: number, live: numbe
 function runChild(tmp: string, hosts: number, backlog: number, live: number, timeoutMs: number): Promise<SchedulerFigures> {
   const script = join(REPO, "packages/server/dist/controllers/compute/scheduler.bench.js");
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, "--hosts", String(hosts), "--instances", String(backlog), "--live", String(live)], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: tmp, KUMO_LOG_LEVEL: "error" } });
+    const child = spawn(process.execPath, [script, "--hosts", String(hosts), "--instances", String(backlog), "--live", String(live)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TMPDIR: tmp, KUMO_LOG_LEVEL: "error" },
+    });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -66,7 +69,11 @@ function runChild(tmp: string, hosts: number, backlog: number, live: number, tim
         raw: out,
       };
       if (code !== 0 || Number.isNaN(f.placementsPerSecond) || Number.isNaN(f.decisionP99Ms)) {
-        reject(new Error(`scheduler bench ${code === null ? "timed out" : `exited ${code}`} or printed no figures: ${(err || out).trim().split("\n").slice(-5).join(" | ")}`));
+        reject(
+          new Error(
+            `scheduler bench ${code === null ? "timed out" : `exited ${code}`} or printed no figures: ${(err || out).trim().split("\n").slice(-5).join(" | ")}`,
+          ),
+        );
       } else resolve(f);
     });
   });

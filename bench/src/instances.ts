@@ -28,16 +28,24 @@ import { schedulerBench, type SchedulerFigures } from "./instances-scheduler.js"
 import { printReport, type Row } from "./instances-report.js";
 import { r3, summarize } from "./stats.js";
 
-const { values: opt } = parseArgs({ options: {
-  containers: { type: "string", default: "20" }, vms: { type: "string", default: "3" }, burst: { type: "string", default: "50" },
-  "sched-hosts": { type: "string", default: "1000" },
-  "sched-backlog": { type: "string", default: "2000" }, "sched-live": { type: "string", default: "500" },
-  only: { type: "string", default: "containers,vms,burst,scheduler" },
-} });
+const { values: opt } = parseArgs({
+  options: {
+    containers: { type: "string", default: "20" },
+    vms: { type: "string", default: "3" },
+    burst: { type: "string", default: "50" },
+    "sched-hosts": { type: "string", default: "1000" },
+    "sched-backlog": { type: "string", default: "2000" },
+    "sched-live": { type: "string", default: "500" },
+    only: { type: "string", default: "containers,vms,burst,scheduler" },
+  },
+});
 const only = new Set(opt.only!.split(","));
 const T0 = performance.now();
 const log = (s: string) => process.stderr.write(`[instances ${((performance.now() - T0) / 1000).toFixed(0).padStart(3)} s] ${s}\n`);
-const load = () => loadavg().map((l) => l.toFixed(1)).join(" ");
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
 
 // Cleanups run newest first, at the end of the cloud phase or on SIGINT/SIGTERM; concurrent calls share one run.
 const cleanups: { what: string; run: () => Promise<unknown> }[] = [];
@@ -80,38 +88,170 @@ function unmeasured(what: string, target: string, why: string): void {
 function reportContainers(s: ContainerSeries): void {
   const k = summarize(s.kumoMs);
   const b = summarize(s.plainMs);
-  rows.push({ what: `container create→Running (watch), p50, n=${k.n}`, kumo: fmt(k.p50), baseline: `plain runc create+start ${fmt(b.p50)}`, delta: signed(k.p50 - b.p50), target: "≤ baseline + 50 ms", result: k.p50 - b.p50 <= 50 ? "PASS" : "MISS" });
-  rows.push({ what: "container create→Running (watch), p99", kumo: fmt(k.p99), baseline: `plain runc create+start ${fmt(b.p99)}`, delta: signed(k.p99 - b.p99), target: "", result: "" });
-  rows.push({ what: "  create → Scheduled / Started / Running (condition times, p50)", kumo: `${fmt(p50s(s.toScheduled))} / ${fmt(p50s(s.toStarted))} / ${fmt(p50s(s.toRunningCond))}`, baseline: `agent's own runc create+start ${fmt(p50s(s.agentRuncMs))}`, delta: "", target: "", result: "" });
-  json.container = { n: k.n, kumoP50Ms: r3(k.p50), kumoP99Ms: r3(k.p99), plainP50Ms: r3(b.p50), plainP99Ms: r3(b.p99), overheadP50Ms: r3(k.p50 - b.p50), toScheduledP50Ms: r3(p50s(s.toScheduled)), toStartedP50Ms: r3(p50s(s.toStarted)), toRunningConditionP50Ms: r3(p50s(s.toRunningCond)), agentRuncP50Ms: r3(p50s(s.agentRuncMs)), warmupMs: s.warmupMs.map(r3), samples: { kumo: s.kumoMs.map(r3), plain: s.plainMs.map(r3) } };
+  rows.push({
+    what: `container create→Running (watch), p50, n=${k.n}`,
+    kumo: fmt(k.p50),
+    baseline: `plain runc create+start ${fmt(b.p50)}`,
+    delta: signed(k.p50 - b.p50),
+    target: "≤ baseline + 50 ms",
+    result: k.p50 - b.p50 <= 50 ? "PASS" : "MISS",
+  });
+  rows.push({
+    what: "container create→Running (watch), p99",
+    kumo: fmt(k.p99),
+    baseline: `plain runc create+start ${fmt(b.p99)}`,
+    delta: signed(k.p99 - b.p99),
+    target: "",
+    result: "",
+  });
+  rows.push({
+    what: "  create → Scheduled / Started / Running (condition times, p50)",
+    kumo: `${fmt(p50s(s.toScheduled))} / ${fmt(p50s(s.toStarted))} / ${fmt(p50s(s.toRunningCond))}`,
+    baseline: `agent's own runc create+start ${fmt(p50s(s.agentRuncMs))}`,
+    delta: "",
+    target: "",
+    result: "",
+  });
+  json.container = {
+    n: k.n,
+    kumoP50Ms: r3(k.p50),
+    kumoP99Ms: r3(k.p99),
+    plainP50Ms: r3(b.p50),
+    plainP99Ms: r3(b.p99),
+    overheadP50Ms: r3(k.p50 - b.p50),
+    toScheduledP50Ms: r3(p50s(s.toScheduled)),
+    toStartedP50Ms: r3(p50s(s.toStarted)),
+    toRunningConditionP50Ms: r3(p50s(s.toRunningCond)),
+    agentRuncP50Ms: r3(p50s(s.agentRuncMs)),
+    warmupMs: s.warmupMs.map(r3),
+    samples: { kumo: s.kumoMs.map(r3), plain: s.plainMs.map(r3) },
+  };
 }
 
 function reportVms(s: VmSeries): void {
   const k = summarize(s.kumoMs);
   const b = summarize(s.plainLeaseMs);
-  rows.push({ what: `VM create→AddressAssigned (watch), p50, n=${k.n} (${s.acceleration})`, kumo: fmt(k.p50), baseline: `plain QEMU boot→DHCP lease ${fmt(b.p50)}`, delta: signed(k.p50 - b.p50), target: "≤ baseline + 200 ms", result: k.p50 - b.p50 <= 200 ? "PASS" : "MISS" });
+  rows.push({
+    what: `VM create→AddressAssigned (watch), p50, n=${k.n} (${s.acceleration})`,
+    kumo: fmt(k.p50),
+    baseline: `plain QEMU boot→DHCP lease ${fmt(b.p50)}`,
+    delta: signed(k.p50 - b.p50),
+    target: "≤ baseline + 200 ms",
+    result: k.p50 - b.p50 <= 200 ? "PASS" : "MISS",
+  });
   const paired = s.kumoMs.map((v, i) => v - s.plainLeaseMs[i]);
-  rows.push({ what: "VM create→AddressAssigned, min–max", kumo: `${fmt(Math.min(...s.kumoMs))}–${fmt(k.max)}`, baseline: `plain ${fmt(Math.min(...s.plainLeaseMs))}–${fmt(b.max)}`, delta: `paired p50 ${signed(summarize(paired).p50)}`, target: "", result: "" });
-  rows.push({ what: "  create → Started / AddressAssigned (condition times, p50)", kumo: `${fmt(p50s(s.toStarted))} / ${fmt(p50s(s.kumoCondMs))}`, baseline: `guest's "eth0 <ip>" marker ${fmt(p50s(s.plainMarkerMs))}`, delta: "", target: "", result: "" });
-  rows.push({ what: "  first VM on the host (download, KVM probe; not counted)", kumo: fmt(s.warmupMs), baseline: `plain first boot ${fmt(s.plainWarmupMs)}`, delta: "", target: "", result: "" });
-  json.vm = { n: k.n, acceleration: s.acceleration, kumoP50Ms: r3(k.p50), kumoMaxMs: r3(k.max), kumoConditionP50Ms: r3(p50s(s.kumoCondMs)), toStartedP50Ms: r3(p50s(s.toStarted)), pairedOverheadP50Ms: r3(summarize(paired).p50), plainLeaseP50Ms: r3(b.p50), plainLeaseMaxMs: r3(b.max), plainMarkerP50Ms: r3(p50s(s.plainMarkerMs)), overheadP50Ms: r3(k.p50 - b.p50), warmupMs: r3(s.warmupMs), plainWarmupMs: r3(s.plainWarmupMs), samples: { kumo: s.kumoMs.map(r3), plainLease: s.plainLeaseMs.map(r3), plainMarker: s.plainMarkerMs.map(r3) } };
+  rows.push({
+    what: "VM create→AddressAssigned, min–max",
+    kumo: `${fmt(Math.min(...s.kumoMs))}–${fmt(k.max)}`,
+    baseline: `plain ${fmt(Math.min(...s.plainLeaseMs))}–${fmt(b.max)}`,
+    delta: `paired p50 ${signed(summarize(paired).p50)}`,
+    target: "",
+    result: "",
+  });
+  rows.push({
+    what: "  create → Started / AddressAssigned (condition times, p50)",
+    kumo: `${fmt(p50s(s.toStarted))} / ${fmt(p50s(s.kumoCondMs))}`,
+    baseline: `guest's "eth0 <ip>" marker ${fmt(p50s(s.plainMarkerMs))}`,
+    delta: "",
+    target: "",
+    result: "",
+  });
+  rows.push({
+    what: "  first VM on the host (download, KVM probe; not counted)",
+    kumo: fmt(s.warmupMs),
+    baseline: `plain first boot ${fmt(s.plainWarmupMs)}`,
+    delta: "",
+    target: "",
+    result: "",
+  });
+  json.vm = {
+    n: k.n,
+    acceleration: s.acceleration,
+    kumoP50Ms: r3(k.p50),
+    kumoMaxMs: r3(k.max),
+    kumoConditionP50Ms: r3(p50s(s.kumoCondMs)),
+    toStartedP50Ms: r3(p50s(s.toStarted)),
+    pairedOverheadP50Ms: r3(summarize(paired).p50),
+    plainLeaseP50Ms: r3(b.p50),
+    plainLeaseMaxMs: r3(b.max),
+    plainMarkerP50Ms: r3(p50s(s.plainMarkerMs)),
+    overheadP50Ms: r3(k.p50 - b.p50),
+    warmupMs: r3(s.warmupMs),
+    plainWarmupMs: r3(s.plainWarmupMs),
+    samples: { kumo: s.kumoMs.map(r3), plainLease: s.plainLeaseMs.map(r3), plainMarker: s.plainMarkerMs.map(r3) },
+  };
 }
 
 function reportBurst(s: Burst, network: boolean): void {
   const k = summarize(s.latMs);
   const b = summarize(s.plainLatMs);
   const what = `${s.n} containers at once${network ? " (with network)" : ""}`;
-  rows.push({ what: `${what}: errors`, kumo: String(s.errors.length), baseline: "", delta: "", target: "0", result: s.errors.length === 0 ? "PASS" : "MISS" });
-  rows.push({ what: `${what}: until all Running`, kumo: `${s.perSecond.toFixed(1)} instances/s (${s.seconds.toFixed(1)} s)`, baseline: `plain runc ×${s.n} at once ${s.plainPerSecond.toFixed(1)}/s (${s.plainSeconds.toFixed(1)} s)`, delta: "", target: "", result: "" });
-  rows.push({ what: `${what}: create→Running p50 / p99`, kumo: `${fmt(k.p50)} / ${fmt(k.p99)}`, baseline: `plain ${fmt(b.p50)} / ${fmt(b.p99)}`, delta: "", target: "", result: "" });
+  rows.push({
+    what: `${what}: errors`,
+    kumo: String(s.errors.length),
+    baseline: "",
+    delta: "",
+    target: "0",
+    result: s.errors.length === 0 ? "PASS" : "MISS",
+  });
+  rows.push({
+    what: `${what}: until all Running`,
+    kumo: `${s.perSecond.toFixed(1)} instances/s (${s.seconds.toFixed(1)} s)`,
+    baseline: `plain runc ×${s.n} at once ${s.plainPerSecond.toFixed(1)}/s (${s.plainSeconds.toFixed(1)} s)`,
+    delta: "",
+    target: "",
+    result: "",
+  });
+  rows.push({
+    what: `${what}: create→Running p50 / p99`,
+    kumo: `${fmt(k.p50)} / ${fmt(k.p99)}`,
+    baseline: `plain ${fmt(b.p50)} / ${fmt(b.p99)}`,
+    delta: "",
+    target: "",
+    result: "",
+  });
   for (const e of s.errors.slice(0, 5)) notes.push(`burst error: ${e}`);
-  json[network ? "burstWithNetwork" : "burst"] = { n: s.n, network, errors: s.errors.length, seconds: r3(s.seconds), perSecond: r3(s.perSecond), p50Ms: r3(k.p50), p99Ms: r3(k.p99), plainSeconds: r3(s.plainSeconds), plainPerSecond: r3(s.plainPerSecond), plainP50Ms: r3(b.p50), plainP99Ms: r3(b.p99) };
+  json[network ? "burstWithNetwork" : "burst"] = {
+    n: s.n,
+    network,
+    errors: s.errors.length,
+    seconds: r3(s.seconds),
+    perSecond: r3(s.perSecond),
+    p50Ms: r3(k.p50),
+    p99Ms: r3(k.p99),
+    plainSeconds: r3(s.plainSeconds),
+    plainPerSecond: r3(s.plainPerSecond),
+    plainP50Ms: r3(b.p50),
+    plainP99Ms: r3(b.p99),
+  };
 }
 
 function reportScheduler(f: SchedulerFigures): void {
-  rows.push({ what: `scheduler, ${f.hosts} hosts: placements/s (backlog ${f.backlog})`, kumo: `${f.placementsPerSecond}/s`, baseline: `store floor ${f.storeFloorPairsPerSecond} RMW pairs/s`, delta: "", target: "≥ 500/s", result: f.placementsPerSecond >= 500 ? "PASS" : "MISS" });
-  rows.push({ what: "scheduler decision latency p50 / p99", kumo: `${f.decisionP50Ms} / ${f.decisionP99Ms} ms`, baseline: `(API registration of ${f.hosts} hosts: ${f.registerSeconds} s)`, delta: "", target: "", result: "" });
-  json.scheduler = { hosts: f.hosts, backlog: f.backlog, placementsPerSecond: f.placementsPerSecond, decisionP50Ms: f.decisionP50Ms, decisionP99Ms: f.decisionP99Ms, storeFloorPairsPerSecond: f.storeFloorPairsPerSecond, livePerSecond: f.livePerSecond };
+  rows.push({
+    what: `scheduler, ${f.hosts} hosts: placements/s (backlog ${f.backlog})`,
+    kumo: `${f.placementsPerSecond}/s`,
+    baseline: `store floor ${f.storeFloorPairsPerSecond} RMW pairs/s`,
+    delta: "",
+    target: "≥ 500/s",
+    result: f.placementsPerSecond >= 500 ? "PASS" : "MISS",
+  });
+  rows.push({
+    what: "scheduler decision latency p50 / p99",
+    kumo: `${f.decisionP50Ms} / ${f.decisionP99Ms} ms`,
+    baseline: `(API registration of ${f.hosts} hosts: ${f.registerSeconds} s)`,
+    delta: "",
+    target: "",
+    result: "",
+  });
+  json.scheduler = {
+    hosts: f.hosts,
+    backlog: f.backlog,
+    placementsPerSecond: f.placementsPerSecond,
+    decisionP50Ms: f.decisionP50Ms,
+    decisionP99Ms: f.decisionP99Ms,
+    storeFloorPairsPerSecond: f.storeFloorPairsPerSecond,
+    livePerSecond: f.livePerSecond,
+  };
 }
 
 async function cloudPhase(): Promise<void> {
@@ -135,7 +275,9 @@ async function cloudPhase(): Promise<void> {
   cleanups.push({ what: "plain runc", run: () => plain.close() });
   if (only.has("containers")) {
     log(`container series: ${opt.containers} pairs`);
-    await containerSeries(cloud, plain, Number(opt.containers)).then(reportContainers, (e: Error) => unmeasured("container create→Running", "≤ baseline + 50 ms", e.message));
+    await containerSeries(cloud, plain, Number(opt.containers)).then(reportContainers, (e: Error) =>
+      unmeasured("container create→Running", "≤ baseline + 50 ms", e.message),
+    );
   }
   if (only.has("vms")) {
     log(`VM series: ${opt.vms} pairs`);
@@ -151,13 +293,29 @@ async function cloudPhase(): Promise<void> {
   }
   if (only.has("burst")) {
     const n = Number(opt.burst);
-    await cloud.client.create(NetworkKind, { apiVersion: "network.kumo.dev/v1", kind: "Network", metadata: { name: "bburst", namespace: NS }, spec: {} });
-    await cloud.client.create(SubnetKind, { apiVersion: "network.kumo.dev/v1", kind: "Subnet", metadata: { name: "bburst-v4", namespace: NS }, spec: { network: "bburst", cidr: "10.79.0.0/24" } });
+    await cloud.client.create(NetworkKind, {
+      apiVersion: "network.kumo.dev/v1",
+      kind: "Network",
+      metadata: { name: "bburst", namespace: NS },
+      spec: {},
+    });
+    await cloud.client.create(SubnetKind, {
+      apiVersion: "network.kumo.dev/v1",
+      kind: "Subnet",
+      metadata: { name: "bburst-v4", namespace: NS },
+      spec: { network: "bburst", cidr: "10.79.0.0/24" },
+    });
     for (const network of [false, true]) {
       log(`burst: ${n} containers at once${network ? " with a network" : ""}`);
       try {
         // 50 millicores each: 50 × the default 250 would not fit 2 hosts of 2 cores (2,000 millicores each).
-        const b = await burst(cloud, plain, n, { ...CONTAINER, cpu: 50, memoryMiB: 32, networks: network ? [{ network: "bburst" }] : undefined }, network ? "bn" : "b");
+        const b = await burst(
+          cloud,
+          plain,
+          n,
+          { ...CONTAINER, cpu: 50, memoryMiB: 32, networks: network ? [{ network: "bburst" }] : undefined },
+          network ? "bn" : "b",
+        );
         reportBurst(b, network);
         // Free the capacity for the next burst.
         if (!network) await deleteAndWait(cloud.client, b.names, 120_000);
@@ -183,11 +341,22 @@ async function main(): Promise<void> {
   }
   if (only.has("scheduler") && !stopping) {
     log(`scheduler bench: ${opt["sched-hosts"]} hosts, backlog ${opt["sched-backlog"]}`);
-    await schedulerBench(Number(opt["sched-hosts"]), Number(opt["sched-backlog"]), Number(opt["sched-live"])).then(reportScheduler, (e: Error) => unmeasured("scheduler placements/s", "≥ 500/s", e.message));
+    await schedulerBench(Number(opt["sched-hosts"]), Number(opt["sched-backlog"]), Number(opt["sched-live"])).then(
+      reportScheduler,
+      (e: Error) => unmeasured("scheduler placements/s", "≥ 500/s", e.message),
+    );
   }
   const seconds = (performance.now() - T0) / 1000;
-  Object.assign(json, { seconds: r3(seconds), loadAfter: load(), targets: Object.fromEntries(rows.filter((r) => r.target).map((r) => [r.what, r.result])) });
-  printReport(rows, notes, `bench/instances: 2 namespace hosts, ${availableParallelism()} CPUs, Node ${process.version}, ${seconds.toFixed(0)} s; load average before ${json.loadBefore}, after ${json.loadAfter}`);
+  Object.assign(json, {
+    seconds: r3(seconds),
+    loadAfter: load(),
+    targets: Object.fromEntries(rows.filter((r) => r.target).map((r) => [r.what, r.result])),
+  });
+  printReport(
+    rows,
+    notes,
+    `bench/instances: 2 namespace hosts, ${availableParallelism()} CPUs, Node ${process.version}, ${seconds.toFixed(0)} s; load average before ${json.loadBefore}, after ${json.loadAfter}`,
+  );
   process.stdout.write(JSON.stringify(json) + "\n");
 }
 

@@ -15,6 +15,10 @@ process.env.KUMO_LOG_LEVEL ??= "error";
 // Production defaults (audit log on), except the port.
 const server = await runServer({ datastore: arg("datastore"), dataDir: arg("data-dir"), listen: "127.0.0.1:0" });
 process.stdout.write(JSON.stringify({ ready: true, url: server.url, adminToken: server.adminToken, caCert: server.caCert }) + "\n");
-const stop = () => void server.close().then(() => process.exit(0), () => process.exit(1));
+const stop = () =>
+  void server.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

@@ -30,18 +30,29 @@ interface Stream {
 function openStream(target: Target, path: string, markers: string[], ready: () => void, failed: (e: Error) => void): Stream {
   const u = new URL(target.url);
   const seen = new Map<string, number>();
-  const req = request({ host: u.hostname, port: u.port, path, method: "GET", agent: false, ca: target.ca, headers: { accept: "application/json", authorization: `Bearer ${target.token}` } }, (res) => {
-    if (res.statusCode !== 200) return failed(new Error(`watch answered ${res.statusCode}`));
-    ready();
-    let carry = "";
-    res.on("data", (c: Buffer) => {
-      const now = performance.now();
-      const s = carry + c.toString("latin1");
-      for (const m of markers) if (!seen.has(m) && s.includes(m)) seen.set(m, now);
-      carry = s.slice(-64); // a marker split across two chunks
-    });
-    res.on("error", () => undefined);
-  });
+  const req = request(
+    {
+      host: u.hostname,
+      port: u.port,
+      path,
+      method: "GET",
+      agent: false,
+      ca: target.ca,
+      headers: { accept: "application/json", authorization: `Bearer ${target.token}` },
+    },
+    (res) => {
+      if (res.statusCode !== 200) return failed(new Error(`watch answered ${res.statusCode}`));
+      ready();
+      let carry = "";
+      res.on("data", (c: Buffer) => {
+        const now = performance.now();
+        const s = carry + c.toString("latin1");
+        for (const m of markers) if (!seen.has(m) && s.includes(m)) seen.set(m, now);
+        carry = s.slice(-64); // a marker split across two chunks
+      });
+      res.on("error", () => undefined);
+    },
+  );
   req.on("error", (e) => failed(e));
   req.end();
   return { req, seen };
@@ -59,7 +70,15 @@ export async function watchFanOut(client: Client, collection: string, objectPath
     // Open in batches so the TLS handshakes do not all land at once.
     for (let i = 0; i < n; i += 50) {
       const batch = Math.min(50, n - i);
-      await Promise.all(Array.from({ length: batch }, () => new Promise<void>((res, rej) => streams.push(openStream(client.target, `${collection}?watch=1&resourceVersion=${rv}`, markers, res, rej)))));
+      await Promise.all(
+        Array.from(
+          { length: batch },
+          () =>
+            new Promise<void>((res, rej) =>
+              streams.push(openStream(client.target, `${collection}?watch=1&resourceVersion=${rv}`, markers, res, rej)),
+            ),
+        ),
+      );
     }
     const openSeconds = (performance.now() - openStart) / 1000;
     await new Promise((r) => setTimeout(r, 300));
@@ -69,7 +88,12 @@ export async function watchFanOut(client: Client, collection: string, objectPath
     for (let round = 0; round < rounds; round++) {
       const m = markers[round];
       const t0 = performance.now();
-      const rep = await client.send("PATCH", `${objectPath}?fieldManager=bench-fanout`, { metadata: { annotations: { "bench.kumo.dev/round": m } } }, "application/merge-patch+json");
+      const rep = await client.send(
+        "PATCH",
+        `${objectPath}?fieldManager=bench-fanout`,
+        { metadata: { annotations: { "bench.kumo.dev/round": m } } },
+        "application/merge-patch+json",
+      );
       if (rep.status !== 200) throw new Error(`fan-out write answered ${rep.status}: ${rep.text}`);
       const deadline = t0 + 5_000;
       while (streams.some((s) => !s.seen.has(m)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 2));

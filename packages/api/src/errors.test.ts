@@ -101,7 +101,10 @@ test("a conflict's typed cause survives the wire; other causes, codes and errors
   assert.equal(stale.message, `Operation cannot be fulfilled on hosts.infra.kumo.dev "h1": ${why}`);
   assert.deepEqual([conflictCause(stale), stale.details?.causes?.[0]?.field], ["StaleResourceVersion", "metadata.resourceVersion"]);
   assert.equal(conflictCause(wire(typedConflict(host, "UIDPrecondition", "Precondition failed"))), "UIDPrecondition");
-  const causes = [{ reason: "FieldValueInvalid", message: "x" }, { reason: "FieldManagerConflict", field: "a", message: "y" }];
+  const causes = [
+    { reason: "FieldValueInvalid", message: "x" },
+    { reason: "FieldManagerConflict", field: "a", message: "y" },
+  ];
   const owned = conflict(host, "owned", causes);
   assert.equal(conflictCause(wire(owned)), "FieldManagerConflict", "the first cause kumo knows");
   assert.equal(conflictCause(conflict(host, "untyped")), undefined);

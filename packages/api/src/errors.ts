@@ -5,9 +5,23 @@
 
 /** Machine-readable reasons (metav1.StatusReason). */
 export type StatusReason =
-  | "NotFound" | "AlreadyExists" | "Conflict" | "Invalid" | "Gone" | "Expired" | "Forbidden" | "Unauthorized"
-  | "BadRequest" | "MethodNotAllowed" | "UnsupportedMediaType" | "RequestEntityTooLarge" | "NotAcceptable"
-  | "TooManyRequests" | "InternalError" | "ServiceUnavailable" | "Timeout";
+  | "NotFound"
+  | "AlreadyExists"
+  | "Conflict"
+  | "Invalid"
+  | "Gone"
+  | "Expired"
+  | "Forbidden"
+  | "Unauthorized"
+  | "BadRequest"
+  | "MethodNotAllowed"
+  | "UnsupportedMediaType"
+  | "RequestEntityTooLarge"
+  | "NotAcceptable"
+  | "TooManyRequests"
+  | "InternalError"
+  | "ServiceUnavailable"
+  | "Timeout";
 
 /** One offending field (metav1.StatusCause). */
 export interface StatusCause {
@@ -51,14 +65,27 @@ export class ApiError extends Error {
 
   /** The Status document sent on the wire. */
   toStatus(): Status {
-    const s: Status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: this.message, reason: this.reason, code: this.code };
+    const s: Status = {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message: this.message,
+      reason: this.reason,
+      code: this.code,
+    };
     if (this.details) s.details = this.details;
     return s;
   }
 
   /** Rebuilds an ApiError from a Status body (client side). */
   static fromStatus(s: Partial<Status>, httpCode: number): ApiError {
-    return new ApiError(s.code ?? httpCode, (s.reason ?? reasonForCode(httpCode)) as StatusReason, s.message ?? `HTTP ${httpCode}`, s.details);
+    return new ApiError(
+      s.code ?? httpCode,
+      (s.reason ?? reasonForCode(httpCode)) as StatusReason,
+      s.message ?? `HTTP ${httpCode}`,
+      s.details,
+    );
   }
 }
 
@@ -68,23 +95,51 @@ function qualified(t: ErrorTarget): string {
 }
 
 function reasonForCode(code: number): StatusReason {
-  const m: Record<number, StatusReason> = { 400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 410: "Gone", 413: "RequestEntityTooLarge", 415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests", 503: "ServiceUnavailable", 504: "Timeout" };
+  const m: Record<number, StatusReason> = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    410: "Gone",
+    413: "RequestEntityTooLarge",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+  };
   return m[code] ?? "InternalError";
 }
 
 /** 404: `hosts.infra.kumo.dev "h1" not found`. */
 export function notFound(t: ErrorTarget): ApiError {
-  return new ApiError(404, "NotFound", `${qualified(t)} "${t.name ?? ""}" not found`, { name: t.name, group: t.group, kind: t.resource ?? t.kind });
+  return new ApiError(404, "NotFound", `${qualified(t)} "${t.name ?? ""}" not found`, {
+    name: t.name,
+    group: t.group,
+    kind: t.resource ?? t.kind,
+  });
 }
 
 /** 409 AlreadyExists. */
 export function alreadyExists(t: ErrorTarget): ApiError {
-  return new ApiError(409, "AlreadyExists", `${qualified(t)} "${t.name ?? ""}" already exists`, { name: t.name, group: t.group, kind: t.resource ?? t.kind });
+  return new ApiError(409, "AlreadyExists", `${qualified(t)} "${t.name ?? ""}" already exists`, {
+    name: t.name,
+    group: t.group,
+    kind: t.resource ?? t.kind,
+  });
 }
 
 /** 409 Conflict: `Operation cannot be fulfilled on hosts.infra.kumo.dev "h1": <why>`. */
 export function conflict(t: ErrorTarget, why: string, causes?: StatusCause[]): ApiError {
-  return new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${qualified(t)} "${t.name ?? ""}": ${why}`, { name: t.name, group: t.group, kind: t.resource ?? t.kind, causes });
+  return new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${qualified(t)} "${t.name ?? ""}": ${why}`, {
+    name: t.name,
+    group: t.group,
+    kind: t.resource ?? t.kind,
+    causes,
+  });
 }
 
 /**
@@ -99,7 +154,10 @@ export function conflict(t: ErrorTarget, why: string, causes?: StatusCause[]): A
 export type ConflictCause = "StaleResourceVersion" | "FieldManagerConflict" | "UIDPrecondition" | "TooManyConflicts";
 
 const CONFLICT_CAUSES: ReadonlySet<string> = new Set<ConflictCause>([
-  "StaleResourceVersion", "FieldManagerConflict", "UIDPrecondition", "TooManyConflicts",
+  "StaleResourceVersion",
+  "FieldManagerConflict",
+  "UIDPrecondition",
+  "TooManyConflicts",
 ]);
 
 /** Kubernetes' optimistic-lock message, which clients and tests recognise. */
@@ -123,7 +181,9 @@ export function conflictCause(e: unknown): ConflictCause | undefined {
 
 /** 422 Invalid with one cause per offending field; kubectl prints `The Host "h1" is invalid: spec.cpu: ...`. */
 export function invalid(t: ErrorTarget, causes: StatusCause[]): ApiError {
-  const msg = `${t.kind ?? "object"} "${t.name ?? ""}" is invalid: ` + causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(", ");
+  const msg =
+    `${t.kind ?? "object"} "${t.name ?? ""}" is invalid: ` +
+    causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(", ");
   return new ApiError(422, "Invalid", msg, { name: t.name, group: t.group, kind: t.kind, causes });
 }
 

@@ -37,6 +37,7 @@ export function checkQualifiedKey(key: string): string | undefined {
 /** Validates a label value. */
 export function checkLabelValue(v: string): string | undefined {
   if (v === "") return undefined;
-  if (v.length > 63 || !QUALIFIED_NAME.test(v)) return "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (max 63 characters)";
+  if (v.length > 63 || !QUALIFIED_NAME.test(v))
+    return "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (max 63 characters)";
   return undefined;
 }

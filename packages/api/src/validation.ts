@@ -25,18 +25,34 @@ export function pointerToPath(pointer: string): string {
 }
 
 const META_FIELDS = new Set([
-  "name", "generateName", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
-  "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences", "finalizers", "managedFields", "selfLink",
+  "name",
+  "generateName",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "labels",
+  "annotations",
+  "ownerReferences",
+  "finalizers",
+  "managedFields",
+  "selfLink",
 ]);
 
 /** Validates metadata: field names, types, label/annotation keys and values. */
 export function validateMetadata(obj: KObject, kind: KindDefinition): StatusCause[] {
   const causes: StatusCause[] = [];
   const m = obj.metadata as Record<string, unknown>;
-  if (typeof m !== "object" || m === null || Array.isArray(m)) return [{ field: "metadata", message: "must be an object", reason: "FieldValueInvalid" }];
-  for (const k of Object.keys(m)) if (!META_FIELDS.has(k)) causes.push({ field: `metadata.${k}`, message: `unknown field "metadata.${k}"`, reason: "FieldValueInvalid" });
+  if (typeof m !== "object" || m === null || Array.isArray(m))
+    return [{ field: "metadata", message: "must be an object", reason: "FieldValueInvalid" }];
+  for (const k of Object.keys(m))
+    if (!META_FIELDS.has(k)) causes.push({ field: `metadata.${k}`, message: `unknown field "metadata.${k}"`, reason: "FieldValueInvalid" });
   for (const k of ["name", "generateName", "namespace", "resourceVersion", "uid"]) {
-    if (m[k] !== undefined && typeof m[k] !== "string") causes.push({ field: `metadata.${k}`, message: "must be a string", reason: "FieldValueInvalid" });
+    if (m[k] !== undefined && typeof m[k] !== "string")
+      causes.push({ field: `metadata.${k}`, message: "must be a string", reason: "FieldValueInvalid" });
   }
   if (typeof m.name === "string" && m.name !== "") {
     const err = kind.kind === "Namespace" ? checkLabelName(m.name) : checkObjectName(m.name);
@@ -52,10 +68,12 @@ export function validateMetadata(obj: KObject, kind: KindDefinition): StatusCaus
     for (const [k, v] of Object.entries(map)) {
       const keyErr = checkQualifiedKey(k);
       if (keyErr) causes.push({ field: `metadata.${mapName}`, message: `Invalid value: "${k}": ${keyErr}`, reason: "FieldValueInvalid" });
-      if (typeof v !== "string") causes.push({ field: `metadata.${mapName}.${k}`, message: "must be a string", reason: "FieldValueInvalid" });
+      if (typeof v !== "string")
+        causes.push({ field: `metadata.${mapName}.${k}`, message: "must be a string", reason: "FieldValueInvalid" });
       else if (mapName === "labels") {
         const valErr = checkLabelValue(v);
-        if (valErr) causes.push({ field: `metadata.labels.${k}`, message: `Invalid value: "${v}": ${valErr}`, reason: "FieldValueInvalid" });
+        if (valErr)
+          causes.push({ field: `metadata.labels.${k}`, message: `Invalid value: "${v}": ${valErr}`, reason: "FieldValueInvalid" });
       }
     }
   }
@@ -63,12 +81,15 @@ export function validateMetadata(obj: KObject, kind: KindDefinition): StatusCaus
     causes.push({ field: "metadata.finalizers", message: "must be a list of strings", reason: "FieldValueInvalid" });
   }
   if (m.ownerReferences !== undefined) {
-    if (!Array.isArray(m.ownerReferences)) causes.push({ field: "metadata.ownerReferences", message: "must be a list", reason: "FieldValueInvalid" });
-    else m.ownerReferences.forEach((r: Record<string, unknown>, i: number) => {
-      for (const f of ["apiVersion", "kind", "name", "uid"]) {
-        if (typeof r?.[f] !== "string" || r[f] === "") causes.push({ field: `metadata.ownerReferences[${i}].${f}`, message: "Required value", reason: "FieldValueRequired" });
-      }
-    });
+    if (!Array.isArray(m.ownerReferences))
+      causes.push({ field: "metadata.ownerReferences", message: "must be a list", reason: "FieldValueInvalid" });
+    else
+      m.ownerReferences.forEach((r: Record<string, unknown>, i: number) => {
+        for (const f of ["apiVersion", "kind", "name", "uid"]) {
+          if (typeof r?.[f] !== "string" || r[f] === "")
+            causes.push({ field: `metadata.ownerReferences[${i}].${f}`, message: "Required value", reason: "FieldValueRequired" });
+        }
+      });
   }
   return causes;
 }
@@ -89,11 +110,20 @@ export function validateObject(obj: KObject, kind: KindDefinition, old?: KObject
       const parent = path ? path.split(".").reduce<unknown>((o, p) => (o as Record<string, unknown>)?.[p], body) : body;
       const props = (e.schema as { properties?: Record<string, unknown> }).properties ?? {};
       for (const k of Object.keys((parent as Record<string, unknown>) ?? {})) {
-        if (!(k in props)) causes.push({ field: path ? `${path}.${k}` : k, message: `unknown field "${path ? `${path}.${k}` : k}"`, reason: "FieldValueInvalid" });
+        if (!(k in props))
+          causes.push({
+            field: path ? `${path}.${k}` : k,
+            message: `unknown field "${path ? `${path}.${k}` : k}"`,
+            reason: "FieldValueInvalid",
+          });
       }
       continue;
     }
-    causes.push({ field: path || undefined, message: `Invalid value: ${JSON.stringify(e.value)?.slice(0, 80)}: ${e.message}`, reason: "FieldValueInvalid" });
+    causes.push({
+      field: path || undefined,
+      message: `Invalid value: ${JSON.stringify(e.value)?.slice(0, 80)}: ${e.message}`,
+      reason: "FieldValueInvalid",
+    });
   }
   if (causes.length === 0 && kind.validate) causes.push(...kind.validate(obj, old));
   return dedupe(causes);

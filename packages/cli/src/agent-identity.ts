@@ -14,8 +14,16 @@ export const AGENT_USER = "kumo-agent";
 const RULES = [
   { apiGroups: ["infra.kumo.dev"], resources: ["hosts", "hosts/status"], verbs: ["get", "list", "watch", "create", "patch", "update"] },
   { apiGroups: ["network.kumo.dev"], resources: ["networks", "subnets"], verbs: ["get", "list", "watch"] },
-  { apiGroups: ["network.kumo.dev"], resources: ["ports", "ports/status"], verbs: ["get", "list", "watch", "create", "patch", "update", "delete"] },
-  { apiGroups: ["compute.kumo.dev"], resources: ["instances", "instances/status", "images", "flavors"], verbs: ["get", "list", "watch", "patch", "update"] },
+  {
+    apiGroups: ["network.kumo.dev"],
+    resources: ["ports", "ports/status"],
+    verbs: ["get", "list", "watch", "create", "patch", "update", "delete"],
+  },
+  {
+    apiGroups: ["compute.kumo.dev"],
+    resources: ["instances", "instances/status", "images", "flavors"],
+    verbs: ["get", "list", "watch", "patch", "update"],
+  },
   { apiGroups: [""], resources: ["events"], verbs: ["create", "get", "list"] },
 ];
 
@@ -26,17 +34,40 @@ async function ensure(client: KumoClient, kind: KindDefinition, obj: KObject): P
 }
 
 /** Returns a valid agent token: the one in `file` if the API still accepts it, else a new one written there. */
-export async function ensureAgentToken(o: { server: string; caPem: string; adminToken: string; file: string; write: (path: string, content: string) => Promise<void> }): Promise<string> {
+export async function ensureAgentToken(o: {
+  server: string;
+  caPem: string;
+  adminToken: string;
+  file: string;
+  write: (path: string, content: string) => Promise<void>;
+}): Promise<string> {
   const fetch = createNodeFetch({ caPem: o.caPem });
   const existing = (await readFile(o.file, "utf8").catch(() => "")).trim();
   if (existing) {
     const probe = new KumoClient({ server: o.server, token: existing, fetch });
-    if (await probe.list(RoleKind).then(() => false, (e) => (e as { code?: number }).code === 403)) return existing; // valid, and not an admin
+    if (
+      await probe.list(RoleKind).then(
+        () => false,
+        (e) => (e as { code?: number }).code === 403,
+      )
+    )
+      return existing; // valid, and not an admin
   }
   const admin = new KumoClient({ server: o.server, token: o.adminToken, fetch });
-  await ensure(admin, UserKind, { apiVersion: "iam.kumo.dev/v1", kind: "User", metadata: { name: AGENT_USER }, spec: { displayName: "kumo host agents", groups: ["kumo:agents"] } });
+  await ensure(admin, UserKind, {
+    apiVersion: "iam.kumo.dev/v1",
+    kind: "User",
+    metadata: { name: AGENT_USER },
+    spec: { displayName: "kumo host agents", groups: ["kumo:agents"] },
+  });
   await ensure(admin, RoleKind, { apiVersion: "iam.kumo.dev/v1", kind: "Role", metadata: { name: AGENT_USER }, rules: RULES } as KObject);
-  await ensure(admin, ClusterRoleBindingKind, { apiVersion: "iam.kumo.dev/v1", kind: "ClusterRoleBinding", metadata: { name: AGENT_USER }, roleRef: { name: AGENT_USER }, subjects: [{ kind: "Group", name: "kumo:agents" }] } as KObject);
+  await ensure(admin, ClusterRoleBindingKind, {
+    apiVersion: "iam.kumo.dev/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: AGENT_USER },
+    roleRef: { name: AGENT_USER },
+    subjects: [{ kind: "Group", name: "kumo:agents" }],
+  } as KObject);
   const spec = { user: AGENT_USER, description: "host agents of this cloud (kumo up)" };
   const obj = { apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { generateName: "kumo-agent-" }, spec };
   const token = await admin.create(TokenKind, obj, { fieldManager: "kumo-up" });

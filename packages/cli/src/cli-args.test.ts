@@ -26,14 +26,20 @@ test("unknown commands, missing arguments and bad values are one line each", asy
 test("no config: the error says where it looked and what to run", async () => {
   const r = await runKumo(["get", "hosts"], { env: noConfig });
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, 'error: no kumo config at /nonexistent/kumo-test/config: run "kumo up" (or "make up"), or pass --kubeconfig, or set KUMO_CONFIG\n');
+  assert.equal(
+    r.stderr,
+    'error: no kumo config at /nonexistent/kumo-test/config: run "kumo up" (or "make up"), or pass --kubeconfig, or set KUMO_CONFIG\n',
+  );
 });
 
 test("an unreachable API gets the connection-refused hint, no stack trace", async () => {
   const port = await freePort();
   const r = await runKumo(["get", "hosts", "--server", `https://127.0.0.1:${port}`], { env: noConfig });
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, `error: cannot reach the kumo API at https://127.0.0.1:${port} (connection refused): is the server running? try "make up"\n`);
+  assert.equal(
+    r.stderr,
+    `error: cannot reach the kumo API at https://127.0.0.1:${port} (connection refused): is the server running? try "make up"\n`,
+  );
 });
 
 test("help and version exit 0", async () => {

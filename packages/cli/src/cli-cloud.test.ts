@@ -85,7 +85,10 @@ describe("kumo CLI on a real cloud", { concurrency: false }, () => {
     const dup = await kumo(["create", "-f", "-"], hostYaml);
     assert.equal(dup.code, 1);
     assert.equal(dup.stderr, 'error: hosts.infra.kumo.dev "h1" already exists\nerror: hosts.infra.kumo.dev "h2" already exists\n');
-    const bad = await kumo(["create", "-f", "-"], "apiVersion: infra.kumo.dev/v1\nkind: Host\nmetadata: {name: h3}\nspec: {capacity: {cpu: lots}}\n");
+    const bad = await kumo(
+      ["create", "-f", "-"],
+      "apiVersion: infra.kumo.dev/v1\nkind: Host\nmetadata: {name: h3}\nspec: {capacity: {cpu: lots}}\n",
+    );
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^error: Host "h3" is invalid: .*spec\.capacity\.cpu/);
     const missing = await kumo(["get", "host", "h9"]);
@@ -93,7 +96,15 @@ describe("kumo CLI on a real cloud", { concurrency: false }, () => {
   });
 
   test("patch: merge and json; removing another manager's annotation needs --force; history tells who", async () => {
-    const set = await kumo(["patch", "host", "h1", "--field-manager", "kumo-agent", "-p", '{"metadata":{"annotations":{"network.kumo.dev/vtep-ip":"10.9.0.11"}}}']);
+    const set = await kumo([
+      "patch",
+      "host",
+      "h1",
+      "--field-manager",
+      "kumo-agent",
+      "-p",
+      '{"metadata":{"annotations":{"network.kumo.dev/vtep-ip":"10.9.0.11"}}}',
+    ]);
     assert.equal(set.stdout, "host.infra.kumo.dev/h1 patched\n", set.stderr);
     const jp = await kumo(["patch", "host/h1", "--type", "json", "-p", '[{"op":"replace","path":"/spec/capacity/cpu","value":6000}]']);
     assert.equal(jp.code, 0, jp.stderr);
@@ -107,26 +118,39 @@ describe("kumo CLI on a real cloud", { concurrency: false }, () => {
     assert.equal(h.code, 0, h.stderr);
     const lines = h.stdout.trimEnd().split("\n");
     assert.equal(lines.length, 3, h.stdout);
-    assert.match(lines[1], /^metadata\.annotations\[network\.kumo\.dev\/vtep-ip\] +\d+ +\S+ \S+ +set +kumo-agent +admin +Update +"10\.9\.0\.11"$/);
+    assert.match(
+      lines[1],
+      /^metadata\.annotations\[network\.kumo\.dev\/vtep-ip\] +\d+ +\S+ \S+ +set +kumo-agent +admin +Update +"10\.9\.0\.11"$/,
+    );
     assert.match(lines[2], /^ +\d+ +\S+ \S+ +removed +mgmt +admin +Update \(force\) +\(was "10\.9\.0\.11"\)$/);
   });
 
   test("describe shows conditions as a timeline and the object's events", async () => {
     const t0 = Date.now() - 10_000;
     const at = (s: number) => new Date(t0 + s * 1000).toISOString();
-    const status = { status: { conditions: [
-      { type: "Registered", status: "True", reason: "AgentStarted", lastTransitionTime: at(1) },
-      { type: "Ready", status: "False", reason: "NoHeartbeat", lastTransitionTime: at(3.5) },
-    ] } };
+    const status = {
+      status: {
+        conditions: [
+          { type: "Registered", status: "True", reason: "AgentStarted", lastTransitionTime: at(1) },
+          { type: "Ready", status: "False", reason: "NoHeartbeat", lastTransitionTime: at(3.5) },
+        ],
+      },
+    };
     const p = await kumo(["patch", "host", "h1", "--subresource", "status", "--field-manager", "kumo-agent", "-p", JSON.stringify(status)]);
     assert.equal(p.code, 0, p.stderr);
     const d = await kumo(["describe", "host", "h1"]);
     assert.equal(d.code, 0, d.stderr);
     assert.match(d.stdout, /^Name: +h1\nKind: +Host \(infra\.kumo\.dev\/v1\)\nLabels: +rack=r1\n/);
-    assert.match(d.stdout, /\nConditions:\n {2}TIME +STEP +TYPE +STATUS +REASON +MESSAGE\n {2}\S+ \S+ +\+\S+ +Registered +True +AgentStarted\n {2}\S+ \S+ +\+2\.5s +Ready +False +NoHeartbeat/);
+    assert.match(
+      d.stdout,
+      /\nConditions:\n {2}TIME +STEP +TYPE +STATUS +REASON +MESSAGE\n {2}\S+ \S+ +\+\S+ +Registered +True +AgentStarted\n {2}\S+ \S+ +\+2\.5s +Ready +False +NoHeartbeat/,
+    );
     assert.match(d.stdout, /not True: Ready/);
     // The forced override above was recorded as an Event about h1.
-    assert.match(d.stdout, /\nEvents:\n {2}LAST SEEN +TYPE +REASON +FROM +MESSAGE\n(.*\n)* {2}\d+s +Warning +FieldsOverridden +kumo-server +mgmt/);
+    assert.match(
+      d.stdout,
+      /\nEvents:\n {2}LAST SEEN +TYPE +REASON +FROM +MESSAGE\n(.*\n)* {2}\d+s +Warning +FieldsOverridden +kumo-server +mgmt/,
+    );
   });
 
   test("edit sends the diff; a rejected edit is reopened with the error; saving it unchanged gives up", async () => {
@@ -139,7 +163,10 @@ describe("kumo CLI on a real cloud", { concurrency: false }, () => {
     assert.equal(label, "r2");
     // First pass makes the object invalid; the second pass sees the error in the file and saves unchanged.
     const bad = join(root, "bad-editor.sh");
-    writeFileSync(bad, `#!/bin/sh\nif grep -q '^# error:' "$1"; then cp "$1" ${root}/reopened.yaml; exit 0; fi\nsed -i 's/cpu: 6000/cpu: lots/' "$1"\n`);
+    writeFileSync(
+      bad,
+      `#!/bin/sh\nif grep -q '^# error:' "$1"; then cp "$1" ${root}/reopened.yaml; exit 0; fi\nsed -i 's/cpu: 6000/cpu: lots/' "$1"\n`,
+    );
     chmodSync(bad, 0o755);
     const failed = await runKumo(["edit", "host", "h1"], { env: { ...env, EDITOR: bad } });
     assert.equal(failed.code, 1);

@@ -17,7 +17,9 @@ after(async () => {
 
 test("two clouds run side by side and do not see each other", async () => {
   const ports = [await freePort(), await freePort()];
-  const ups = await Promise.all([1, 2].map((n) => runKumo(["up", "--listen", `127.0.0.1:${ports[n - 1]}`, "--hosts", "0"], { env: cloud(n) })));
+  const ups = await Promise.all(
+    [1, 2].map((n) => runKumo(["up", "--listen", `127.0.0.1:${ports[n - 1]}`, "--hosts", "0"], { env: cloud(n) })),
+  );
   for (const u of ups) assert.equal(u.code, 0, u.stderr);
   const ns = JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "only-in-one" } });
   assert.equal((await runKumo(["create", "-f", "-"], { env: cloud(1), input: ns })).stdout, "namespace/only-in-one created\n");

@@ -22,7 +22,11 @@ after(async () => {
   await srv.stop();
 });
 
-const host = (name: string, annotations: Record<string, string> = {}): KObject => ({ apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name, annotations } });
+const host = (name: string, annotations: Record<string, string> = {}): KObject => ({
+  apiVersion: "infra.kumo.dev/v1",
+  kind: "Host",
+  metadata: { name, annotations },
+});
 
 test("two managers writing disjoint annotations through guaranteedUpdate, 16 in flight: nothing lost", async () => {
   await client.create(HostKind, host("busy"), { fieldManager: "setup" });
@@ -31,19 +35,27 @@ test("two managers writing disjoint annotations through guaranteedUpdate, 16 in 
   let maxInFlight = 0;
   for (const manager of ["kumo-agent", "mgmt"]) {
     for (let i = 0; i < 100; i++) {
-      writes.push((async () => {
-        while (inFlight >= 16) await new Promise((r) => setTimeout(r, 1));
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        try {
-          await client.guaranteedUpdate(HostKind, undefined, "busy", (cur) => {
-            cur.metadata.annotations = { ...cur.metadata.annotations, [`${manager}.kumo.dev/k${i}`]: String(i) };
-            return cur;
-          }, { fieldManager: manager });
-        } finally {
-          inFlight--;
-        }
-      })());
+      writes.push(
+        (async () => {
+          while (inFlight >= 16) await new Promise((r) => setTimeout(r, 1));
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          try {
+            await client.guaranteedUpdate(
+              HostKind,
+              undefined,
+              "busy",
+              (cur) => {
+                cur.metadata.annotations = { ...cur.metadata.annotations, [`${manager}.kumo.dev/k${i}`]: String(i) };
+                return cur;
+              },
+              { fieldManager: manager },
+            );
+          } finally {
+            inFlight--;
+          }
+        })(),
+      );
     }
   }
   await Promise.all(writes);
@@ -86,7 +98,10 @@ test("an informer over the real watch sees adds, updates and deletes", async () 
     const end = Date.now() + 5000;
     while (!seen.includes("delete i2") && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(seen, ["add i1", "add i2", "update i1 two", "delete i2"]);
-    assert.deepEqual(inf.list().map((o) => o.metadata.name), ["i1"]);
+    assert.deepEqual(
+      inf.list().map((o) => o.metadata.name),
+      ["i1"],
+    );
   } finally {
     ac.abort();
     await running;

@@ -28,7 +28,14 @@ test("the current context picks cluster, user and namespace; flags override", ()
     writeFileSync(path, kubeconfig);
     writeFileSync(join(dir, "tok2.txt"), "tok-two\n");
     const c2 = loadConnection({}, { KUMO_CONFIG: path });
-    assert.deepEqual(c2, { server: "https://10.0.0.2:6443", token: "tok-two", caPem: undefined, insecure: true, namespace: undefined, configPath: path });
+    assert.deepEqual(c2, {
+      server: "https://10.0.0.2:6443",
+      token: "tok-two",
+      caPem: undefined,
+      insecure: true,
+      namespace: undefined,
+      configPath: path,
+    });
     writeFileSync(path, kubeconfig.replace("current-context: c2", "current-context: c1"));
     const c1 = loadConnection({}, { KUMO_CONFIG: path });
     assert.equal(c1.server, "https://10.0.0.1:6443");
@@ -42,7 +49,10 @@ test("the current context picks cluster, user and namespace; flags override", ()
 });
 
 test("a missing config says how to get one; --server alone is enough", () => {
-  assert.throws(() => loadConnection({}, { KUMO_CONFIG: "/nonexistent/kumo/config" }), /no kumo config at \/nonexistent\/kumo\/config: run "kumo up"/);
+  assert.throws(
+    () => loadConnection({}, { KUMO_CONFIG: "/nonexistent/kumo/config" }),
+    /no kumo config at \/nonexistent\/kumo\/config: run "kumo up"/,
+  );
   const c = loadConnection({ server: "https://h:6443", token: "t" }, { KUMO_CONFIG: "/nonexistent/kumo/config" });
   assert.equal(c.server, "https://h:6443");
 });

@@ -35,7 +35,15 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 interface Kubeconfig {
-  clusters?: { name: string; cluster: { server?: string; "certificate-authority-data"?: string; "certificate-authority"?: string; "insecure-skip-tls-verify"?: boolean } }[];
+  clusters?: {
+    name: string;
+    cluster: {
+      server?: string;
+      "certificate-authority-data"?: string;
+      "certificate-authority"?: string;
+      "insecure-skip-tls-verify"?: boolean;
+    };
+  }[];
   users?: { name: string; user: { token?: string; tokenFile?: string } }[];
   contexts?: { name: string; context: { cluster?: string; user?: string; namespace?: string } }[];
   "current-context"?: string;

@@ -33,7 +33,12 @@ export class CliContext {
   get client(): KumoClient {
     if (!this.cl) {
       const c = this.connection;
-      this.cl = new KumoClient({ server: c.server, token: c.token, fetch: createNodeFetch({ caPem: c.caPem, insecure: c.insecure }), userAgent: `kumo/${CLI_VERSION}` });
+      this.cl = new KumoClient({
+        server: c.server,
+        token: c.token,
+        fetch: createNodeFetch({ caPem: c.caPem, insecure: c.insecure }),
+        userAgent: `kumo/${CLI_VERSION}`,
+      });
     }
     return this.cl;
   }

@@ -11,16 +11,24 @@ test("an unreachable server gets the one-line hint with the API origin", () => {
     'cannot reach the kumo API at https://127.0.0.1:6443 (connection refused): is the server running? try "make up"',
   );
   const tls = Object.assign(new Error("self-signed certificate in certificate chain"), { code: "SELF_SIGNED_CERT_IN_CHAIN" });
-  assert.match(formatError(new ConnectionError("https://h:1/x", tls)), /^cannot reach the kumo API at https:\/\/h:1 \(TLS: certificate signed by an unknown authority\): check/);
+  assert.match(
+    formatError(new ConnectionError("https://h:1/x", tls)),
+    /^cannot reach the kumo API at https:\/\/h:1 \(TLS: certificate signed by an unknown authority\): check/,
+  );
 });
 
 test("server messages are printed verbatim; 422 lists field causes missing from the message", () => {
   assert.equal(formatError(notFound({ group: "infra.kumo.dev", resource: "hosts", name: "h9" })), 'hosts.infra.kumo.dev "h9" not found');
   const full = invalid({ kind: "Host", name: "h1" }, [{ field: "spec.cpu", message: "must be integer" }]);
   assert.equal(formatError(full), 'Host "h1" is invalid: spec.cpu: must be integer');
-  const terse = new ApiError(422, "Invalid", 'Host "h1" is invalid', { causes: [{ field: "spec.cpu", message: "must be integer" }, { message: "too big" }] });
+  const terse = new ApiError(422, "Invalid", 'Host "h1" is invalid', {
+    causes: [{ field: "spec.cpu", message: "must be integer" }, { message: "too big" }],
+  });
   assert.equal(formatError(terse), 'Host "h1" is invalid: spec.cpu: must be integer, too big');
-  assert.match(formatError(new ApiError(401, "Unauthorized", "invalid bearer token")), /^invalid bearer token \(the server refused the token/);
+  assert.match(
+    formatError(new ApiError(401, "Unauthorized", "invalid bearer token")),
+    /^invalid bearer token \(the server refused the token/,
+  );
   assert.equal(formatError(new UserError("plain")), "plain");
 });
 

@@ -7,7 +7,10 @@ import { ConnectionError } from "@kumo/client";
 
 /** An error whose message is already meant for the user. */
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = "UserError";
   }

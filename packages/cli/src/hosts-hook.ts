@@ -42,6 +42,9 @@ export async function startHosts(ctx: HostsContext): Promise<string> {
 export async function stopHosts(home: string): Promise<void> {
   if (canMakeHosts()) return;
   const r = await destroyLab(home);
-  if (r.foreign.length) process.stderr.write(`note: left ${r.foreign.length} foreign process(es) alone in the lab namespaces: ${r.foreign.map((f) => f.pid).join(", ")}\n`);
+  if (r.foreign.length)
+    process.stderr.write(
+      `note: left ${r.foreign.length} foreign process(es) alone in the lab namespaces: ${r.foreign.map((f) => f.pid).join(", ")}\n`,
+    );
   if (r.survivors.length) process.stderr.write(`warning: could not stop pid(s) ${r.survivors.join(", ")}\n`);
 }

@@ -24,7 +24,10 @@ interface ApiResource {
 export class KindResolver {
   private discovered?: Promise<Resource[]>;
 
-  constructor(private readonly client: () => KumoClient, readonly registry: KindRegistry = defaultRegistry()) {}
+  constructor(
+    private readonly client: () => KumoClient,
+    readonly registry: KindRegistry = defaultRegistry(),
+  ) {}
 
   /** `hosts`, `host`, `hst`, `Host`, `hosts.infra.kumo.dev`. */
   async byName(name: string): Promise<Resource> {
@@ -61,11 +64,20 @@ export class KindResolver {
     const add = (group: string, version: string, list: { resources?: ApiResource[] }) => {
       for (const r of list.resources ?? []) {
         if (r.name.includes("/")) continue; // subresources
-        out.push({ group, version, plural: r.name, kind: r.kind, namespaced: r.namespaced, singular: r.singularName || r.kind.toLowerCase() });
+        out.push({
+          group,
+          version,
+          plural: r.name,
+          kind: r.kind,
+          namespaced: r.namespaced,
+          singular: r.singularName || r.kind.toLowerCase(),
+        });
       }
     };
     add("", "v1", await c.requestJson("GET", "/api/v1"));
-    const groups = await c.requestJson<{ groups?: { name: string; preferredVersion?: { version: string }; versions?: { version: string }[] }[] }>("GET", "/apis");
+    const groups = await c.requestJson<{
+      groups?: { name: string; preferredVersion?: { version: string }; versions?: { version: string }[] }[];
+    }>("GET", "/apis");
     for (const g of groups.groups ?? []) {
       const version = g.preferredVersion?.version ?? g.versions?.[0]?.version;
       if (version) add(g.name, version, await c.requestJson("GET", `/apis/${g.name}/${version}`));
@@ -88,6 +100,7 @@ export function resourceRef(r: Resource): string {
 export function splitKindName(kindArg: string, names: string[]): { kind: string; names: string[] } {
   const i = kindArg.indexOf("/");
   if (i < 0) return { kind: kindArg, names };
-  if (names.length) throw new UserError(`there is no need to specify a resource type as a separate argument when passing arguments in resource/name form`);
+  if (names.length)
+    throw new UserError(`there is no need to specify a resource type as a separate argument when passing arguments in resource/name form`);
   return { kind: kindArg.slice(0, i), names: [kindArg.slice(i + 1)] };
 }

@@ -24,7 +24,9 @@ export async function resolveTarget(ctx: CliContext, m: Manifest): Promise<Targe
   const explicit = ctx.flags.namespace;
   const own = obj.metadata.namespace;
   if (explicit && own && explicit !== own) {
-    throw new UserError(`the namespace from the provided object "${own}" does not match the namespace "${explicit}" (${m.source}): pass --namespace=${own} or remove it from the file`);
+    throw new UserError(
+      `the namespace from the provided object "${own}" does not match the namespace "${explicit}" (${m.source}): pass --namespace=${own} or remove it from the file`,
+    );
   }
   const ns = own ?? ctx.namespace;
   obj.metadata.namespace = ns;
@@ -35,7 +37,11 @@ export async function resolveTarget(ctx: CliContext, m: Manifest): Promise<Targe
  * Runs `act` for each manifest in order, printing its one-line result; a failure prints one error
  * line and the others still run (as kubectl does). Exit code 1 if any failed.
  */
-export async function forEachManifest(ctx: CliContext, manifests: Manifest[], act: (t: Target) => Promise<string | undefined>): Promise<void> {
+export async function forEachManifest(
+  ctx: CliContext,
+  manifests: Manifest[],
+  act: (t: Target) => Promise<string | undefined>,
+): Promise<void> {
   let failed = 0;
   for (const m of manifests) {
     try {

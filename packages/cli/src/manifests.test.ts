@@ -9,7 +9,10 @@ const host = (n: string) => `apiVersion: infra.kumo.dev/v1\nkind: Host\nmetadata
 
 test("multi-document YAML, with empty documents skipped", () => {
   const objs = parseManifests(`---\n${host("a")}---\n# only a comment\n---\n${host("b")}`, "x.yaml");
-  assert.deepEqual(objs.map((o) => o.metadata.name), ["a", "b"]);
+  assert.deepEqual(
+    objs.map((o) => o.metadata.name),
+    ["a", "b"],
+  );
 });
 
 test("JSON objects, JSON arrays and List kinds are expanded", () => {
@@ -34,7 +37,10 @@ test("files, directories and stdin (-)", () => {
     writeFileSync(join(dir, "2.json"), JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "p" } }));
     writeFileSync(join(dir, "notes.txt"), "ignored");
     const ms = readManifests([dir, "-"], () => host("from-stdin"));
-    assert.deepEqual(ms.map((m) => `${m.source.replace(dir, "D")}:${m.obj.metadata.name}`), ["D/1.yaml:a", "D/2.json:p", "STDIN:from-stdin"]);
+    assert.deepEqual(
+      ms.map((m) => `${m.source.replace(dir, "D")}:${m.obj.metadata.name}`),
+      ["D/1.yaml:a", "D/2.json:p", "STDIN:from-stdin"],
+    );
     assert.throws(() => readManifests([join(dir, "missing.yaml")]), /does not exist/);
     assert.throws(() => readManifests([]), /must specify -f/);
   } finally {

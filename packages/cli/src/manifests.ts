@@ -34,7 +34,10 @@ function expand(src: string): string[] {
     throw new UserError(`the path "${src}" does not exist`);
   }
   if (!st.isDirectory()) return [src];
-  return readdirSync(src).filter((f) => /\.(ya?ml|json)$/.test(f)).sort().map((f) => join(src, f));
+  return readdirSync(src)
+    .filter((f) => /\.(ya?ml|json)$/.test(f))
+    .sort()
+    .map((f) => join(src, f));
 }
 
 function readText(file: string): string {
@@ -66,7 +69,8 @@ export function parseManifests(text: string, source: string): KObject[] {
   const objs: KObject[] = [];
   for (const v of values) {
     const o = v as Partial<KObject>;
-    if (typeof o !== "object" || o === null || Array.isArray(o)) throw new UserError(`error parsing ${source}: expected an object, got ${JSON.stringify(v).slice(0, 60)}`);
+    if (typeof o !== "object" || o === null || Array.isArray(o))
+      throw new UserError(`error parsing ${source}: expected an object, got ${JSON.stringify(v).slice(0, 60)}`);
     if (o.kind === "List" || (typeof o.kind === "string" && o.kind.endsWith("List") && Array.isArray(o.items))) {
       for (const item of o.items as unknown[]) objs.push(...parseManifests(JSON.stringify(item), source));
       continue;

@@ -37,7 +37,30 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
-  for (const cmd of [get, describe, create, apply, del, patch, edit, watch, history, host, network, port, instance, image, logs, exec, doctor, server, up, down, version]) cmd.register(program);
+  for (const cmd of [
+    get,
+    describe,
+    create,
+    apply,
+    del,
+    patch,
+    edit,
+    watch,
+    history,
+    host,
+    network,
+    port,
+    instance,
+    image,
+    logs,
+    exec,
+    doctor,
+    server,
+    up,
+    down,
+    version,
+  ])
+    cmd.register(program);
   return program;
 }
 

@@ -1,7 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  ApiError, HostKind, InstanceKind, NamespaceKind, EventKind, FlavorSpecSchema, Strict, TokenKind, defineKind, type KObject,
+  ApiError,
+  HostKind,
+  InstanceKind,
+  NamespaceKind,
+  EventKind,
+  FlavorSpecSchema,
+  Strict,
+  TokenKind,
+  defineKind,
+  type KObject,
 } from "@kumo/api";
 import { KumoClient } from "./client.js";
 import { ConnectionError } from "./errors.js";
@@ -47,9 +56,14 @@ test("table() asks for a meta.k8s.io Table with the selectors", async () => {
 
 test("a Status answer becomes an ApiError with reason, message and causes", async () => {
   const api = new FakeApi();
-  api.intercept = () => status(422, "Invalid", 'Host "h1" is invalid: spec.capacity.cpu: must be integer', { causes: [{ field: "spec.capacity.cpu", message: "must be integer" }] });
+  api.intercept = () =>
+    status(422, "Invalid", 'Host "h1" is invalid: spec.capacity.cpu: must be integer', {
+      causes: [{ field: "spec.capacity.cpu", message: "must be integer" }],
+    });
   const c = new KumoClient({ server: "https://x", fetch: api.fetch });
-  const err = await c.create(HostKind, { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "h1" } }).catch((e: unknown) => e);
+  const err = await c
+    .create(HostKind, { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "h1" } })
+    .catch((e: unknown) => e);
   assert.ok(err instanceof ApiError);
   assert.equal(err.code, 422);
   assert.equal(err.reason, "Invalid");
@@ -63,7 +77,12 @@ test("a non-Status error body still becomes an ApiError; no answer becomes a Con
   assert.equal(e1.code, 502);
   assert.equal(e1.message, "<html>Bad Gateway</html>");
   const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6443"), { code: "ECONNREFUSED" });
-  const c2 = new KumoClient({ server: "https://127.0.0.1:6443", fetch: async () => { throw refused; } });
+  const c2 = new KumoClient({
+    server: "https://127.0.0.1:6443",
+    fetch: async () => {
+      throw refused;
+    },
+  });
   const e2 = await c2.get(HostKind, undefined, "h1").catch((e: unknown) => e);
   assert.ok(e2 instanceof ConnectionError);
   assert.equal(e2.cause, refused);
@@ -126,7 +145,12 @@ test("followLog asks for follow=true and yields chunks as they come; stopping ea
 
 /** Widget as a typed kind (with a flavor's spec: cpu, memoryMiB): the fake serves it, the client types it by its schema. */
 const TypedWidget = defineKind({
-  group: "test.kumo.dev", version: "v1", kind: "Widget", plural: "widgets", namespaced: false, schema: Strict({ spec: FlavorSpecSchema }),
+  group: "test.kumo.dev",
+  version: "v1",
+  kind: "Widget",
+  plural: "widgets",
+  namespaced: false,
+  schema: Strict({ spec: FlavorSpecSchema }),
 });
 
 test("with a kind from defineKind, reads and writes are typed by its schema; a plain ResourceType stays KObject", async () => {
@@ -140,9 +164,13 @@ test("with a kind from defineKind, reads and writes are typed by its schema; a p
   const wrong: string | undefined = got.spec?.cpu;
   void wrong;
   const listed = await c.listAll(TypedWidget);
-  assert.deepEqual(listed.items.map((w) => w.spec?.cpu), [1]);
+  assert.deepEqual(
+    listed.items.map((w) => w.spec?.cpu),
+    [1],
+  );
   const grown = await c.guaranteedUpdate(TypedWidget, undefined, "w1", (cur) => ({
-    ...cur, spec: { ...cur.spec!, cpu: cur.spec!.cpu + 1 }, // `cur` is typed by the kind
+    ...cur,
+    spec: { ...cur.spec!, cpu: cur.spec!.cpu + 1 }, // `cur` is typed by the kind
   }));
   assert.equal(grown.spec?.cpu, 2);
   // A written object is typed by the kind too, even when it leaves optional fields out.

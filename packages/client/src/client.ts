@@ -95,7 +95,13 @@ export class KumoClient {
   list<K extends KindDefinition>(kind: K, namespace?: string, o?: ListOptions & { signal?: AbortSignal }): Promise<KList<ObjectOf<K>>>;
   list<T extends KObject = KObject>(rt: ResourceType, namespace?: string, o?: ListOptions & { signal?: AbortSignal }): Promise<KList<T>>;
   list(rt: ResourceType, namespace?: string, o: ListOptions & { signal?: AbortSignal } = {}): Promise<KList> {
-    const q = queryString({ labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, limit: o.limit, continue: o.continue, resourceVersion: o.resourceVersion });
+    const q = queryString({
+      labelSelector: o.labelSelector,
+      fieldSelector: o.fieldSelector,
+      limit: o.limit,
+      continue: o.continue,
+      resourceVersion: o.resourceVersion,
+    });
     return this.requestJson<KList>("GET", resourcePath(rt, namespace) + q, { signal: o.signal });
   }
 
@@ -138,13 +144,28 @@ export class KumoClient {
 
   /** PATCH with a merge patch, JSON patch or server-side apply body, applied atomically to the latest object. */
   patch<K extends KindDefinition>(
-    kind: K, namespace: string | undefined, name: string, type: PatchType, patch: unknown, o?: PatchOptions,
+    kind: K,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    o?: PatchOptions,
   ): Promise<ObjectOf<K>>;
   patch<T extends KObject = KObject>(
-    rt: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, o?: PatchOptions,
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    o?: PatchOptions,
   ): Promise<T>;
   patch(
-    rt: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, o: PatchOptions = {},
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    o: PatchOptions = {},
   ): Promise<KObject> {
     if (type === "apply" && !(o.fieldManager ?? this.options.fieldManager)) throw new Error("server-side apply needs a fieldManager");
     const path = resourcePath(rt, namespace, name, o.subresource) + this.writeQuery(o);
@@ -160,11 +181,26 @@ export class KumoClient {
 
   /** DELETE; resolves with the object (possibly with deletionTimestamp when finalizers hold it) or a Success Status. */
   delete(
-    rt: ResourceType, namespace: string | undefined, name: string,
-    o: { propagationPolicy?: "Background" | "Foreground" | "Orphan"; preconditions?: { resourceVersion?: string; uid?: string }; dryRun?: boolean; signal?: AbortSignal } = {},
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    o: {
+      propagationPolicy?: "Background" | "Foreground" | "Orphan";
+      preconditions?: { resourceVersion?: string; uid?: string };
+      dryRun?: boolean;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<KObject | Status> {
-    const body = { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: o.propagationPolicy ?? "Background", preconditions: o.preconditions };
-    return this.requestJson("DELETE", resourcePath(rt, namespace, name) + queryString({ dryRun: o.dryRun ? "All" : undefined }), { body, signal: o.signal });
+    const body = {
+      kind: "DeleteOptions",
+      apiVersion: "v1",
+      propagationPolicy: o.propagationPolicy ?? "Background",
+      preconditions: o.preconditions,
+    };
+    return this.requestJson("DELETE", resourcePath(rt, namespace, name) + queryString({ dryRun: o.dryRun ? "All" : undefined }), {
+      body,
+      signal: o.signal,
+    });
   }
 
   /**
@@ -179,10 +215,18 @@ export class KumoClient {
   }
 
   /** A meta.k8s.io/v1 Table of a collection (or of one object with `name`): columns come from the kind. */
-  table(rt: ResourceType, namespace?: string, o: ListOptions & { name?: string; includeObject?: boolean; signal?: AbortSignal } = {}): Promise<Table> {
+  table(
+    rt: ResourceType,
+    namespace?: string,
+    o: ListOptions & { name?: string; includeObject?: boolean; signal?: AbortSignal } = {},
+  ): Promise<Table> {
     const q = queryString({
-      labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, limit: o.limit, continue: o.continue,
-      resourceVersion: o.resourceVersion, includeObject: o.includeObject ? "Object" : undefined,
+      labelSelector: o.labelSelector,
+      fieldSelector: o.fieldSelector,
+      limit: o.limit,
+      continue: o.continue,
+      resourceVersion: o.resourceVersion,
+      includeObject: o.includeObject ? "Object" : undefined,
     });
     return this.requestJson<Table>("GET", resourcePath(rt, namespace, o.name) + q, { accept: TABLE_ACCEPT, signal: o.signal });
   }
@@ -203,7 +247,10 @@ export class KumoClient {
    * chunk, until the server ends the stream (the instance went away) or `signal` aborts.
    */
   async *followLog(
-    rt: ResourceType, namespace: string, name: string, o: { tailBytes?: number; signal?: AbortSignal } = {},
+    rt: ResourceType,
+    namespace: string,
+    name: string,
+    o: { tailBytes?: number; signal?: AbortSignal } = {},
   ): AsyncGenerator<Uint8Array> {
     const q = queryString({ tailBytes: o.tailBytes, follow: true });
     const res = await this.request("GET", resourcePath(rt, namespace, name, "log") + q, { accept: "text/plain", signal: o.signal });
@@ -223,13 +270,25 @@ export class KumoClient {
 
   /** Read–mutate–conditional-write, retried on stale-resourceVersion conflicts. See guaranteed-update.ts. */
   guaranteedUpdate<K extends KindDefinition>(
-    kind: K, namespace: string | undefined, name: string, mutate: Mutate<ObjectOf<K>>, o?: GuaranteedUpdateOptions<ObjectOf<K>>,
+    kind: K,
+    namespace: string | undefined,
+    name: string,
+    mutate: Mutate<ObjectOf<K>>,
+    o?: GuaranteedUpdateOptions<ObjectOf<K>>,
   ): Promise<ObjectOf<K>>;
   guaranteedUpdate<T extends KObject = KObject>(
-    rt: ResourceType, namespace: string | undefined, name: string, mutate: Mutate<T>, o?: GuaranteedUpdateOptions<T>,
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    mutate: Mutate<T>,
+    o?: GuaranteedUpdateOptions<T>,
   ): Promise<T>;
   guaranteedUpdate(
-    rt: ResourceType, namespace: string | undefined, name: string, mutate: Mutate<KObject>, o: GuaranteedUpdateOptions<KObject> = {},
+    rt: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    mutate: Mutate<KObject>,
+    o: GuaranteedUpdateOptions<KObject> = {},
   ): Promise<KObject> {
     return guaranteedUpdate(this, rt, namespace, name, mutate, o);
   }

@@ -3,7 +3,10 @@ import { ApiError, conflictCause, isConflict, type Status } from "@kumo/api";
 
 /** The request never got an HTTP answer (refused, DNS, TLS, reset). `cause` is the transport's error. */
 export class ConnectionError extends Error {
-  constructor(readonly url: string, override readonly cause: unknown) {
+  constructor(
+    readonly url: string,
+    override readonly cause: unknown,
+  ) {
     super(`cannot reach ${url}: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = "ConnectionError";
   }

@@ -34,12 +34,18 @@ test("a stale starting copy costs one retry; the precondition is the version mut
   api.put(widget("w", { other: "writer" }));
   const c = new KumoClient({ server: "https://x", fetch: api.fetch });
   const seen: string[] = [];
-  const out = await c.guaranteedUpdate(Widget, undefined, "w", (cur) => {
-    seen.push(cur.metadata.resourceVersion as string);
-    cur.metadata.labels = { mine: "yes" };
-    cur.metadata.resourceVersion = "999"; // mutate cannot forge the precondition
-    return cur;
-  }, { current: stale });
+  const out = await c.guaranteedUpdate(
+    Widget,
+    undefined,
+    "w",
+    (cur) => {
+      seen.push(cur.metadata.resourceVersion as string);
+      cur.metadata.labels = { mine: "yes" };
+      cur.metadata.resourceVersion = "999"; // mutate cannot forge the precondition
+      return cur;
+    },
+    { current: stale },
+  );
   assert.deepEqual(seen, ["1", "2"]);
   assert.equal(out.metadata.annotations?.other, "writer");
   assert.equal(out.metadata.labels?.mine, "yes");
@@ -59,8 +65,16 @@ test("a conflict that is not a stale read (ownership) is thrown, not retried for
   api.put(widget("w", { theirs: "x" }));
   const c = new KumoClient({ server: "https://x", fetch: api.fetch });
   api.intercept = (r) =>
-    r.method === "PUT" ? status(409, "Conflict", 'Operation cannot be fulfilled on widgets.test.kumo.dev "w": would remove metadata.annotations.theirs owned by "agent"') : undefined;
-  const err = await c.guaranteedUpdate(Widget, undefined, "w", (cur) => ({ ...cur, metadata: { ...cur.metadata, annotations: {} } })).catch((e: unknown) => e);
+    r.method === "PUT"
+      ? status(
+          409,
+          "Conflict",
+          'Operation cannot be fulfilled on widgets.test.kumo.dev "w": would remove metadata.annotations.theirs owned by "agent"',
+        )
+      : undefined;
+  const err = await c
+    .guaranteedUpdate(Widget, undefined, "w", (cur) => ({ ...cur, metadata: { ...cur.metadata, annotations: {} } }))
+    .catch((e: unknown) => e);
   assert.ok(err instanceof ApiError);
   assert.match(err.message, /owned by "agent"/);
   assert.equal(api.requests.filter((r) => r.method === "PUT").length, 1);
@@ -85,5 +99,8 @@ test("an ownership conflict whose Status says so is thrown without re-reading th
   const dropAll = (cur: KObject) => ({ ...cur, metadata: { ...cur.metadata, annotations: {} } });
   const err = await c.guaranteedUpdate(Widget, undefined, "w", dropAll).catch((e: unknown) => e);
   assert.equal(conflictCause(err), "FieldManagerConflict");
-  assert.deepEqual(api.requests.map((r) => r.method), ["GET", "PUT"]);
+  assert.deepEqual(
+    api.requests.map((r) => r.method),
+    ["GET", "PUT"],
+  );
 });

@@ -31,7 +31,12 @@ export interface GuaranteedUpdateOptions<T> extends WriteOptions {
  * Returns the written object, or the current one when `mutate` had nothing to change.
  */
 export async function guaranteedUpdate<T extends KObject>(
-  client: KumoClient, rt: ResourceType, namespace: string | undefined, name: string, mutate: Mutate<T>, o: GuaranteedUpdateOptions<T> = {},
+  client: KumoClient,
+  rt: ResourceType,
+  namespace: string | undefined,
+  name: string,
+  mutate: Mutate<T>,
+  o: GuaranteedUpdateOptions<T> = {},
 ): Promise<T> {
   const maxAttempts = o.maxAttempts ?? 100;
   let cur = o.current ?? (await client.get<T>(rt, namespace, name, { signal: o.signal }));
@@ -39,7 +44,12 @@ export async function guaranteedUpdate<T extends KObject>(
     const next = await mutate(structuredClone(cur));
     if (next === undefined || JSON.stringify(next) === JSON.stringify(cur)) return cur;
     // The precondition is the version mutate saw, whatever mutate did to metadata.
-    next.metadata = { ...next.metadata, name: cur.metadata.name, namespace: cur.metadata.namespace, resourceVersion: cur.metadata.resourceVersion };
+    next.metadata = {
+      ...next.metadata,
+      name: cur.metadata.name,
+      namespace: cur.metadata.namespace,
+      resourceVersion: cur.metadata.resourceVersion,
+    };
     try {
       const write = o.subresource === "status" ? client.updateStatus.bind(client) : client.update.bind(client);
       return await write<T>(rt, next, o);

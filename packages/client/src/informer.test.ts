@@ -43,7 +43,13 @@ test("lists, syncs, then follows watch events into the cache and the handlers", 
   api.remove("b");
   await waitFor(() => calls.length === 3);
   assert.deepEqual(calls, ["update a 1->3", "add c", "delete b"]);
-  assert.deepEqual(inf.list().map((o) => o.metadata.name).sort(), ["a", "c"]);
+  assert.deepEqual(
+    inf
+      .list()
+      .map((o) => o.metadata.name)
+      .sort(),
+    ["a", "c"],
+  );
   assert.equal((inf.get("a")?.spec as { color: string }).color, "blue");
   assert.equal(inf.resourceVersion, "5");
   ac.abort();
@@ -117,7 +123,11 @@ test("resync re-delivers every cached object; late handlers get the cache as add
   const ac = new AbortController();
   const running = inf.run(ac.signal);
   await inf.waitForSync();
-  inf.addHandler({ update: () => { throw new Error("handler bug"); } });
+  inf.addHandler({
+    update: () => {
+      throw new Error("handler bug");
+    },
+  });
   const late: string[] = [];
   inf.addHandler({ add: (o) => late.push(`add ${o.metadata.name}`), update: (o, n) => late.push(o === n ? "resync" : "update") });
   assert.deepEqual(late, ["add a"]);

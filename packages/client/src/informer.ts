@@ -54,7 +54,11 @@ export class Informer<T extends KObject = KObject> {
   private rv: string | undefined;
   private counters = { lists: 0, watches: 0, events: 0 };
 
-  constructor(private readonly client: KumoClient, readonly resource: ResourceType, private readonly o: InformerOptions = {}) {}
+  constructor(
+    private readonly client: KumoClient,
+    readonly resource: ResourceType,
+    private readonly o: InformerOptions = {},
+  ) {}
 
   /** Registers handlers; after the first sync the new handler gets an `add` for every cached object. Returns an unsubscribe. */
   addHandler(h: InformerHandlers<T>): () => void {
@@ -140,7 +144,10 @@ export class Informer<T extends KObject = KObject> {
 
   private async listOnce(signal: AbortSignal): Promise<void> {
     const list = await this.client.listAll<T>(this.resource, this.o.namespace, {
-      labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, limit: this.o.pageSize ?? 500, signal,
+      labelSelector: this.o.labelSelector,
+      fieldSelector: this.o.fieldSelector,
+      limit: this.o.pageSize ?? 500,
+      signal,
     });
     this.counters.lists++;
     this.replace(list.items);
@@ -163,7 +170,11 @@ export class Informer<T extends KObject = KObject> {
       let sawEvent = false;
       this.counters.watches++;
       const stream = this.client.watch<T>(this.resource, this.o.namespace, {
-        resourceVersion: this.rv, allowWatchBookmarks: true, labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, signal,
+        resourceVersion: this.rv,
+        allowWatchBookmarks: true,
+        labelSelector: this.o.labelSelector,
+        fieldSelector: this.o.fieldSelector,
+        signal,
       });
       for await (const ev of stream) {
         sawEvent = true;

@@ -18,10 +18,19 @@ export interface WatchOptions extends Omit<ListOptions, "limit" | "continue"> {
 }
 
 /** Implements KumoClient.watch (see there). */
-export async function* watchStream<T>(client: KumoClient, rt: ResourceType, namespace: string | undefined, o: WatchOptions): AsyncGenerator<WatchEvent<T>> {
+export async function* watchStream<T>(
+  client: KumoClient,
+  rt: ResourceType,
+  namespace: string | undefined,
+  o: WatchOptions,
+): AsyncGenerator<WatchEvent<T>> {
   const q = queryString({
-    watch: "1", resourceVersion: o.resourceVersion, labelSelector: o.labelSelector, fieldSelector: o.fieldSelector,
-    allowWatchBookmarks: o.allowWatchBookmarks ? "true" : undefined, timeoutSeconds: o.timeoutSeconds,
+    watch: "1",
+    resourceVersion: o.resourceVersion,
+    labelSelector: o.labelSelector,
+    fieldSelector: o.fieldSelector,
+    allowWatchBookmarks: o.allowWatchBookmarks ? "true" : undefined,
+    timeoutSeconds: o.timeoutSeconds,
   });
   const accept = o.asTable ? "application/json;as=Table;v=v1;g=meta.k8s.io" : "application/json";
   let res: Response;

@@ -62,7 +62,10 @@ test("addAfter delays, and the earlier of two schedules wins", async () => {
 
 test("addRateLimited backs off exponentially per key until forget", () => {
   const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 1000 });
-  assert.deepEqual([1, 2, 3, 4, 8, 20].map((n) => q.backoffFor(n)), [10, 20, 40, 80, 1000, 1000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 8, 20].map((n) => q.backoffFor(n)),
+    [10, 20, 40, 80, 1000, 1000],
+  );
   q.addRateLimited("a");
   q.addRateLimited("a");
   assert.equal(q.numRequeues("a"), 2);

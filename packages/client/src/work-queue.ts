@@ -141,7 +141,13 @@ export class WorkQueue<T = string> {
 
   /** Counters for metrics. */
   stats(): WorkQueueStats {
-    return { depth: this.queue.length, processing: this.processing.size, waiting: this.delayed.size, adds: this.adds, retries: this.retries };
+    return {
+      depth: this.queue.length,
+      processing: this.processing.size,
+      waiting: this.delayed.size,
+      adds: this.adds,
+      retries: this.retries,
+    };
   }
 
   /** True after shutDown. */

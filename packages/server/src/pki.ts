@@ -33,7 +33,11 @@ export async function ensurePki(dir: string, hosts: string[]): Promise<Pki> {
   const files = { caCert: join(dir, "ca.crt"), caKey: join(dir, "ca.key"), cert: join(dir, "server.crt"), key: join(dir, "server.key") };
   const names = [...new Set(["localhost", hostname(), "127.0.0.1", "::1", ...hosts])].filter((n) => n && n !== "0.0.0.0" && n !== "::");
   if (existsSync(files.caCert) && existsSync(files.cert) && existsSync(files.key)) {
-    const existing = { caCert: await readFile(files.caCert, "utf8"), cert: await readFile(files.cert, "utf8"), key: await readFile(files.key, "utf8") };
+    const existing = {
+      caCert: await readFile(files.caCert, "utf8"),
+      cert: await readFile(files.cert, "utf8"),
+      key: await readFile(files.key, "utf8"),
+    };
     if (names.every((n) => sanNames(existing.cert).includes(n))) return existing;
     // Listening somewhere new (e.g. the lab bridge): re-issue the serving cert from the same CA, so
     // every kubeconfig already handed out stays valid.
@@ -68,7 +72,12 @@ function sanNames(certPem: string): string[] {
   return san?.names.items.map((n) => n.value) ?? [];
 }
 
-async function issueServing(files: Record<"caCert" | "caKey" | "cert" | "key", string>, names: string[], caPem: string, caKeyPem: string): Promise<Pki> {
+async function issueServing(
+  files: Record<"caCert" | "caKey" | "cert" | "key", string>,
+  names: string[],
+  caPem: string,
+  caKeyPem: string,
+): Promise<Pki> {
   const ca = new x509.X509Certificate(caPem);
   const caPrivate = await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decode(caKeyPem)[0], ALG, true, ["sign"]);
   const caPublic = await ca.publicKey.export(ALG, ["verify"]);
@@ -88,7 +97,9 @@ async function issueServing(files: Record<"caCert" | "caKey" | "cert" | "key", s
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(names.map((n) => (isIP(n) ? { type: "ip" as const, value: n } : { type: "dns" as const, value: n }))),
+      new x509.SubjectAlternativeNameExtension(
+        names.map((n) => (isIP(n) ? { type: "ip" as const, value: n } : { type: "dns" as const, value: n })),
+      ),
       await x509.AuthorityKeyIdentifierExtension.create(caPublic),
     ],
   });
@@ -99,5 +110,7 @@ async function issueServing(files: Record<"caCert" | "caKey" | "cert" | "key", s
 }
 
 function randomSerial(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString("hex").replace(/^[89a-f]/, "1");
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString("hex")
+    .replace(/^[89a-f]/, "1");
 }

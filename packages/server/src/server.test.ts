@@ -27,7 +27,10 @@ it("measures every control loop in /metrics and shows it in /debug/state", async
       assert.equal(typeof state[loop].queue?.depth, "number");
     }
     for (const part of ["store", "watchCache", "iam", "audit", "listener"]) assert.ok(part in state, `/debug/state has ${part}`);
-    assert.ok(state.components.every((c: { state: string }) => c.state === "running"), JSON.stringify(state.components));
+    assert.ok(
+      state.components.every((c: { state: string }) => c.state === "running"),
+      JSON.stringify(state.components),
+    );
     assert.equal(state.scheduler.name, "kumo-scheduler");
     assert.ok(Array.isArray(state.scheduler.pending) && Array.isArray(state.scheduler.allocationRepairsAtStart));
     // The loops did work at start (the informers queued what exists): reconciles were counted.
@@ -48,7 +51,11 @@ async function fdsUnder(dir: string): Promise<string[]> {
 }
 
 /** What keeps the event loop alive, as a sorted list (timers, sockets, servers, file requests). */
-const resources = () => process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap").sort();
+const resources = () =>
+  process
+    .getActiveResourcesInfo()
+    .filter((r) => r !== "TTYWrap")
+    .sort();
 
 async function freePort(): Promise<number> {
   const srv = createServer();

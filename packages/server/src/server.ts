@@ -126,15 +126,22 @@ export async function runServer(opts: ServerOptions): Promise<RunningServer> {
   }
 }
 
-async function startParts(opts: ServerOptions, dataDir: string, manager: ComponentManager, metrics: ServerMetrics, log: Logger)
-  : Promise<RunningServer> {
+async function startParts(
+  opts: ServerOptions,
+  dataDir: string,
+  manager: ComponentManager,
+  metrics: ServerMetrics,
+  log: Logger,
+): Promise<RunningServer> {
   // The store first, on its own: everything else is built on the open backend.
   let opened: Backend | undefined;
   const storeUrl = opts.datastore ?? `sqlite://${join(dataDir, "kumo.db")}`;
-  manager.add(component("store", {
-    start: async () => void (opened = await openBackend(storeUrl, { observer: metrics.backendObserver() })),
-    stop: async () => opened?.close(),
-  }));
+  manager.add(
+    component("store", {
+      start: async () => void (opened = await openBackend(storeUrl, { observer: metrics.backendObserver() })),
+      stop: async () => opened?.close(),
+    }),
+  );
   await manager.start();
   const backend = opened!;
   const kinds = opts.kinds ?? defaultRegistry();
@@ -168,11 +175,13 @@ async function startParts(opts: ServerOptions, dataDir: string, manager: Compone
   manager.add(component("watchCache", { start: () => cache.start(), stop: async () => cache.stop(), snapshot: () => cache.snapshot() }));
   const iam = manager.add(new IamCache(store, cache));
   let audit: AuditLog | undefined;
-  manager.add(component("audit", {
-    start: async () => void (audit = opts.audit === false ? undefined : new AuditLog(join(dataDir, "audit.log"))),
-    stop: async () => audit?.close(),
-    snapshot: () => ({ path: audit?.path, written: audit?.written }),
-  }));
+  manager.add(
+    component("audit", {
+      start: async () => void (audit = opts.audit === false ? undefined : new AuditLog(join(dataDir, "audit.log"))),
+      stop: async () => audit?.close(),
+      snapshot: () => ({ path: audit?.path, written: audit?.written }),
+    }),
+  );
 
   const allocator = new Allocator(backend);
   const admission = new Admission(store);
@@ -187,15 +196,18 @@ async function startParts(opts: ServerOptions, dataDir: string, manager: Compone
   const instances = new InstanceController(store, cache, admission, new EventRecorder(store, "kumo-instance-controller", log), log);
   for (const loop of [ns.loop, gc.loop, releaser.loop, imageGc.loop, hosts.loop, instances.loop]) manager.add(loop);
   const schedulerEvents = new EventRecorder(store, "kumo-scheduler", log);
-  const scheduler = opts.scheduler === false
-    ? undefined
-    : new Scheduler(store, cache, schedulerEvents, log, metrics.registry, { policy: opts.schedulePolicy });
-  manager.add(component("scheduler", {
-    register: (registry) => scheduler?.loop.register(registry),
-    start: async (signal) => scheduler?.start(signal),
-    stop: async () => scheduler?.stop(),
-    snapshot: () => ({ ...(scheduler?.snapshot() ?? { enabled: false }), allocationRepairsAtStart: repairs }),
-  }));
+  const scheduler =
+    opts.scheduler === false
+      ? undefined
+      : new Scheduler(store, cache, schedulerEvents, log, metrics.registry, { policy: opts.schedulePolicy });
+  manager.add(
+    component("scheduler", {
+      register: (registry) => scheduler?.loop.register(registry),
+      start: async (signal) => scheduler?.start(signal),
+      stop: async () => scheduler?.stop(),
+      snapshot: () => ({ ...(scheduler?.snapshot() ?? { enabled: false }), allocationRepairsAtStart: repairs }),
+    }),
+  );
   manager.add(new Compactor(backend, cache, log, opts.compactIntervalMs ?? 5 * 60_000, await backend.currentRevision()).loop);
   counters(metrics, { events, ns, gc, allocator, releaser });
 
@@ -209,7 +221,17 @@ async function startParts(opts: ServerOptions, dataDir: string, manager: Compone
     components: manager.lifecycle(),
   });
   const deps: ApiDeps = {
-    kinds, store, cache, history, iam, admission, metrics, log, debugState, webRoot: findWebRoot(), agentProxyToken: proxyToken,
+    kinds,
+    store,
+    cache,
+    history,
+    iam,
+    admission,
+    metrics,
+    log,
+    debugState,
+    webRoot: findWebRoot(),
+    agentProxyToken: proxyToken,
     get audit() {
       return audit;
     },

@@ -21,7 +21,11 @@ export interface CallResult {
 export interface TestServer extends RunningServer {
   dataDir: string;
   /** One HTTPS request; `body` objects are sent as JSON. */
-  call(method: string, path: string, opts?: { body?: unknown; token?: string | null; contentType?: string; headers?: Record<string, string> }): Promise<CallResult>;
+  call(
+    method: string,
+    path: string,
+    opts?: { body?: unknown; token?: string | null; contentType?: string; headers?: Record<string, string> },
+  ): Promise<CallResult>;
   /** Stops the server and removes its data dir. */
   stop(): Promise<void>;
 }

@@ -23,7 +23,9 @@ describe("@kubernetes/client-node against kumo", () => {
   let abort: AbortController | undefined;
 
   const createHost = async (name: string, cpu: number) => {
-    const r = await server!.call("POST", HOSTS, { body: { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name }, spec: { capacity: { cpu } } } });
+    const r = await server!.call("POST", HOSTS, {
+      body: { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name }, spec: { capacity: { cpu } } },
+    });
     assert.equal(r.status, 201, r.text);
   };
 
@@ -60,10 +62,20 @@ describe("@kubernetes/client-node against kumo", () => {
     const api = kc.makeApiClient(CustomObjectsApi);
     const list = await api.listClusterCustomObject({ group: "infra.kumo.dev", version: "v1", plural: "hosts" });
     assert.equal(list.kind, "HostList");
-    const got = (list.items as { metadata: { name: string }; spec: { capacity: { cpu: number } } }[]).map((h) => `${h.metadata.name}=${h.spec.capacity.cpu}`);
+    const got = (list.items as { metadata: { name: string }; spec: { capacity: { cpu: number } } }[]).map(
+      (h) => `${h.metadata.name}=${h.spec.capacity.cpu}`,
+    );
     assert.deepEqual(got, ["cn-a=1000", "cn-b=2000"]);
-    const selected = await api.listClusterCustomObject({ group: "infra.kumo.dev", version: "v1", plural: "hosts", fieldSelector: "metadata.name=cn-b" });
-    assert.deepEqual((selected.items as { metadata: { name: string } }[]).map((h) => h.metadata.name), ["cn-b"]);
+    const selected = await api.listClusterCustomObject({
+      group: "infra.kumo.dev",
+      version: "v1",
+      plural: "hosts",
+      fieldSelector: "metadata.name=cn-b",
+    });
+    assert.deepEqual(
+      (selected.items as { metadata: { name: string } }[]).map((h) => h.metadata.name),
+      ["cn-b"],
+    );
     const one = await api.getClusterCustomObject({ group: "infra.kumo.dev", version: "v1", plural: "hosts", name: "cn-a" });
     assert.equal((one as { spec: { capacity: { cpu: number } } }).spec.capacity.cpu, 1000);
   });
@@ -85,26 +97,41 @@ describe("@kubernetes/client-node against kumo", () => {
       },
     );
     await createHost("cn-c", 3000);
-    const patched = await server!.call("PATCH", `${HOSTS}/cn-a?fieldManager=e2e`, { body: { spec: { capacity: { cpu: 1500 } } }, contentType: "application/merge-patch+json" });
+    const patched = await server!.call("PATCH", `${HOSTS}/cn-a?fieldManager=e2e`, {
+      body: { spec: { capacity: { cpu: 1500 } } },
+      contentType: "application/merge-patch+json",
+    });
     assert.equal(patched.status, 200, patched.text);
     const deleted = await server!.call("DELETE", `${HOSTS}/cn-b`);
     assert.equal(deleted.status, 200, deleted.text);
     await waitFor("three watch events", () => seen.length >= 3, 10_000);
     assert.equal(ended, "not ended", "the watch stays open");
-    assert.deepEqual(seen.map(({ type, name, cpu }) => ({ type, name, cpu })), [
-      { type: "ADDED", name: "cn-c", cpu: 3000 },
-      { type: "MODIFIED", name: "cn-a", cpu: 1500 },
-      { type: "DELETED", name: "cn-b", cpu: 2000 },
-    ]);
+    assert.deepEqual(
+      seen.map(({ type, name, cpu }) => ({ type, name, cpu })),
+      [
+        { type: "ADDED", name: "cn-c", cpu: 3000 },
+        { type: "MODIFIED", name: "cn-a", cpu: 1500 },
+        { type: "DELETED", name: "cn-b", cpu: 2000 },
+      ],
+    );
     const rvs = seen.map((s) => Number(s.rv));
-    assert.ok(rvs.every((rv, i) => rv > Number(fromRV) && (i === 0 || rv > rvs[i - 1])), `resourceVersions increase: ${rvs.join(",")}`);
+    assert.ok(
+      rvs.every((rv, i) => rv > Number(fromRV) && (i === 0 || rv > rvs[i - 1])),
+      `resourceVersions increase: ${rvs.join(",")}`,
+    );
     abort.abort();
     abort = undefined;
   });
 
   it("Watch without a resourceVersion starts with the current state", async () => {
     const seen: Seen[] = [];
-    abort = await new Watch(kc).watch(HOSTS, {}, (type, obj: { metadata: { name: string; resourceVersion: string } }) => seen.push({ type, name: obj.metadata.name, rv: obj.metadata.resourceVersion }), () => undefined);
+    abort = await new Watch(kc).watch(
+      HOSTS,
+      {},
+      (type, obj: { metadata: { name: string; resourceVersion: string } }) =>
+        seen.push({ type, name: obj.metadata.name, rv: obj.metadata.resourceVersion }),
+      () => undefined,
+    );
     await waitFor("synthetic ADDED events", () => seen.length >= 2, 10_000);
     assert.deepEqual(seen.map((s) => `${s.type} ${s.name}`).sort(), ["ADDED cn-a", "ADDED cn-c"]);
     abort.abort();

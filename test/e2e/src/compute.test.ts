@@ -39,10 +39,16 @@ function streamed(cmd: string, args: string[]) {
 }
 
 const instance = (name: string, kind: "container" | "vm", image: string, slot: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name, namespace: "default" }, spec: { kind, image, networks: [{ network: "blue" }], nodeSelector: { slot }, ...extra } });
+  JSON.stringify({
+    apiVersion: "compute.kumo.dev/v1",
+    kind: "Instance",
+    metadata: { name, namespace: "default" },
+    spec: { kind, image, networks: [{ network: "blue" }], nodeSelector: { slot }, ...extra },
+  });
 
 describe("compute end to end", { skip, timeout: 600_000 }, () => {
-  let h1 = "", h2 = "";
+  let h1 = "",
+    h2 = "";
 
   before(async () => {
     home = await mkdtemp(join(tmpdir(), "kumo-e2e-compute-"));
@@ -69,8 +75,22 @@ describe("compute end to end", { skip, timeout: 600_000 }, () => {
   it("runs a container and a VM on different hosts; they reach each other over the overlay", async () => {
     kumo(["apply", "-f", "-"], { input: instance("c1", "container", "busybox", "a", { command: ["sleep", "3600"] }) });
     kumo(["apply", "-f", "-"], { input: instance("v1", "vm", "tiny-vm", "b") });
-    const c1 = await until("c1 Running", () => { const o = json(["get", "instance", "c1"]); return o.status?.phase === "Running" && o; }, 90_000);
-    const v1 = await until("v1 Running", () => { const o = json(["get", "instance", "v1"]); return o.status?.phase === "Running" && o; }, 120_000);
+    const c1 = await until(
+      "c1 Running",
+      () => {
+        const o = json(["get", "instance", "c1"]);
+        return o.status?.phase === "Running" && o;
+      },
+      90_000,
+    );
+    const v1 = await until(
+      "v1 Running",
+      () => {
+        const o = json(["get", "instance", "v1"]);
+        return o.status?.phase === "Running" && o;
+      },
+      120_000,
+    );
     assert.equal(c1.status.host, h1);
     assert.equal(v1.status.host, h2);
     for (const step of ["Scheduled", "ImageReady", "PortBound", "NetworkReady", "Started", "AddressAssigned", "Running"]) {
@@ -87,7 +107,8 @@ describe("compute end to end", { skip, timeout: 600_000 }, () => {
 
   it("serves instance logs through the API under RBAC; the agent gives them to nobody else", async () => {
     const logPath = "/apis/compute.kumo.dev/v1/namespaces/default/instances/v1/log";
-    const kubectl = (args: string[]) => spawnSync("/usr/bin/kubectl", ["--kubeconfig", join(home, "config"), ...args], { encoding: "utf8", timeout: 30_000 });
+    const kubectl = (args: string[]) =>
+      spawnSync("/usr/bin/kubectl", ["--kubeconfig", join(home, "config"), ...args], { encoding: "utf8", timeout: 30_000 });
     if (existsSync("/usr/bin/kubectl")) {
       const viaKubectl = kubectl(["get", "--raw", `${logPath}?tailBytes=65536`]);
       assert.equal(viaKubectl.status, 0, viaKubectl.stderr);
@@ -95,9 +116,23 @@ describe("compute end to end", { skip, timeout: 600_000 }, () => {
     }
     // A user who may edit project "other" only is refused the log of an instance in "default".
     kumo(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "other" } }) });
-    kumo(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "iam.kumo.dev/v1", kind: "User", metadata: { name: "mallory" }, spec: {} }) });
-    kumo(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "iam.kumo.dev/v1", kind: "RoleBinding", metadata: { name: "mallory-edit", namespace: "other" }, roleRef: { name: "edit" }, subjects: [{ kind: "User", name: "mallory" }] }) });
-    const token = JSON.parse(kumo(["create", "-f", "-", "-o", "json"], { input: JSON.stringify({ apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { name: "mallory-1" }, spec: { user: "mallory" } }) }).out).status.bearerToken;
+    kumo(["apply", "-f", "-"], {
+      input: JSON.stringify({ apiVersion: "iam.kumo.dev/v1", kind: "User", metadata: { name: "mallory" }, spec: {} }),
+    });
+    kumo(["apply", "-f", "-"], {
+      input: JSON.stringify({
+        apiVersion: "iam.kumo.dev/v1",
+        kind: "RoleBinding",
+        metadata: { name: "mallory-edit", namespace: "other" },
+        roleRef: { name: "edit" },
+        subjects: [{ kind: "User", name: "mallory" }],
+      }),
+    });
+    const token = JSON.parse(
+      kumo(["create", "-f", "-", "-o", "json"], {
+        input: JSON.stringify({ apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { name: "mallory-1" }, spec: { user: "mallory" } }),
+      }).out,
+    ).status.bearerToken;
     const refused = kumo(["logs", "v1", "-n", "default", "--token", token], { allowFail: true });
     assert.notEqual(refused.code, 0);
     assert.match(refused.err, /cannot get resource "instances\/log" in API group "compute\.kumo\.dev" in the namespace "default"/);
@@ -147,12 +182,23 @@ describe("compute end to end", { skip, timeout: 600_000 }, () => {
     const agentPid = Number((await readFile(pidFile, "utf8")).trim());
     const before = json(["get", "instance", "c1"]);
     process.kill(agentPid, "SIGKILL");
-    await until("host NotReady", () => json(["get", "host", h1]).status.conditions.find((c: any) => c.type === "Ready").status === "False", 30_000);
+    await until(
+      "host NotReady",
+      () => json(["get", "host", h1]).status.conditions.find((c: any) => c.type === "Ready").status === "False",
+      30_000,
+    );
     const vmIp = json(["get", "instance", "v1"]).status.addresses[0].ip;
-    assert.match(kumo(["exec", "c1", "--", "ping", "-c", "1", "-W", "3", vmIp]).out, /1 packets received/, "the container still runs and reaches the VM");
+    assert.match(
+      kumo(["exec", "c1", "--", "ping", "-c", "1", "-W", "3", vmIp]).out,
+      /1 packets received/,
+      "the container still runs and reaches the VM",
+    );
     kumo(["up", "--hosts", "2"]);
     await until("host Ready", () => ready(json(["get", "host", h1]), "Ready"), 30_000);
-    const after = await until("c1 still Running", () => { const o = json(["get", "instance", "c1"]); return o.status?.phase === "Running" && o; });
+    const after = await until("c1 still Running", () => {
+      const o = json(["get", "instance", "c1"]);
+      return o.status?.phase === "Running" && o;
+    });
     assert.equal(after.status.startedAt, before.status.startedAt, "adopted, not restarted");
   });
 
@@ -161,8 +207,32 @@ describe("compute end to end", { skip, timeout: 600_000 }, () => {
     await writeFile(file, Buffer.alloc(4096, 7));
     const server = /server: (\S+)/.exec(await readFile(join(home, "config"), "utf8"))![1];
     const token = (await readFile(join(home, "admin.token"), "utf8")).trim();
-    kumo(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name: "bad" }, spec: { format: "rootfs-tar" } }) });
-    const put = spawnSync("curl", ["-s", "--cacert", join(home, "pki/ca.crt"), "-H", `Authorization: Bearer ${token}`, "-X", "PUT", "--data-binary", `@${file}`, "-w", "\n%{http_code}", `${server}/apis/compute.kumo.dev/v1/images/bad/blobs/rootfs?sha256=${"0".repeat(64)}`], { encoding: "utf8" });
+    kumo(["apply", "-f", "-"], {
+      input: JSON.stringify({
+        apiVersion: "compute.kumo.dev/v1",
+        kind: "Image",
+        metadata: { name: "bad" },
+        spec: { format: "rootfs-tar" },
+      }),
+    });
+    const put = spawnSync(
+      "curl",
+      [
+        "-s",
+        "--cacert",
+        join(home, "pki/ca.crt"),
+        "-H",
+        `Authorization: Bearer ${token}`,
+        "-X",
+        "PUT",
+        "--data-binary",
+        `@${file}`,
+        "-w",
+        "\n%{http_code}",
+        `${server}/apis/compute.kumo.dev/v1/images/bad/blobs/rootfs?sha256=${"0".repeat(64)}`,
+      ],
+      { encoding: "utf8" },
+    );
     const [body, code] = [put.stdout.slice(0, put.stdout.lastIndexOf("\n")), put.stdout.slice(put.stdout.lastIndexOf("\n") + 1)];
     assert.equal(code, "422");
     assert.match(JSON.parse(body).message, /sha256/i);

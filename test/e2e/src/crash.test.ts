@@ -41,7 +41,10 @@ describe("kill -9 during 32-way concurrent creates", () => {
         const n = seq++;
         const name = `crash-${w}-${n}`;
         try {
-          const r = await api.request("POST", `${HOSTS}?fieldManager=crash-test`, { body: { metadata: { name }, spec: { capacity: { cpu: n } } }, skipParse: true });
+          const r = await api.request("POST", `${HOSTS}?fieldManager=crash-test`, {
+            body: { metadata: { name }, spec: { capacity: { cpu: n } } },
+            skipParse: true,
+          });
           if (r.status === 201) acked.set(name, n);
           else refused.push(`${name}: ${r.status} ${r.text.slice(0, 200)}`);
         } catch (e) {
@@ -80,7 +83,8 @@ describe("kill -9 during 32-way concurrent creates", () => {
           const r = await api2.request("GET", `${HOSTS}/${name}`);
           if (r.status === 404) missing.push(name);
           else if (r.status !== 200) wrong.push(`${name}: ${r.status} ${r.text.slice(0, 200)}`);
-          else if (r.body.spec?.capacity?.cpu !== acked.get(name)) wrong.push(`${name}: cpu ${r.body.spec?.capacity?.cpu} != ${acked.get(name)}`);
+          else if (r.body.spec?.capacity?.cpu !== acked.get(name))
+            wrong.push(`${name}: cpu ${r.body.spec?.capacity?.cpu} != ${acked.get(name)}`);
         }
       }),
     );

@@ -39,7 +39,12 @@ export class ApiClient {
   private readonly host: string;
   private readonly port: number;
 
-  constructor(readonly url: string, readonly ca: string, readonly token: string, maxSockets = 32) {
+  constructor(
+    readonly url: string,
+    readonly ca: string,
+    readonly token: string,
+    maxSockets = 32,
+  ) {
     const u = new URL(url);
     this.host = u.hostname;
     this.port = Number(u.port);
@@ -49,7 +54,8 @@ export class ApiClient {
   /** Sends one request and buffers the response. */
   request(method: string, path: string, o: RequestOptions = {}): Promise<HttpResult> {
     return new Promise((resolve, reject) => {
-      const payload = o.body === undefined ? undefined : typeof o.body === "string" || Buffer.isBuffer(o.body) ? o.body : JSON.stringify(o.body);
+      const payload =
+        o.body === undefined ? undefined : typeof o.body === "string" || Buffer.isBuffer(o.body) ? o.body : JSON.stringify(o.body);
       const headers: Record<string, string> = { accept: "application/json", ...(o.headers ?? {}) };
       const token = o.token === undefined ? this.token : o.token;
       if (token !== null) headers.authorization = `Bearer ${token}`;
@@ -134,7 +140,10 @@ const LAUNCHER = fileURLToPath(new URL("./server-launcher.js", import.meta.url))
 
 /** Starts `server-launcher.js` on `datastore` with `dataDir` and waits for its ready line. */
 export function startChildServer(dataDir: string, datastore: string, timeoutMs = 20_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, [LAUNCHER, "--datastore", datastore, "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KUMO_LOG_LEVEL: "warn" } });
+  const child = spawn(process.execPath, [LAUNCHER, "--datastore", datastore, "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, KUMO_LOG_LEVEL: "warn" },
+  });
   let out = "";
   const exited = new Promise<string>((res) => child.once("exit", (code, sig) => res(sig ?? String(code))));
   return new Promise((resolve, reject) => {

@@ -140,14 +140,24 @@ describe("kubectl against kumo", { skip }, () => {
 
   it("get hosts --watch sees a change made by another client", async () => {
     let out = "";
-    watcher = spawn(KUBECTL, ["--kubeconfig", server!.kubeconfigPath, "--cache-dir", join(dir, "kube-cache"), "get", "hosts", "--watch"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HOME: dir } });
+    watcher = spawn(KUBECTL, ["--kubeconfig", server!.kubeconfigPath, "--cache-dir", join(dir, "kube-cache"), "get", "hosts", "--watch"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, HOME: dir },
+    });
     watcher.stdout!.on("data", (c: Buffer) => (out += c.toString()));
     watcher.stderr!.on("data", (c: Buffer) => (out += c.toString()));
     try {
       await waitFor("the initial row of kubectl get --watch", () => /^e2e-h1\s+\S+\s+\S+\s+4000\s/m.test(out), 15_000);
-      const r = await server!.call("PATCH", `${HOSTS}/e2e-h1?fieldManager=other-client`, { body: { spec: { capacity: { cpu: 12000 } } }, contentType: "application/merge-patch+json" });
+      const r = await server!.call("PATCH", `${HOSTS}/e2e-h1?fieldManager=other-client`, {
+        body: { spec: { capacity: { cpu: 12000 } } },
+        contentType: "application/merge-patch+json",
+      });
       assert.equal(r.status, 200, r.text);
-      await waitFor("the watched change (cpu 12000) in kubectl's output", () => /^e2e-h1\s+\S+\s+\S+\s+12000\s+8192Mi\s/m.test(out), 10_000);
+      await waitFor(
+        "the watched change (cpu 12000) in kubectl's output",
+        () => /^e2e-h1\s+\S+\s+\S+\s+12000\s+8192Mi\s/m.test(out),
+        10_000,
+      );
       assert.equal(watcher.exitCode, null, `kubectl get --watch exited early: ${out}`);
       assert.equal(out.match(/^NAME\s/gm)?.length, 1, `one header, rows stay Tables: ${out}`);
     } finally {
@@ -158,15 +168,29 @@ describe("kubectl against kumo", { skip }, () => {
   it("a removal of another manager's annotation is refused; forced, it is listed by get events", async () => {
     const p = await kubectl("patch", "host", "e2e-h1", "--type", "merge", "-p", '{"metadata":{"annotations":{"team":null}}}');
     assert.equal(p.code, 1, p.stdout + p.stderr);
-    assert.match(p.stderr, /Error from server \(Conflict\): Operation cannot be fulfilled on hosts\.infra\.kumo\.dev "e2e-h1": .*metadata\.annotations\.team owned by "kubectl-annotate"/);
+    assert.match(
+      p.stderr,
+      /Error from server \(Conflict\): Operation cannot be fulfilled on hosts\.infra\.kumo\.dev "e2e-h1": .*metadata\.annotations\.team owned by "kubectl-annotate"/,
+    );
     assert.equal((await getHost("e2e-h1")).metadata.annotations.team, "blue");
-    const forced = await server!.call("PATCH", `${HOSTS}/e2e-h1?fieldManager=e2e-janitor&force=true`, { body: { metadata: { annotations: { team: null } } }, contentType: "application/merge-patch+json" });
+    const forced = await server!.call("PATCH", `${HOSTS}/e2e-h1?fieldManager=e2e-janitor&force=true`, {
+      body: { metadata: { annotations: { team: null } } },
+      contentType: "application/merge-patch+json",
+    });
     assert.equal(forced.status, 200, forced.text);
-    const events = await waitFor("the FieldsOverridden event in kubectl get events", async () => {
-      const r = await kubectl("get", "events");
-      return r.code === 0 && /FieldsOverridden/.test(r.stdout) ? r.stdout : undefined;
-    }, 10_000, 200);
-    assert.match(events, /Warning\s+FieldsOverridden\s+host\/e2e-h1\s+e2e-janitor \(user admin\) removed fields owned by kubectl-annotate with force=true: metadata\.annotations\.team/);
+    const events = await waitFor(
+      "the FieldsOverridden event in kubectl get events",
+      async () => {
+        const r = await kubectl("get", "events");
+        return r.code === 0 && /FieldsOverridden/.test(r.stdout) ? r.stdout : undefined;
+      },
+      10_000,
+      200,
+    );
+    assert.match(
+      events,
+      /Warning\s+FieldsOverridden\s+host\/e2e-h1\s+e2e-janitor \(user admin\) removed fields owned by kubectl-annotate with force=true: metadata\.annotations\.team/,
+    );
   });
 
   it("explain hosts.spec uses the served OpenAPI schema", async () => {
@@ -176,7 +200,8 @@ describe("kubectl against kumo", { skip }, () => {
     assert.match(r.stdout, /^KIND:\s+Host$/m);
     assert.match(r.stdout, /^VERSION:\s+v1$/m);
     assert.match(r.stdout, /^FIELD: spec <Object>$/m);
-    for (const f of ["capacity\t<Object>", "underlayIP\t<string>", "unschedulable\t<boolean>"]) assert.ok(r.stdout.includes(f), `explain lists ${f}: ${r.stdout}`);
+    for (const f of ["capacity\t<Object>", "underlayIP\t<string>", "unschedulable\t<boolean>"])
+      assert.ok(r.stdout.includes(f), `explain lists ${f}: ${r.stdout}`);
   });
 
   it("errors read as Kubernetes errors", async () => {
@@ -195,7 +220,10 @@ describe("kubectl against kumo", { skip }, () => {
 
     const smp = await kubectl("patch", "host", "e2e-h1", "-p", '{"spec":{"unschedulable":true}}');
     assert.equal(smp.code, 1);
-    assert.match(smp.stderr, /application\/strategic-merge-patch\+json is not supported by infra\.kumo\.dev\/v1, Kind=Host: .*use --type merge or --type json/);
+    assert.match(
+      smp.stderr,
+      /application\/strategic-merge-patch\+json is not supported by infra\.kumo\.dev\/v1, Kind=Host: .*use --type merge or --type json/,
+    );
   });
 
   it("delete removes the Host", async () => {

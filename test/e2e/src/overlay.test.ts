@@ -12,7 +12,12 @@ import { join } from "node:path";
 import { request } from "node:http";
 import { freePort, kumoJson, runKumo, until } from "./user-cloud.js";
 
-const skip = process.getuid?.() !== 0 ? "needs root (network namespaces)" : spawnSync("which", ["dnsmasq", "busybox"]).status !== 0 ? "needs dnsmasq and busybox" : false;
+const skip =
+  process.getuid?.() !== 0
+    ? "needs root (network namespaces)"
+    : spawnSync("which", ["dnsmasq", "busybox"]).status !== 0
+      ? "needs dnsmasq and busybox"
+      : false;
 
 let home = "";
 let env: NodeJS.ProcessEnv = {};
@@ -21,10 +26,21 @@ const kumo = (args: string[], opts: { allowFail?: boolean } = {}) => runKumo(env
 const json = (args: string[]) => kumoJson(env, args);
 
 function getText(url: string): Promise<string> {
-  return new Promise((res, rej) => request(url, (r) => { let b = ""; r.on("data", (c) => (b += c)); r.on("end", () => res(b)); }).on("error", rej).end());
+  return new Promise((res, rej) =>
+    request(url, (r) => {
+      let b = "";
+      r.on("data", (c) => (b += c));
+      r.on("end", () => res(b));
+    })
+      .on("error", rej)
+      .end(),
+  );
 }
 
-const hostName = (i: number) => json(["get", "hosts"]).items.map((h: any) => h.metadata.name).sort()[i - 1];
+const hostName = (i: number) =>
+  json(["get", "hosts"])
+    .items.map((h: any) => h.metadata.name)
+    .sort()[i - 1];
 
 describe("overlay network end to end", { skip, timeout: 240_000 }, () => {
   before(async () => {
@@ -40,19 +56,27 @@ describe("overlay network end to end", { skip, timeout: 240_000 }, () => {
 
     const down = kumo(["down", "--purge"], { allowFail: true });
     // `kumo down` must leave no namespace, link or process of this cloud behind.
-    const left = execFileSync("ls", ["/run/netns"]).toString().split("\n").filter((n) => n.startsWith(`${hostName0Prefix}-`));
+    const left = execFileSync("ls", ["/run/netns"])
+      .toString()
+      .split("\n")
+      .filter((n) => n.startsWith(`${hostName0Prefix}-`));
     await rm(home, { recursive: true, force: true });
     assert.equal(down.code, 0, down.err);
     assert.deepEqual(left, [], "no namespace left");
   });
 
   let hostName0Prefix = "\u0000";
-  let h1 = "", h2 = "";
+  let h1 = "",
+    h2 = "";
 
   it("brings up 3 Ready hosts with VTEP annotations", async () => {
     const hosts = await until("3 Ready hosts", () => {
       const items = json(["get", "hosts"]).items;
-      return items.length === 3 && items.every((h: any) => h.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")) && items;
+      return (
+        items.length === 3 &&
+        items.every((h: any) => h.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")) &&
+        items
+      );
     });
     for (const h of hosts) assert.match(h.metadata.annotations["network.kumo.dev/vtep-ip"], /^10\.\d+\.\d+\.\d+$/);
     h1 = hostName(1);
@@ -92,10 +116,22 @@ describe("overlay network end to end", { skip, timeout: 240_000 }, () => {
     }
     assert.equal(doc.code, 1);
     assert.match(doc.out, new RegExp(`host ${h1}'s overlay tables lack host ${h2}.*fdb ${pb.spec.macAddress}`));
-    await until("the entry restored", () => execFileSync("bridge", ["-n", h1, "-json", "fdb", "show", "dev", `kvx-${vni}`]).toString().includes(pb.spec.macAddress), 15_000);
+    await until(
+      "the entry restored",
+      () =>
+        execFileSync("bridge", ["-n", h1, "-json", "fdb", "show", "dev", `kvx-${vni}`])
+          .toString()
+          .includes(pb.spec.macAddress),
+      15_000,
+    );
     const h1ip = json(["get", "host", h1]).spec.underlayIP;
     // The counter moves when the sync that wrote the entry returns, a moment after the kernel has it.
-    await until("the repair counted in /metrics", async () => /kumo_agent_drift_repairs_total\{network="default\.blue",kind="fdb"\} [1-9]/.test(await getText(`http://${h1ip}:9470/metrics`)), 5000);
+    await until(
+      "the repair counted in /metrics",
+      async () =>
+        /kumo_agent_drift_repairs_total\{network="default\.blue",kind="fdb"\} [1-9]/.test(await getText(`http://${h1ip}:9470/metrics`)),
+      5000,
+    );
   });
 
   it("replays the annotation story: refused, forced, diagnosed down to the writer, healed by the agent", async () => {
@@ -113,12 +149,25 @@ describe("overlay network end to end", { skip, timeout: 240_000 }, () => {
     assert.match(refused.body.message, /owned by "kumo-agent"/);
     const forced = await api.request("PUT", `/apis/infra.kumo.dev/v1/hosts/${h2}?fieldManager=mgmt-server&force=true`, { body: host });
     assert.equal(forced.status, 200);
-    const doc = await until("doctor to see the broken overlay", () => {
-      const d = kumo(["doctor"], { allowFail: true });
-      return d.code === 1 && /removed at/.test(d.out) && d.out;
-    }, 10_000);
-    assert.match(doc, new RegExp(`ping pa \\(${h1}\\) → pb .* fails → host ${h1}'s overlay tables lack host ${h2}.* → Host ${h2} has no network.kumo.dev/vtep-ip annotation → removed at \\S+ by manager "mgmt-server" \\(user admin`));
-    await until("the overlay to heal after the agent re-publishes", () => kumo(["port", "exec", "pa", "--", "ping", "-c", "1", "-W", "1", "pb"], { allowFail: true }).code === 0, 20_000);
+    const doc = await until(
+      "doctor to see the broken overlay",
+      () => {
+        const d = kumo(["doctor"], { allowFail: true });
+        return d.code === 1 && /removed at/.test(d.out) && d.out;
+      },
+      10_000,
+    );
+    assert.match(
+      doc,
+      new RegExp(
+        `ping pa \\(${h1}\\) → pb .* fails → host ${h1}'s overlay tables lack host ${h2}.* → Host ${h2} has no network.kumo.dev/vtep-ip annotation → removed at \\S+ by manager "mgmt-server" \\(user admin`,
+      ),
+    );
+    await until(
+      "the overlay to heal after the agent re-publishes",
+      () => kumo(["port", "exec", "pa", "--", "ping", "-c", "1", "-W", "1", "pb"], { allowFail: true }).code === 0,
+      20_000,
+    );
     api.agent.destroy();
   });
 
@@ -127,10 +176,18 @@ describe("overlay network end to end", { skip, timeout: 240_000 }, () => {
     assert.ok(pid > 1);
     const killedAt = Date.now();
     process.kill(pid, "SIGKILL");
-    await until("NotReady", () => json(["get", "host", h2]).status.conditions.find((c: any) => c.type === "Ready").status === "False", 20_000);
+    await until(
+      "NotReady",
+      () => json(["get", "host", h2]).status.conditions.find((c: any) => c.type === "Ready").status === "False",
+      20_000,
+    );
     assert.ok(Date.now() - killedAt < 15_000, "within the 10 s grace plus one check");
     kumo(["up", "--hosts", "3"]);
-    await until("Ready again", () => json(["get", "host", h2]).status.conditions.find((c: any) => c.type === "Ready").status === "True", 20_000);
+    await until(
+      "Ready again",
+      () => json(["get", "host", h2]).status.conditions.find((c: any) => c.type === "Ready").status === "True",
+      20_000,
+    );
     const h2ip = json(["get", "host", h2]).spec.underlayIP;
     const state = await until("the restarted agent's first sync", async () => {
       const s = JSON.parse(await getText(`http://${h2ip}:9470/debug/state`).catch(() => "{}"));

@@ -18,12 +18,20 @@ function arg(name: string, fallback?: string): string {
 }
 
 process.env.KUMO_LOG_LEVEL ??= "warn";
-const server = await runServer({ datastore: arg("datastore"), dataDir: arg("data-dir"), listen: arg("listen", "127.0.0.1:0"), audit: false });
+const server = await runServer({
+  datastore: arg("datastore"),
+  dataDir: arg("data-dir"),
+  listen: arg("listen", "127.0.0.1:0"),
+  audit: false,
+});
 const ready = { ready: true, url: server.url, kubeconfigPath: server.kubeconfigPath, adminToken: server.adminToken, caCert: server.caCert };
 process.stdout.write(JSON.stringify(ready) + "\n");
 
 const stop = () => {
-  void server.close().then(() => process.exit(0), () => process.exit(1));
+  void server.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 };
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

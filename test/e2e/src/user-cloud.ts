@@ -22,14 +22,19 @@ export interface KumoRun {
 }
 
 /** Runs `kumo ARGS` with `env`; throws with stderr unless `allowFail`. */
-export function runKumo(env: NodeJS.ProcessEnv, args: string[], o: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): KumoRun {
+export function runKumo(
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: { allowFail?: boolean; input?: string; timeoutMs?: number } = {},
+): KumoRun {
   const r = spawnSync(KUMO, args, { env, encoding: "utf8", timeout: o.timeoutMs ?? 180_000, input: o.input });
   if (!o.allowFail && r.status !== 0) throw new Error(`kumo ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
   return { out: r.stdout, err: r.stderr, code: r.status ?? -1 };
 }
 
 /** `kumo ARGS -o json`, parsed. */
-export function kumoJson(env: NodeJS.ProcessEnv, args: string[]): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function kumoJson(env: NodeJS.ProcessEnv, args: string[]): any {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   return JSON.parse(runKumo(env, [...args, "-o", "json"]).out);
 }
 
@@ -60,7 +65,10 @@ export function freePort(): Promise<number> {
  */
 export async function tearDownUserCloud(env: NodeJS.ProcessEnv, home: string, prefix: string): Promise<void> {
   const down = runKumo(env, ["down", "--purge"], { allowFail: true, timeoutMs: 120_000 });
-  const netns = execFileSync("ls", ["/run/netns"]).toString().split("\n").filter((n) => n.startsWith(`${prefix}-`));
+  const netns = execFileSync("ls", ["/run/netns"])
+    .toString()
+    .split("\n")
+    .filter((n) => n.startsWith(`${prefix}-`));
   const procs = spawnSync("pgrep", ["-f", home], { encoding: "utf8" }).stdout.trim();
   const mounts = (await readFile("/proc/mounts", "utf8")).split("\n").filter((l) => l.includes(home));
   await rm(home, { recursive: true, force: true });

@@ -113,7 +113,8 @@ export const SecretKind = defineKind({
   validate: (o) => {
     const causes: StatusCause[] = [];
     for (const [k, v] of Object.entries(o.data ?? {})) {
-      if (!/^[-._a-zA-Z0-9]+$/.test(k)) causes.push({ field: `data[${k}]`, message: "a valid config key must consist of alphanumeric characters, '-', '_' or '.'" });
+      if (!/^[-._a-zA-Z0-9]+$/.test(k))
+        causes.push({ field: `data[${k}]`, message: "a valid config key must consist of alphanumeric characters, '-', '_' or '.'" });
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) causes.push({ field: `data[${k}]`, message: "must be base64-encoded" });
     }
     return causes;

@@ -16,11 +16,21 @@ export * from "./instance-timeline.js";
 
 /** The built-in kinds, in discovery order. */
 export const builtinKinds: KindDefinition[] = [
-  NamespaceKind, EventKind, SecretKind,
+  NamespaceKind,
+  EventKind,
+  SecretKind,
   HostKind,
-  NetworkKind, SubnetKind, PortKind,
-  ImageKind, FlavorKind, InstanceKind,
-  UserKind, TokenKind, RoleKind, RoleBindingKind, ClusterRoleBindingKind,
+  NetworkKind,
+  SubnetKind,
+  PortKind,
+  ImageKind,
+  FlavorKind,
+  InstanceKind,
+  UserKind,
+  TokenKind,
+  RoleKind,
+  RoleBindingKind,
+  ClusterRoleBindingKind,
 ];
 
 /** A registry holding the built-in kinds. */

@@ -78,7 +78,14 @@ export const HostKind = defineKind({
   namespaced: false,
   schema: Strict({ spec: Type.Optional(HostSpecSchema), status: Type.Optional(HostStatusSchema) }),
   columns: [
-    { name: "Status", type: "string", value: (o) => { const r = ready(o); return r ? (r.status === "True" ? "Ready" : "NotReady") : "Unknown"; } },
+    {
+      name: "Status",
+      type: "string",
+      value: (o) => {
+        const r = ready(o);
+        return r ? (r.status === "True" ? "Ready" : "NotReady") : "Unknown";
+      },
+    },
     { name: "Underlay", type: "string", value: (o) => o.spec?.underlayIP ?? o.status?.addresses?.[0]?.address },
     { name: "CPU", type: "integer", value: (o) => o.spec?.capacity?.cpu },
     { name: "Memory", type: "string", value: (o) => mebibytes(o.spec?.capacity?.memoryMiB) },

@@ -10,7 +10,8 @@ const at = (ms: number) => new Date(Date.parse(T0) + ms).toISOString();
 
 function inst(status: Instance["status"] = { host: "h1" }): Instance {
   return {
-    apiVersion: "compute.kumo.dev/v1", kind: "Instance",
+    apiVersion: "compute.kumo.dev/v1",
+    kind: "Instance",
     metadata: { name: "web", namespace: "default", uid: "u-1", creationTimestamp: T0, resourceVersion: "5" },
     spec: { kind: "container", image: "busybox", networks: [{ network: "net1" }] },
     status,
@@ -30,11 +31,19 @@ describe("stepTimeline", () => {
     ];
     const t = stepTimeline(inst({ conditions: conds }));
     const inOrder = ["Scheduled", "ImageReady", "PortBound", "NetworkReady", "AddressAssigned", "Started", "Running"];
-    assert.deepEqual(t.map((s) => s.step), inOrder);
-    assert.deepEqual(t.map((s) => s.sincePreviousMs), [5, 15, 10, 10, 100, 35, undefined]);
+    assert.deepEqual(
+      t.map((s) => s.step),
+      inOrder,
+    );
+    assert.deepEqual(
+      t.map((s) => s.sincePreviousMs),
+      [5, 15, 10, 10, 100, 35, undefined],
+    );
     assert.equal(t[6]!.reason, "Exited");
     const none = stepTimeline(inst({}));
-    assert.deepEqual(none.map((s) => [s.step, s.status]), INSTANCE_STEPS.map((s) => [s, "Pending"]));
+    assert.deepEqual(
+      none.map((s) => [s.step, s.status]),
+      INSTANCE_STEPS.map((s) => [s, "Pending"]),
+    );
   });
-
 });

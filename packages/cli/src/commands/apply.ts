@@ -29,7 +29,11 @@ export function register(program: Command): void {
         });
         try {
           const after = await ctx.client.apply(r, obj, { fieldManager: o.fieldManager, force: o.forceConflicts, dryRun: o.dryRun });
-          const what = !before ? "created" : before.metadata.resourceVersion === after.metadata.resourceVersion ? "unchanged" : "configured";
+          const what = !before
+            ? "created"
+            : before.metadata.resourceVersion === after.metadata.resourceVersion
+              ? "unchanged"
+              : "configured";
           return `${kindRef(r)}/${name} ${what}${o.dryRun ? " (server dry run)" : ""}`;
         } catch (e) {
           const hint = "re-run with --force-conflicts to take ownership of these fields";

@@ -25,7 +25,8 @@ export function register(program: Command): void {
     .option("--dry-run", "validate on the server without persisting")
     .option("-o, --output <format>", "print the created objects: yaml | json | name")
     .action(async (o: { filename: string[]; fieldManager: string; dryRun?: boolean; output?: string }, cmd: Command) => {
-      if (o.output !== undefined && !["yaml", "json", "name"].includes(o.output)) throw new UserError(`unknown output format "${o.output}" for create: use yaml, json or name`);
+      if (o.output !== undefined && !["yaml", "json", "name"].includes(o.output))
+        throw new UserError(`unknown output format "${o.output}" for create: use yaml, json or name`);
       const ctx = CliContext.from(cmd);
       await forEachManifest(ctx, readManifests(o.filename), async ({ r, obj }) => {
         const created = await ctx.client.create(r, obj, { fieldManager: o.fieldManager, dryRun: o.dryRun });

@@ -26,7 +26,9 @@ export function register(program: Command): void {
         const eventsNs = obj.metadata.namespace ?? "default";
         let events: EventLike[] | string;
         try {
-          events = (await ctx.client.list<EventLike>(EventKind, eventsNs, { fieldSelector: `involvedObject.uid=${obj.metadata.uid ?? ""}` })).items;
+          events = (
+            await ctx.client.list<EventLike>(EventKind, eventsNs, { fieldSelector: `involvedObject.uid=${obj.metadata.uid ?? ""}` })
+          ).items;
         } catch (e) {
           events = formatError(e);
         }

@@ -56,7 +56,9 @@ export function register(program: Command): void {
           const saved = readFileSync(file, "utf8");
           if (errorLines.length && saved === presented) {
             keep = true;
-            throw new UserError(`edit cancelled, no valid changes were saved (last error: ${errorLines.join(" ").replace(/^# error: /, "")}; your version is in ${file})`);
+            throw new UserError(
+              `edit cancelled, no valid changes were saved (last error: ${errorLines.join(" ").replace(/^# error: /, "")}; your version is in ${file})`,
+            );
           }
           text = stripComments(saved);
           if (text.trim() === "") {
@@ -100,5 +102,8 @@ function runEditor(file: string): void {
 
 /** Drops `#` comment lines (the header and error notes). */
 function stripComments(text: string): string {
-  return text.split("\n").filter((l) => !l.startsWith("#")).join("\n");
+  return text
+    .split("\n")
+    .filter((l) => !l.startsWith("#"))
+    .join("\n");
 }

@@ -15,7 +15,8 @@ import { cloudPaths } from "../daemon.js";
 
 /** Registers `exec`. */
 export function register(program: Command): void {
-  program.command("exec")
+  program
+    .command("exec")
     .description("run a command in a running container (same machine as the lab, as root): kumo exec NAME -- CMD")
     .argument("<instance>", "container instance name")
     .argument("<command...>", "command and arguments (after --)")
@@ -23,9 +24,11 @@ export function register(program: Command): void {
     .action(async (name: string, command: string[], o: { tty?: boolean }, cmd: Command) => {
       const ctx = CliContext.from(cmd);
       const inst = await ctx.client.get(InstanceKind, ctx.namespace, name);
-      if (inst.spec?.kind !== "container") throw new UserError(`instance/${name} is a VM: exec works for containers (use kumo logs ${name} for its console)`);
+      if (inst.spec?.kind !== "container")
+        throw new UserError(`instance/${name} is a VM: exec works for containers (use kumo logs ${name} for its console)`);
       const host = inst.status?.host;
-      if (!host || inst.status?.phase !== "Running") throw new UserError(`instance/${name} is not running (phase ${inst.status?.phase ?? "Pending"}): kumo instance describe ${name}`);
+      if (!host || inst.status?.phase !== "Running")
+        throw new UserError(`instance/${name} is not running (phase ${inst.status?.phase ?? "Pending"}): kumo instance describe ${name}`);
       const { ociRoot: root, id } = labContainer(cloudPaths().home, host, inst);
       if (!existsSync(root)) throw new UserError(`no runc state at ${root}: exec needs the machine that runs host ${host} (and root)`);
       if (process.getuid?.() !== 0) throw new UserError("exec runs runc against the host's containers: run it as root");

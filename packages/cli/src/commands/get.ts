@@ -49,13 +49,21 @@ export function register(program: Command): void {
       }
       const objs = names.length
         ? await Promise.all(names.map((n) => ctx.client.get(r, ns, n)))
-        : (await ctx.client.listAll(r, ns, { labelSelector: o.selector, fieldSelector: o.fieldSelector, limit: 500 })).items.map((x) => withType(r, x));
+        : (await ctx.client.listAll(r, ns, { labelSelector: o.selector, fieldSelector: o.fieldSelector, limit: 500 })).items.map((x) =>
+            withType(r, x),
+          );
       if (format === "name") {
         process.stdout.write(objs.map((x) => formatName(r, x) + "\n").join(""));
         return;
       }
       if (objs.length === 0 && !names.length) process.stderr.write("No resources found\n");
-      process.stdout.write(formatObjects(objs.map((x) => forDisplay(x, o.showManagedFields)), format, names.length === 1));
+      process.stdout.write(
+        formatObjects(
+          objs.map((x) => forDisplay(x, o.showManagedFields)),
+          format,
+          names.length === 1,
+        ),
+      );
     });
 }
 

@@ -32,12 +32,16 @@ export async function labAccess(home: string): Promise<LabAccess> {
   const text = await readFile(path, "utf8").catch(() => {
     throw new UserError(`no cloud in ${home} (${path} is missing): run "kumo up" first`);
   });
-  type Kubeconfig = { clusters?: { cluster?: { server?: string; "certificate-authority-data"?: string } }[]; users?: { user?: { token?: string } }[] };
+  type Kubeconfig = {
+    clusters?: { cluster?: { server?: string; "certificate-authority-data"?: string } }[];
+    users?: { user?: { token?: string } }[];
+  };
   const kc = (parseYaml(text) ?? {}) as Kubeconfig;
   const server = kc.clusters?.[0]?.cluster?.server;
   const caData = kc.clusters?.[0]?.cluster?.["certificate-authority-data"];
   const token = kc.users?.[0]?.user?.token;
-  if (!server || !caData || !token) throw new UserError(`${path} lacks clusters[0].cluster.server, certificate-authority-data or users[0].user.token`);
+  if (!server || !caData || !token)
+    throw new UserError(`${path} lacks clusters[0].cluster.server, certificate-authority-data or users[0].user.token`);
   const caPem = Buffer.from(caData, "base64").toString("utf8");
   const dir = labNames(home).hostsDir;
   await mkdir(dir, { recursive: true });
@@ -67,7 +71,9 @@ function requireRoot(verb: string): void {
 
 /** Registers `host` with its subcommands. */
 export function register(program: Command): void {
-  const host = program.command("host").description("grow, shrink and show the cloud-in-a-box hosts of $KUMO_HOME (network namespaces with an agent each)");
+  const host = program
+    .command("host")
+    .description("grow, shrink and show the cloud-in-a-box hosts of $KUMO_HOME (network namespaces with an agent each)");
 
   host
     .command("add")
@@ -96,7 +102,11 @@ export function register(program: Command): void {
       const access = o.keepObject ? undefined : await labAccess(home);
       const deleteHostObject = access ? (n: string) => deleteHost(access, n) : undefined;
       const { existed } = await removeHost(home, name, { deleteHostObject });
-      process.stdout.write(existed ? `host ${name} removed\n` : `host ${name} was not in the lab of ${home}${access ? " (its Host object is gone too)" : ""}\n`);
+      process.stdout.write(
+        existed
+          ? `host ${name} removed\n`
+          : `host ${name} was not in the lab of ${home}${access ? " (its Host object is gone too)" : ""}\n`,
+      );
     });
 
   host
@@ -114,7 +124,12 @@ export function register(program: Command): void {
 
 /** Deletes the Host object; one that is already gone is fine. */
 async function deleteHost(a: LabAccess, name: string): Promise<void> {
-  const client = new KumoClient({ server: a.serverUrl, token: a.token, fetch: createNodeFetch({ caPem: a.caPem }), fieldManager: "kumo-cli" });
+  const client = new KumoClient({
+    server: a.serverUrl,
+    token: a.token,
+    fetch: createNodeFetch({ caPem: a.caPem }),
+    fieldManager: "kumo-cli",
+  });
   try {
     await client.delete(HostKind, undefined, name);
   } catch (e) {
@@ -132,9 +147,13 @@ export function formatLab(home: string, st: LabStatus): string[] {
     h.pid !== undefined ? `running (pid ${h.pid})` : "not running",
     h.logPath,
   ]);
-  const lines = rows.length ? alignColumns([["NAME", "UNDERLAY IP", "NETNS", "AGENT", "LOG"], ...rows]) : [`No hosts in the lab of ${home}.`];
+  const lines = rows.length
+    ? alignColumns([["NAME", "UNDERLAY IP", "NETNS", "AGENT", "LOG"], ...rows])
+    : [`No hosts in the lab of ${home}.`];
   const u = st.underlay;
-  lines.push(u ? `underlay: ${u.bridge} ${u.cidr}, API side ${u.gateway} (${u.up ? "up" : "down"})` : "underlay: none yet (kumo up creates it)");
+  lines.push(
+    u ? `underlay: ${u.bridge} ${u.cidr}, API side ${u.gateway} (${u.up ? "up" : "down"})` : "underlay: none yet (kumo up creates it)",
+  );
   if (st.portNetns.length) lines.push(`probe namespaces: ${st.portNetns.length}`);
   return lines;
 }

@@ -29,7 +29,8 @@ interface UploadOptions {
 /** Registers `image` (alias `img`). */
 export function register(program: Command): void {
   const img = program.command("image").alias("img").description("images for instances: upload, list");
-  img.command("upload")
+  img
+    .command("upload")
     .description("create or update an image from local files (sha256 computed here, verified by the server)")
     .argument("<name>", "image name")
     .requiredOption("--format <format>", `one of ${Object.keys(IMAGE_PARTS).join(", ")}`)
@@ -52,12 +53,17 @@ export function register(program: Command): void {
         }
         const t0 = Date.now();
         await putBlob(ctx.connection, name, part, file, size, sha);
-        process.stdout.write(`${part}: uploaded ${(size / 1048576).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)}s (sha256 ${sha.slice(0, 12)}…)\n`);
+        process.stdout.write(
+          `${part}: uploaded ${(size / 1048576).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)}s (sha256 ${sha.slice(0, 12)}…)\n`,
+        );
       }
       image = await ctx.client.get(ImageKind, undefined, name);
       process.stdout.write(`image/${name} ${image.status?.phase ?? "Pending"} (${format})\n`);
     });
-  img.command("list").alias("ls").description("list images")
+  img
+    .command("list")
+    .alias("ls")
+    .description("list images")
     .action(async (_o: unknown, cmd: Command) => {
       const ctx = CliContext.from(cmd);
       const t = await ctx.client.table(ImageKind, undefined);
@@ -70,8 +76,11 @@ export function register(program: Command): void {
 export function partFiles(o: UploadOptions): Record<string, string> {
   const parts = (IMAGE_PARTS as Record<string, readonly string[]>)[o.format];
   if (!parts) throw new UserError(`unknown image format "${o.format}": use one of ${Object.keys(IMAGE_PARTS).join(", ")}`);
-  const files: Record<string, string | undefined> = o.format === "kernel+initrd" ? { kernel: o.kernel, initrd: o.initrd } : { [parts[0]!]: o.file };
-  const missing = Object.entries(files).filter(([, f]) => !f).map(([p]) => (o.format === "kernel+initrd" ? `--${p}` : "--file"));
+  const files: Record<string, string | undefined> =
+    o.format === "kernel+initrd" ? { kernel: o.kernel, initrd: o.initrd } : { [parts[0]!]: o.file };
+  const missing = Object.entries(files)
+    .filter(([, f]) => !f)
+    .map(([p]) => (o.format === "kernel+initrd" ? `--${p}` : "--file"));
   if (missing.length) throw new UserError(`format ${o.format} needs ${missing.join(" and ")}`);
   for (const f of Object.values(files)) {
     try {
@@ -87,7 +96,8 @@ export function partFiles(o: UploadOptions): Record<string, string> {
 async function ensureImage(ctx: CliContext, name: string, format: ImageFormat, o: UploadOptions): Promise<Image> {
   try {
     const cur = await ctx.client.get(ImageKind, undefined, name);
-    if (cur.spec?.format !== format) throw new UserError(`image ${name} exists with format ${cur.spec?.format}: delete it first (kumo delete image ${name})`);
+    if (cur.spec?.format !== format)
+      throw new UserError(`image ${name} exists with format ${cur.spec?.format}: delete it first (kumo delete image ${name})`);
     return cur;
   } catch (e) {
     if (!isNotFound(e)) throw e;
@@ -99,7 +109,15 @@ async function ensureImage(ctx: CliContext, name: string, format: ImageFormat, o
 
 function bar(label: string, total: number): cliProgress.SingleBar | undefined {
   if (!process.stderr.isTTY) return undefined;
-  const b = new cliProgress.SingleBar({ format: `${label.padEnd(16)} [{bar}] {percentage}%  {value}/{total} MiB`, stream: process.stderr, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+  const b = new cliProgress.SingleBar(
+    {
+      format: `${label.padEnd(16)} [{bar}] {percentage}%  {value}/{total} MiB`,
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   b.start(Math.max(0.1, +(total / 1048576).toFixed(1)), 0);
   return b;
 }
@@ -123,22 +141,35 @@ export async function hashFile(file: string, size: number, label = "hashing"): P
 
 // Streams the file as the raw PUT body (the client's JSON fetch cannot stream or report progress).
 async function putBlob(c: Connection, image: string, part: string, file: string, size: number, sha: string): Promise<void> {
-  const url = new URL(`${c.server}/apis/compute.kumo.dev/v1/images/${encodeURIComponent(image)}/blobs/${encodeURIComponent(part)}?sha256=${sha}`);
+  const url = new URL(
+    `${c.server}/apis/compute.kumo.dev/v1/images/${encodeURIComponent(image)}/blobs/${encodeURIComponent(part)}?sha256=${sha}`,
+  );
   const secure = url.protocol === "https:";
   const b = bar(`uploading ${part}`, size);
   let sent = 0;
   try {
     const res = await new Promise<Response>((resolve, reject) => {
-      const req = (secure ? https : http).request({
-        hostname: url.hostname, port: url.port, path: url.pathname + url.search, method: "PUT",
-        ...(secure ? { ca: c.caPem, rejectUnauthorized: !c.insecure } : {}),
-        headers: { "content-type": "application/octet-stream", "content-length": String(size), accept: "application/json", ...(c.token ? { authorization: `Bearer ${c.token}` } : {}) },
-      }, (r) => {
-        const chunks: Buffer[] = [];
-        r.on("data", (d: Buffer) => chunks.push(d));
-        r.on("end", () => resolve(new Response(Buffer.concat(chunks), { status: r.statusCode ?? 500 })));
-        r.on("error", reject);
-      });
+      const req = (secure ? https : http).request(
+        {
+          hostname: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: "PUT",
+          ...(secure ? { ca: c.caPem, rejectUnauthorized: !c.insecure } : {}),
+          headers: {
+            "content-type": "application/octet-stream",
+            "content-length": String(size),
+            accept: "application/json",
+            ...(c.token ? { authorization: `Bearer ${c.token}` } : {}),
+          },
+        },
+        (r) => {
+          const chunks: Buffer[] = [];
+          r.on("data", (d: Buffer) => chunks.push(d));
+          r.on("end", () => resolve(new Response(Buffer.concat(chunks), { status: r.statusCode ?? 500 })));
+          r.on("error", reject);
+        },
+      );
       req.on("error", reject);
       const src = createReadStream(file);
       src.on("data", (d) => {

@@ -31,8 +31,12 @@ const ms = (iso?: string) => (iso ? iso.replace("T", " ") : "");
 
 /** Registers `instance` (alias `inst`) and its verbs. */
 export function register(program: Command): void {
-  const inst = program.command("instance").alias("inst").description("containers and VMs: create, list, describe, stop, start, reboot, delete");
-  inst.command("create")
+  const inst = program
+    .command("instance")
+    .alias("inst")
+    .description("containers and VMs: create, list, describe, stop, start, reboot, delete");
+  inst
+    .command("create")
     .description("create a container (default) or a VM; words after -- are the container's command")
     .argument("<name>", "instance name")
     .argument("[command...]", "container command and arguments (after --)")
@@ -55,7 +59,10 @@ export function register(program: Command): void {
       process.stdout.write(`instance/${name} created\n`);
       if (o.wait) await waitFor(ctx, name, Number(o.timeout) * 1000);
     });
-  inst.command("list").alias("ls").description("list instances")
+  inst
+    .command("list")
+    .alias("ls")
+    .description("list instances")
     .option("-A, --all-namespaces", "across all projects")
     .option("-o, --output <format>", "wide for more columns")
     .action(async (o: { allNamespaces?: boolean; output?: string }, cmd: Command) => {
@@ -65,31 +72,60 @@ export function register(program: Command): void {
       if (!t.rows.length) return void process.stderr.write(ns ? `No instances in ${ns}.\n` : "No instances.\n");
       process.stdout.write(formatTable(t, { wide: o.output === "wide", withNamespace: !ns }).join("\n") + "\n");
     });
-  inst.command("describe").description("one instance: placement, addresses and the create-flow timeline")
+  inst
+    .command("describe")
+    .description("one instance: placement, addresses and the create-flow timeline")
     .argument("<name>")
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const ctx = CliContext.from(cmd);
       const obj = await ctx.client.get(InstanceKind, ctx.namespace, name);
-      const events = await ctx.client.list<EventLike>(EventKind, obj.metadata.namespace, { fieldSelector: `involvedObject.uid=${obj.metadata.uid}` }).then((l) => l.items, () => []);
+      const events = await ctx.client
+        .list<EventLike>(EventKind, obj.metadata.namespace, { fieldSelector: `involvedObject.uid=${obj.metadata.uid}` })
+        .then(
+          (l) => l.items,
+          () => [],
+        );
       process.stdout.write(instanceDescribeLines(obj, events).join("\n") + "\n");
     });
-  inst.command("stop").description("stop it (spec.running=false); the host keeps its place and address").argument("<name>")
+  inst
+    .command("stop")
+    .description("stop it (spec.running=false); the host keeps its place and address")
+    .argument("<name>")
     .action((name: string, _o: unknown, cmd: Command) => setRunning(CliContext.from(cmd), name, false));
-  inst.command("start").description("start a stopped instance, or restart a Failed one").argument("<name>")
+  inst
+    .command("start")
+    .description("start a stopped instance, or restart a Failed one")
+    .argument("<name>")
     .action((name: string, _o: unknown, cmd: Command) => setRunning(CliContext.from(cmd), name, true));
-  inst.command("reboot").description("restart the container or VM in place").argument("<name>")
+  inst
+    .command("reboot")
+    .description("restart the container or VM in place")
+    .argument("<name>")
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const ctx = CliContext.from(cmd);
-      await ctx.client.patch(InstanceKind, ctx.namespace, name, "merge", { metadata: { annotations: { [REBOOT_ANNOTATION]: new Date().toISOString() } } }, { fieldManager: "kumo-cli" });
+      await ctx.client.patch(
+        InstanceKind,
+        ctx.namespace,
+        name,
+        "merge",
+        { metadata: { annotations: { [REBOOT_ANNOTATION]: new Date().toISOString() } } },
+        { fieldManager: "kumo-cli" },
+      );
       process.stdout.write(`instance/${name} reboot requested\n`);
     });
-  inst.command("delete").alias("rm").description("delete it (the host releases it, then its ports and addresses are freed)").argument("<name>")
+  inst
+    .command("delete")
+    .alias("rm")
+    .description("delete it (the host releases it, then its ports and addresses are freed)")
+    .argument("<name>")
     .option("--wait", "wait until it is gone")
     .option("--timeout <seconds>", "how long --wait waits", "60")
     .action(async (name: string, o: { wait?: boolean; timeout: string }, cmd: Command) => {
       const ctx = CliContext.from(cmd);
       await ctx.client.delete(InstanceKind, ctx.namespace, name);
-      process.stdout.write(`instance/${name} deleted${o.wait ? "" : " (the host removes it; kumo instance list shows Terminating until done)"}\n`);
+      process.stdout.write(
+        `instance/${name} deleted${o.wait ? "" : " (the host removes it; kumo instance list shows Terminating until done)"}\n`,
+      );
       if (!o.wait) return;
       const deadline = Date.now() + Number(o.timeout) * 1000;
       for (;;) {
@@ -99,7 +135,8 @@ export function register(program: Command): void {
           if (isNotFound(e)) return;
           throw e;
         }
-        if (Date.now() > deadline) throw new UserError(`instance/${name} still exists after ${o.timeout}s: kumo instance describe ${name} says why`);
+        if (Date.now() > deadline)
+          throw new UserError(`instance/${name} still exists after ${o.timeout}s: kumo instance describe ${name} says why`);
         await sleep(200);
       }
     });
@@ -121,12 +158,19 @@ export function createSpec(o: CreateOptions, command: string[]): InstanceSpec {
     if (i <= 0) throw new UserError(`--env takes K=V, not "${e}"`);
     env[e.slice(0, i)] = e.slice(i + 1);
   }
-  if (o.restart && !["Always", "OnFailure", "Never"].includes(o.restart)) throw new UserError(`--restart must be Always, OnFailure or Never, not "${o.restart}"`);
+  if (o.restart && !["Always", "OnFailure", "Never"].includes(o.restart))
+    throw new UserError(`--restart must be Always, OnFailure or Never, not "${o.restart}"`);
   const spec: InstanceSpec = {
-    kind: o.kind, image: o.image, networks: o.network.map((network) => ({ network })),
-    cpu: int(o.cpu, "--cpu"), memoryMiB: int(o.memory, "--memory"), flavor: o.flavor,
-    command: command.length ? command : undefined, env: Object.keys(env).length ? env : undefined,
-    running: !o.stopped, restartPolicy: o.restart as InstanceSpec["restartPolicy"],
+    kind: o.kind,
+    image: o.image,
+    networks: o.network.map((network) => ({ network })),
+    cpu: int(o.cpu, "--cpu"),
+    memoryMiB: int(o.memory, "--memory"),
+    flavor: o.flavor,
+    command: command.length ? command : undefined,
+    env: Object.keys(env).length ? env : undefined,
+    running: !o.stopped,
+    restartPolicy: o.restart as InstanceSpec["restartPolicy"],
   };
   for (const k of Object.keys(spec) as (keyof InstanceSpec)[]) if (spec[k] === undefined) delete spec[k];
   return spec;
@@ -151,20 +195,35 @@ async function waitFor(ctx: CliContext, name: string, timeoutMs: number): Promis
     await sleep(100);
   }
   process.stdout.write(timelineLines(obj).join("\n") + "\n");
-  if (obj.status?.phase !== "Running") throw new UserError(`instance/${name} is ${obj.status?.phase ?? "Pending"}${obj.status?.message ? `: ${obj.status.message}` : ""}`);
+  if (obj.status?.phase !== "Running")
+    throw new UserError(`instance/${name} is ${obj.status?.phase ?? "Pending"}${obj.status?.message ? `: ${obj.status.message}` : ""}`);
 }
 
 /** The create-flow table: step, status, time, +since previous, reason, message; then where it stopped and the total. */
 export function timelineLines(obj: Instance): string[] {
   const steps = stepTimeline(obj);
   const rows = [["STEP", "STATUS", "AT", "+SINCE PREV", "REASON", "MESSAGE"]];
-  for (const s of steps) rows.push([s.step, s.status, ms(s.at), s.sincePreviousMs === undefined ? "" : `+${formatDuration(s.sincePreviousMs)}`, s.reason ?? "", (s.message ?? "").replace(/\s+/g, " ")]);
+  for (const s of steps)
+    rows.push([
+      s.step,
+      s.status,
+      ms(s.at),
+      s.sincePreviousMs === undefined ? "" : `+${formatDuration(s.sincePreviousMs)}`,
+      s.reason ?? "",
+      (s.message ?? "").replace(/\s+/g, " "),
+    ]);
   const out = alignColumns(rows).map((l) => `  ${l}`);
   const stuck = steps.find((s) => s.status !== "True");
-  if (stuck) out.push(`  stopped at ${stuck.step}${stuck.reason ? ` (${stuck.reason})` : ""}${stuck.message ? `: ${stuck.message}` : stuck.status === "Pending" ? ": not reached yet" : ""}`);
+  if (stuck)
+    out.push(
+      `  stopped at ${stuck.step}${stuck.reason ? ` (${stuck.reason})` : ""}${stuck.message ? `: ${stuck.message}` : stuck.status === "Pending" ? ": not reached yet" : ""}`,
+    );
   const running = steps.find((s) => s.step === "Running" && s.status === "True");
   // After a stop, reboot or restart this is the current run's Running, not the first one.
-  if (running?.at && obj.metadata.creationTimestamp) out.push(`  Running since ${ms(running.at)}: ${formatDuration(Date.parse(running.at) - Date.parse(obj.metadata.creationTimestamp))} after creation${(obj.status?.restarts ?? 0) > 0 ? ` (${obj.status!.restarts} restarts)` : ""}`);
+  if (running?.at && obj.metadata.creationTimestamp)
+    out.push(
+      `  Running since ${ms(running.at)}: ${formatDuration(Date.parse(running.at) - Date.parse(obj.metadata.creationTimestamp))} after creation${(obj.status?.restarts ?? 0) > 0 ? ` (${obj.status!.restarts} restarts)` : ""}`,
+    );
   return out;
 }
 
@@ -173,10 +232,15 @@ export function instanceDescribeLines(obj: Instance, events: EventLike[], now = 
   const s = obj.spec!;
   const st = obj.status ?? {};
   const kv: [string, string][] = [
-    ["Name:", obj.metadata.name!], ["Namespace:", obj.metadata.namespace ?? ""],
-    ["Kind:", `${s.kind}, image ${s.image}${s.flavor ? `, flavor ${s.flavor}` : ""}${s.cpu ? `, cpu ${s.cpu}m` : ""}${s.memoryMiB ? `, memory ${s.memoryMiB}Mi` : ""}`],
+    ["Name:", obj.metadata.name!],
+    ["Namespace:", obj.metadata.namespace ?? ""],
+    [
+      "Kind:",
+      `${s.kind}, image ${s.image}${s.flavor ? `, flavor ${s.flavor}` : ""}${s.cpu ? `, cpu ${s.cpu}m` : ""}${s.memoryMiB ? `, memory ${s.memoryMiB}Mi` : ""}`,
+    ],
     ["Created:", `${ms(obj.metadata.creationTimestamp)} (${age(obj.metadata.creationTimestamp, now)} ago)`],
-    ["Host:", st.host ?? "<not scheduled>"], ["Phase:", `${st.phase ?? "Pending"}${s.running === false ? " (spec.running=false)" : ""}`],
+    ["Host:", st.host ?? "<not scheduled>"],
+    ["Phase:", `${st.phase ?? "Pending"}${s.running === false ? " (spec.running=false)" : ""}`],
     ["Addresses:", st.addresses?.map((a) => `${a.network} ${a.ip}${a.mac ? ` (${a.mac})` : ""}`).join(", ") || "<none>"],
   ];
   if (s.kind === "vm") kv.push(["Acceleration:", st.acceleration ?? "<unknown>"]);
@@ -184,10 +248,24 @@ export function instanceDescribeLines(obj: Instance, events: EventLike[], now = 
   kv.push(["Restarts:", `${st.restarts ?? 0} (policy ${s.restartPolicy ?? "Never"})`]);
   if (st.message) kv.push(["Message:", st.message]);
   if (obj.metadata.deletionTimestamp) kv.push(["Deleting:", `since ${ms(obj.metadata.deletionTimestamp)}`]);
-  const out = alignColumns(kv.map(([k, v]) => [k, v]), 1);
+  const out = alignColumns(
+    kv.map(([k, v]) => [k, v]),
+    1,
+  );
   out.push("", "Timeline:", ...timelineLines(obj), "", "Events:");
   const recent = [...events].sort((a, b) => (a.lastTimestamp ?? "").localeCompare(b.lastTimestamp ?? "")).slice(-15);
   if (!recent.length) out.push("  <none>");
-  else out.push(...alignColumns(recent.map((e) => [age(e.lastTimestamp ?? undefined, now), e.type ?? "", e.reason ?? "", e.source?.host ?? e.source?.component ?? "", (e.message ?? "").replace(/\s+/g, " ")])).map((l) => `  ${l}`));
+  else
+    out.push(
+      ...alignColumns(
+        recent.map((e) => [
+          age(e.lastTimestamp ?? undefined, now),
+          e.type ?? "",
+          e.reason ?? "",
+          e.source?.host ?? e.source?.component ?? "",
+          (e.message ?? "").replace(/\s+/g, " "),
+        ]),
+      ).map((l) => `  ${l}`),
+    );
   return out;
 }

@@ -32,11 +32,24 @@ before(async () => {
     else res.end("console line 1\n");
   });
   await new Promise<void>((res, rej) => agent!.once("error", rej).listen(AGENT_PORT, FAKE_AGENT_IP, () => res()));
-  const host = { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "h-logs" }, spec: { underlayIP: FAKE_AGENT_IP, unschedulable: true } };
+  const host = {
+    apiVersion: "infra.kumo.dev/v1",
+    kind: "Host",
+    metadata: { name: "h-logs" },
+    spec: { underlayIP: FAKE_AGENT_IP, unschedulable: true },
+  };
   assert.equal((await s.call("POST", "/apis/infra.kumo.dev/v1/hosts", { body: host })).status, 201);
-  const inst = { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name: "web" }, spec: { kind: "container", image: "busybox" } };
+  const inst = {
+    apiVersion: "compute.kumo.dev/v1",
+    kind: "Instance",
+    metadata: { name: "web" },
+    spec: { kind: "container", image: "busybox" },
+  };
   assert.equal((await s.call("POST", INSTANCES, { body: inst })).status, 201);
-  const placed = await s.call("PATCH", `${INSTANCES}/web/status`, { body: { status: { host: "h-logs", phase: "Running" } }, contentType: "application/merge-patch+json" });
+  const placed = await s.call("PATCH", `${INSTANCES}/web/status`, {
+    body: { status: { host: "h-logs", phase: "Running" } },
+    contentType: "application/merge-patch+json",
+  });
   assert.equal(placed.status, 200);
 });
 after(async () => {

@@ -12,7 +12,8 @@ import { UserError } from "../errors.js";
 
 /** Registers `logs`. */
 export function register(program: Command): void {
-  program.command("logs")
+  program
+    .command("logs")
     .description("console of a VM or stdout/stderr of a container, through the API (-f follows it)")
     .argument("<instance>", "instance name")
     .option("-f, --follow", "keep printing new output until interrupted or the instance goes away")

@@ -19,10 +19,24 @@ export function register(program: Command): void {
       if (!parseCidr(o.cidr)) throw new UserError(`--cidr "${o.cidr}" is not an IPv4 CIDR with zero host bits, like 10.60.0.0/24`);
       const ctx = CliContext.from(cmd);
       const ns = ctx.namespace;
-      const n = await ctx.client.create(NetworkKind, { apiVersion: "network.kumo.dev/v1", kind: "Network", metadata: { name, namespace: ns }, spec: {} }, { fieldManager: "kumo-cli" });
-      const spec: SubnetSpec = { network: name, cidr: o.cidr, enableDhcp: o.dhcp, ...(o.gateway ? { gateway: o.gateway } : {}), ...(o.dns ? { dnsServers: o.dns } : {}) };
+      const n = await ctx.client.create(
+        NetworkKind,
+        { apiVersion: "network.kumo.dev/v1", kind: "Network", metadata: { name, namespace: ns }, spec: {} },
+        { fieldManager: "kumo-cli" },
+      );
+      const spec: SubnetSpec = {
+        network: name,
+        cidr: o.cidr,
+        enableDhcp: o.dhcp,
+        ...(o.gateway ? { gateway: o.gateway } : {}),
+        ...(o.dns ? { dnsServers: o.dns } : {}),
+      };
       try {
-        await ctx.client.create(SubnetKind, { apiVersion: "network.kumo.dev/v1", kind: "Subnet", metadata: { name: `${name}-v4`, namespace: ns }, spec }, { fieldManager: "kumo-cli" });
+        await ctx.client.create(
+          SubnetKind,
+          { apiVersion: "network.kumo.dev/v1", kind: "Subnet", metadata: { name: `${name}-v4`, namespace: ns }, spec },
+          { fieldManager: "kumo-cli" },
+        );
       } catch (e) {
         // Do not leave a network without a subnet behind: the create is one step for the user.
         await ctx.client.delete(NetworkKind, ns, name).catch(() => undefined);
@@ -40,7 +54,9 @@ export function register(program: Command): void {
       await ctx.client.delete(NetworkKind, ns, name);
       for (const s of (await ctx.client.listAll(SubnetKind, ns)).items) {
         if (s.spec?.network !== name) continue;
-        await ctx.client.delete(SubnetKind, ns, s.metadata.name!).catch((e) => { if (!isNotFound(e)) throw e; });
+        await ctx.client.delete(SubnetKind, ns, s.metadata.name!).catch((e) => {
+          if (!isNotFound(e)) throw e;
+        });
       }
       process.stdout.write(`network.network.kumo.dev/${name} deleted\n`);
     });

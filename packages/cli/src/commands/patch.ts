@@ -28,7 +28,8 @@ export function register(program: Command): void {
     .action(async (kindArg: string, nameArg: string | undefined, o: PatchOptions, cmd: Command) => {
       const ctx = CliContext.from(cmd);
       if (o.type !== "merge" && o.type !== "json") throw new UserError(`--type must be merge or json, not "${o.type}"`);
-      if (o.subresource !== undefined && o.subresource !== "status") throw new UserError(`--subresource must be status, not "${o.subresource}"`);
+      if (o.subresource !== undefined && o.subresource !== "status")
+        throw new UserError(`--subresource must be status, not "${o.subresource}"`);
       const { kind, names } = splitKindName(kindArg, nameArg ? [nameArg] : []);
       if (names.length !== 1) throw new UserError(`patch needs exactly one name: kumo patch ${kind} NAME -p PATCH`);
       let body: unknown;
@@ -37,14 +38,20 @@ export function register(program: Command): void {
       } catch (e) {
         throw new UserError(`the patch is not valid JSON: ${(e as Error).message.split("\n")[0].replace(/:$/, "")}`);
       }
-      if (o.type === "json" && !Array.isArray(body)) throw new UserError("a JSON patch (--type json) must be a list of operations: [{\"op\":\"replace\",\"path\":\"/spec/x\",\"value\":1}]");
-      if (o.type === "merge" && (typeof body !== "object" || body === null || Array.isArray(body))) throw new UserError("a merge patch (--type merge) must be a JSON object");
+      if (o.type === "json" && !Array.isArray(body))
+        throw new UserError('a JSON patch (--type json) must be a list of operations: [{"op":"replace","path":"/spec/x","value":1}]');
+      if (o.type === "merge" && (typeof body !== "object" || body === null || Array.isArray(body)))
+        throw new UserError("a merge patch (--type merge) must be a JSON object");
       const r = await ctx.kinds.byName(kind);
       const ns = ctx.namespaceFor(r);
       const name = names[0];
       const before = await ctx.client.get(r, ns, name);
       try {
-        const after = await ctx.client.patch(r, ns, name, o.type, body, { fieldManager: o.fieldManager, force: o.force, subresource: o.subresource as "status" | undefined });
+        const after = await ctx.client.patch(r, ns, name, o.type, body, {
+          fieldManager: o.fieldManager,
+          force: o.force,
+          subresource: o.subresource as "status" | undefined,
+        });
         const same = before.metadata.resourceVersion === after.metadata.resourceVersion;
         process.stdout.write(`${kindRef(r)}/${name} ${same ? "patched (no change)" : "patched"}\n`);
       } catch (e) {

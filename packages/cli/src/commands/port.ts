@@ -22,11 +22,24 @@ export function register(program: Command): void {
     .description("create a port (MAC and IP allocated by the server)")
     .action(async (name: string, o: { network: string; host?: string; ip?: string }, cmd: Command) => {
       const ctx = CliContext.from(cmd);
-      const p = await ctx.client.create(PortKind, {
-        apiVersion: "network.kumo.dev/v1", kind: "Port", metadata: { name, namespace: ctx.namespace },
-        spec: { network: o.network, deviceOwner: "probe", ...(o.host ? { hostBinding: o.host } : {}), ...(o.ip ? { fixedIPs: [{ subnet: "", ipAddress: o.ip }] } : {}) },
-      }, { fieldManager: "kumo-cli" });
-      process.stdout.write(`port.network.kumo.dev/${name} created (${p.spec!.fixedIPs?.[0]?.ipAddress}, ${p.spec!.macAddress}${o.host ? `, host ${o.host}` : ""})\n`);
+      const p = await ctx.client.create(
+        PortKind,
+        {
+          apiVersion: "network.kumo.dev/v1",
+          kind: "Port",
+          metadata: { name, namespace: ctx.namespace },
+          spec: {
+            network: o.network,
+            deviceOwner: "probe",
+            ...(o.host ? { hostBinding: o.host } : {}),
+            ...(o.ip ? { fixedIPs: [{ subnet: "", ipAddress: o.ip }] } : {}),
+          },
+        },
+        { fieldManager: "kumo-cli" },
+      );
+      process.stdout.write(
+        `port.network.kumo.dev/${name} created (${p.spec!.fixedIPs?.[0]?.ipAddress}, ${p.spec!.macAddress}${o.host ? `, host ${o.host}` : ""})\n`,
+      );
     });
   port
     .command("plug")
@@ -37,16 +50,22 @@ export function register(program: Command): void {
       const ctx = CliContext.from(cmd);
       const ns = ctx.namespace;
       const cur = await ctx.client.get(PortKind, ns, name);
-      if (!cur.spec!.hostBinding) throw new UserError(`port ${name} has no host binding: kumo patch port ${name} -n ${ns} -p '{"spec":{"hostBinding":"HOST"}}'`);
+      if (!cur.spec!.hostBinding)
+        throw new UserError(`port ${name} has no host binding: kumo patch port ${name} -n ${ns} -p '{"spec":{"hostBinding":"HOST"}}'`);
       await ctx.client.patch(PortKind, ns, name, "merge", { spec: { plugged: true } }, { fieldManager: "kumo-cli" });
       const deadline = Date.now() + Number(o.timeout) * 1000;
       for (;;) {
         const p = await ctx.client.get(PortKind, ns, name);
         if (p.status?.phase === "Active" && p.status.leasedAddress) {
-          process.stdout.write(`port ${name} plugged on ${p.spec!.hostBinding}: ${p.status.device} got ${p.status.leasedAddress} over DHCP\n`);
+          process.stdout.write(
+            `port ${name} plugged on ${p.spec!.hostBinding}: ${p.status.device} got ${p.status.leasedAddress} over DHCP\n`,
+          );
           return;
         }
-        if (Date.now() > deadline) throw new UserError(`port ${name} is not plugged after ${o.timeout}s (phase ${p.status?.phase ?? "Pending"}); see: kumo describe port ${name} -n ${ns}, and kumo doctor`);
+        if (Date.now() > deadline)
+          throw new UserError(
+            `port ${name} is not plugged after ${o.timeout}s (phase ${p.status?.phase ?? "Pending"}); see: kumo describe port ${name} -n ${ns}, and kumo doctor`,
+          );
         await sleep(200);
       }
     });
@@ -71,7 +90,8 @@ export function register(program: Command): void {
       if (!netns || p.status?.phase !== "Active") throw new UserError(`port ${name} is not plugged: run "kumo port plug ${name}" first`);
       // `ip netns exec` also applies /etc/netns/<ns>/resolv.conf, so names resolve through the network's dnsmasq.
       const r = spawnSync("ip", ["netns", "exec", netns, ...argv], { stdio: "inherit" });
-      if (r.error) throw new UserError(`cannot run "ip netns exec ${netns}": ${r.error.message} (the port's namespace must be on this machine)`);
+      if (r.error)
+        throw new UserError(`cannot run "ip netns exec ${netns}": ${r.error.message} (the port's namespace must be on this machine)`);
       process.exitCode = r.status ?? 1;
     });
 }

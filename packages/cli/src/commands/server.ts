@@ -24,8 +24,15 @@ export function register(program: Command): void {
       // Loaded here so other commands do not pay for the server's dependencies (sqlite, TLS, ...).
       const { runServer } = await import("@kumo/server");
       const dataDir = o.dataDir ?? process.env.KUMO_HOME ?? "/var/lib/kumo";
-      if (o.schedulePolicy !== "spread" && o.schedulePolicy !== "pack") throw new UserError(`--schedule-policy must be spread or pack, not "${o.schedulePolicy}"`);
-      const srv = await runServer({ dataDir, datastore: o.datastore, listen: o.listen, extraListen: o.extraListen, schedulePolicy: o.schedulePolicy });
+      if (o.schedulePolicy !== "spread" && o.schedulePolicy !== "pack")
+        throw new UserError(`--schedule-policy must be spread or pack, not "${o.schedulePolicy}"`);
+      const srv = await runServer({
+        dataDir,
+        datastore: o.datastore,
+        listen: o.listen,
+        extraListen: o.extraListen,
+        schedulePolicy: o.schedulePolicy,
+      });
       process.stderr.write(`kumo server listening on ${srv.url} (kubeconfig: ${srv.kubeconfigPath})\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;

@@ -3,7 +3,18 @@
  * installs the admin kubeconfig at $KUMO_CONFIG and says where everything is. Idempotent.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
@@ -36,7 +47,9 @@ export function register(program: Command): void {
       try {
         mkdirSync(p.home, { recursive: true });
       } catch (e) {
-        throw new UserError(`cannot create KUMO_HOME ${p.home} (${(e as NodeJS.ErrnoException).code}): set KUMO_HOME to a directory you can write`);
+        throw new UserError(
+          `cannot create KUMO_HOME ${p.home} (${(e as NodeJS.ErrnoException).code}): set KUMO_HOME to a directory you can write`,
+        );
       }
       const running = await runningPid(p);
       let pid: number;
@@ -46,7 +59,8 @@ export function register(program: Command): void {
         url = await waitReady(p, pid, 0, Number(o.timeout) * 1000);
         process.stdout.write(`kumo is already up (pid ${pid})\n`);
         const at = new URL(url).host;
-        if (at !== o.listen) process.stderr.write(`note: it listens on ${at}, not ${o.listen}; run "kumo down" first to change the address\n`);
+        if (at !== o.listen)
+          process.stderr.write(`note: it listens on ${at}, not ${o.listen}; run "kumo down" first to change the address\n`);
       } else {
         const started = Date.now();
         // Hosts live in network namespaces and reach the API on the lab's bridge address: it must exist first.
@@ -75,11 +89,15 @@ function startServer(p: CloudPaths, listen: string, extra?: string): number {
   const main = fileURLToPath(new URL("../main.js", import.meta.url));
   const log = openSync(p.logFile, "a");
   writeFileSync(log, `--- kumo up ${new Date().toISOString()} listen=${listen}${extra ? ` extra=${extra}` : ""}\n`);
-  const child = spawn(process.execPath, [main, "server", "--data-dir", p.home, "--listen", listen, ...(extra ? ["--extra-listen", extra] : [])], {
-    detached: true, // own session: survives this shell, and Ctrl-C here does not reach it
-    stdio: ["ignore", log, log],
-    env: process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [main, "server", "--data-dir", p.home, "--listen", listen, ...(extra ? ["--extra-listen", extra] : [])],
+    {
+      detached: true, // own session: survives this shell, and Ctrl-C here does not reach it
+      stdio: ["ignore", log, log],
+      env: process.env,
+    },
+  );
   closeSync(log);
   if (child.pid === undefined) throw new UserError(`cannot start the kumo server (see ${p.logFile})`);
   child.unref();
@@ -92,7 +110,12 @@ function startServer(p: CloudPaths, listen: string, extra?: string): number {
  * that CA. Fails early, with the server's own error, when the process dies.
  */
 async function waitReady(p: CloudPaths, pid: number, startedAt: number, timeoutMs: number): Promise<string> {
-  const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: "waiting for the API  [{bar}] {value}s  {phase}", stream: process.stderr, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar(
+        { format: "waiting for the API  [{bar}] {value}s  {phase}", stream: process.stderr, hideCursor: true, clearOnComplete: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   bar?.start(Math.ceil(timeoutMs / 1000), 0, { phase: "starting" });
   const t0 = Date.now();
   try {
@@ -103,7 +126,8 @@ async function waitReady(p: CloudPaths, pid: number, startedAt: number, timeoutM
         rmSync(p.pidFile, { force: true });
         throw new UserError(`the kumo server exited during start: ${lastFailure(tail) ?? "no error in the log"} (log: ${p.logFile})`);
       }
-      if (elapsed > timeoutMs) throw new UserError(`the kumo server (pid ${pid}) is not ready after ${Math.round(timeoutMs / 1000)}s (log: ${p.logFile})`);
+      if (elapsed > timeoutMs)
+        throw new UserError(`the kumo server (pid ${pid}) is not ready after ${Math.round(timeoutMs / 1000)}s (log: ${p.logFile})`);
       bar?.update(Math.floor(elapsed / 1000), { phase: "waiting for /readyz" });
       const fresh = existsSync(p.adminKubeconfig) && statSync(p.adminKubeconfig).mtimeMs >= startedAt - 1000;
       if (fresh) {

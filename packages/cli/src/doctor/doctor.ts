@@ -16,7 +16,15 @@ export interface Finding {
 
 /** What the agent reports from the kernel (subset of HostNetworkState). */
 export interface ObservedDataplane {
-  networks: { name: string; vni: number; bridge: string; vxlan: string; floodPeers: string[]; fdb: { mac: string; dst: string }[]; neighbours: { ip: string; mac: string }[] }[];
+  networks: {
+    name: string;
+    vni: number;
+    bridge: string;
+    vxlan: string;
+    floodPeers: string[];
+    fdb: { mac: string; dst: string }[];
+    neighbours: { ip: string; mac: string }[];
+  }[];
 }
 
 /** How doctor reaches agents and probes (injected so tests and remote use can differ). */
@@ -42,10 +50,17 @@ async function causeForPeer(client: KumoClient, peer: Host): Promise<{ chain: st
     const path = `metadata.annotations[${VTEP_IP_ANNOTATION}]`;
     const removal = [...(hist?.items ?? [])].reverse().find((w) => w.changes.some((c) => c.path === path && c.op === "remove"));
     const chain = [`Host ${name} has no ${VTEP_IP_ANNOTATION} annotation`];
-    if (removal) chain.push(`removed at ${removal.time} by manager "${removal.manager}" (user ${removal.user}${removal.force ? ", with force=true over kumo-agent's ownership" : ""})`);
+    if (removal)
+      chain.push(
+        `removed at ${removal.time} by manager "${removal.manager}" (user ${removal.user}${removal.force ? ", with force=true over kumo-agent's ownership" : ""})`,
+      );
     return { chain, command: `kumo history host/${name} --field '${path}'` };
   }
-  if (ready?.status === "False") return { chain: [`Host ${name} is NotReady since ${ready.lastTransitionTime} (${ready.message})`], command: `kumo describe host ${name}` };
+  if (ready?.status === "False")
+    return {
+      chain: [`Host ${name} is NotReady since ${ready.lastTransitionTime} (${ready.message})`],
+      command: `kumo describe host ${name}`,
+    };
   return { chain: [], command: "" };
 }
 
@@ -63,13 +78,33 @@ export async function runDoctor(client: KumoClient, io: DoctorIO): Promise<Findi
   for (const h of hosts) {
     const st = h.status ?? {};
     const ready = findCondition(st.conditions, "Ready");
-    if (ready?.status === "False") findings.push({ severity: "error", chain: [`host ${h.metadata.name} is NotReady since ${ready.lastTransitionTime}`, ready.message ?? ""], command: `kumo describe host ${h.metadata.name}` });
+    if (ready?.status === "False")
+      findings.push({
+        severity: "error",
+        chain: [`host ${h.metadata.name} is NotReady since ${ready.lastTransitionTime}`, ready.message ?? ""],
+        command: `kumo describe host ${h.metadata.name}`,
+      });
     const last = st.dataplane?.lastSyncTime;
-    if (ready?.status === "True" && last && now - Date.parse(last) > SYNC_STALE_MS) findings.push({ severity: "warning", chain: [`agent on host ${h.metadata.name} has not synced its dataplane since ${last}`], command: `curl http://${underlayOf(h)}:${AGENT_PORT}/debug/state` });
-    for (const p of st.dataplane?.problems ?? []) findings.push({ severity: "warning", chain: [`agent on host ${h.metadata.name} reports: ${p.message}`], command: `curl http://${underlayOf(h)}:${AGENT_PORT}/debug/state` });
+    if (ready?.status === "True" && last && now - Date.parse(last) > SYNC_STALE_MS)
+      findings.push({
+        severity: "warning",
+        chain: [`agent on host ${h.metadata.name} has not synced its dataplane since ${last}`],
+        command: `curl http://${underlayOf(h)}:${AGENT_PORT}/debug/state`,
+      });
+    for (const p of st.dataplane?.problems ?? [])
+      findings.push({
+        severity: "warning",
+        chain: [`agent on host ${h.metadata.name} reports: ${p.message}`],
+        command: `curl http://${underlayOf(h)}:${AGENT_PORT}/debug/state`,
+      });
   }
   for (const p of ports) {
-    if (!p.spec?.hostBinding && p.spec?.deviceOwner !== "network:dhcp") findings.push({ severity: "warning", chain: [`port ${p.metadata.namespace}/${p.metadata.name} has no host binding: no host programs it, peers have no entries for it`], command: `kumo describe port ${p.metadata.name} -n ${p.metadata.namespace}` });
+    if (!p.spec?.hostBinding && p.spec?.deviceOwner !== "network:dhcp")
+      findings.push({
+        severity: "warning",
+        chain: [`port ${p.metadata.namespace}/${p.metadata.name} has no host binding: no host programs it, peers have no entries for it`],
+        command: `kumo describe port ${p.metadata.name} -n ${p.metadata.namespace}`,
+      });
   }
 
   for (const h of hosts) {
@@ -79,18 +114,31 @@ export async function runDoctor(client: KumoClient, io: DoctorIO): Promise<Findi
     try {
       observed = await io.readDataplane(h);
     } catch (e) {
-      findings.push({ severity: "error", chain: [`cannot read the dataplane of host ${self} from its agent`, (e as Error).message], command: `curl http://${underlayOf(h)}:${AGENT_PORT}/debug/dataplane` });
+      findings.push({
+        severity: "error",
+        chain: [`cannot read the dataplane of host ${self} from its agent`, (e as Error).message],
+        command: `curl http://${underlayOf(h)}:${AGENT_PORT}/debug/dataplane`,
+      });
       continue;
     }
     for (const net of networks) {
       const ns = net.metadata.namespace!;
-      const netPorts = ports.filter((p) => p.metadata.namespace === ns && p.spec?.network === net.metadata.name && !p.metadata.deletionTimestamp);
+      const netPorts = ports.filter(
+        (p) => p.metadata.namespace === ns && p.spec?.network === net.metadata.name && !p.metadata.deletionTimestamp,
+      );
       const local = netPorts.filter((p) => p.spec!.hostBinding === self && p.spec!.deviceOwner !== "network:dhcp");
       if (!local.length || !net.spec?.vni) continue;
       const obs = observed.networks.find((n) => n.vni === net.spec!.vni);
       const label = `${ns}/${net.metadata.name}`;
       if (!obs) {
-        findings.push({ severity: "error", chain: [`host ${self} has ports on network ${label} but no bridge/VXLAN for VNI ${net.spec.vni}`, "its agent has not programmed the network"], command: `ip -n ${self} -d link show type vxlan` });
+        findings.push({
+          severity: "error",
+          chain: [
+            `host ${self} has ports on network ${label} but no bridge/VXLAN for VNI ${net.spec.vni}`,
+            "its agent has not programmed the network",
+          ],
+          command: `ip -n ${self} -d link show type vxlan`,
+        });
         continue;
       }
       const byPeer = new Map<string, { missing: string[]; ports: Port[] }>();
@@ -120,13 +168,22 @@ export async function runDoctor(client: KumoClient, io: DoctorIO): Promise<Findi
             const target = [...gap.ports].sort((a, b) => rank(a) - rank(b)).find((x) => x.spec!.fixedIPs?.length);
             if (!target) continue;
             const ok = await io.probePing(lp.status!.device!, target.spec!.fixedIPs![0].ipAddress);
-            if (ok === false) symptom.push(`ping ${lp.metadata.name} (${self}) → ${target.metadata.name} ${target.spec!.fixedIPs![0].ipAddress} (${peerName}) fails`);
+            if (ok === false)
+              symptom.push(
+                `ping ${lp.metadata.name} (${self}) → ${target.metadata.name} ${target.spec!.fixedIPs![0].ipAddress} (${peerName}) fails`,
+              );
             break;
           }
         }
         const cause = await causeForPeer(client, hostByName.get(peerName)!);
         const gapLine = `host ${self}'s overlay tables lack host ${peerName} on network ${label}: ${gap.missing.slice(0, 3).join(", ")}${gap.missing.length > 3 ? ` (+${gap.missing.length - 3} more)` : ""}`;
-        const chain = [...symptom, gapLine, ...(cause.chain.length ? cause.chain : ["the API has everything this host needs: drift in the kernel; the agent restores it at its next resync"])];
+        const chain = [
+          ...symptom,
+          gapLine,
+          ...(cause.chain.length
+            ? cause.chain
+            : ["the API has everything this host needs: drift in the kernel; the agent restores it at its next resync"]),
+        ];
         findings.push({ severity: "error", chain, command: cause.command || `bridge -n ${self} fdb show dev ${obs.vxlan}` });
       }
     }
@@ -142,5 +199,8 @@ function rank(p: Port): number {
 /** One line per finding: symptom → … → cause   [command]. */
 export function formatFindings(findings: Finding[]): string {
   if (!findings.length) return "✓ no problems found: every host's kernel holds what the API says it should\n";
-  return findings.map((f) => `${f.severity === "error" ? "✗" : "!"} ${f.chain.filter(Boolean).join(" → ")}\n    see: ${f.command}`).join("\n") + "\n";
+  return (
+    findings.map((f) => `${f.severity === "error" ? "✗" : "!"} ${f.chain.filter(Boolean).join(" → ")}\n    see: ${f.command}`).join("\n") +
+    "\n"
+  );
 }

@@ -4,7 +4,12 @@
 export function alignColumns(rows: string[][], gap = 3): string[] {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, width(c))));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i] - width(c) + gap))).join("").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i] - width(c) + gap)))
+      .join("")
+      .trimEnd(),
+  );
 }
 
 /** Columns for rows that arrive one at a time (watch): widths only grow, so earlier lines stay valid. */
@@ -21,7 +26,10 @@ export class StreamingColumns {
   /** One aligned line. */
   line(cells: string[]): string {
     this.fit([cells]);
-    return cells.map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(this.widths[i] - width(c) + this.gap))).join("").trimEnd();
+    return cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(this.widths[i] - width(c) + this.gap)))
+      .join("")
+      .trimEnd();
   }
 }
 

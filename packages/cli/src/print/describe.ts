@@ -40,10 +40,13 @@ export function describeLines(d: DescribeInput): string[] {
   if (m.namespace) out.push(field("Namespace:", m.namespace));
   out.push(field("Kind:", `${obj.kind} (${obj.apiVersion})`));
   out.push(...mapLines("Labels:", m.labels, "="), ...mapLines("Annotations:", m.annotations, ": "));
-  out.push(field("Created:", m.creationTimestamp ? `${shortTime(m.creationTimestamp)} (${age(m.creationTimestamp, now)} ago)` : "<unknown>"));
+  out.push(
+    field("Created:", m.creationTimestamp ? `${shortTime(m.creationTimestamp)} (${age(m.creationTimestamp, now)} ago)` : "<unknown>"),
+  );
   out.push(field("UID:", m.uid ?? "<none>"), field("Resource Version:", m.resourceVersion ?? "<none>"));
   if (m.generation !== undefined) out.push(field("Generation:", String(m.generation)));
-  if (m.ownerReferences?.length) out.push(field("Owned By:", m.ownerReferences.map((r) => `${r.kind}/${r.name}${r.controller ? " (controller)" : ""}`).join(", ")));
+  if (m.ownerReferences?.length)
+    out.push(field("Owned By:", m.ownerReferences.map((r) => `${r.kind}/${r.name}${r.controller ? " (controller)" : ""}`).join(", ")));
   if (m.finalizers?.length) out.push(field("Finalizers:", m.finalizers.join(", ")));
   if (m.deletionTimestamp) out.push(field("Deleting Since:", `${shortTime(m.deletionTimestamp)} (${age(m.deletionTimestamp, now)} ago)`));
   for (const [k, v] of Object.entries(obj)) {
@@ -94,7 +97,13 @@ function eventLines(events: EventLike[] | string, now: number, max: number): str
   const rows = [["LAST SEEN", "TYPE", "REASON", "FROM", "MESSAGE"]];
   for (const e of sorted) {
     const count = e.count && e.count > 1 ? ` (x${e.count})` : "";
-    rows.push([age(when(e), now) + count, e.type ?? "", e.reason ?? "", e.source?.component ?? e.reportingComponent ?? "", oneLine(e.message ?? "")]);
+    rows.push([
+      age(when(e), now) + count,
+      e.type ?? "",
+      e.reason ?? "",
+      e.source?.component ?? e.reportingComponent ?? "",
+      oneLine(e.message ?? ""),
+    ]);
   }
   return ["Events:", ...alignColumns(rows).map((l) => `  ${l}`)];
 }
@@ -114,7 +123,10 @@ function mapLines(title: string, m: Record<string, string> | undefined, sep: str
 }
 
 function yamlBlock(v: unknown): string[] {
-  return toYaml(v, { lineWidth: 0 }).trimEnd().split("\n").map((l) => `  ${l}`);
+  return toYaml(v, { lineWidth: 0 })
+    .trimEnd()
+    .split("\n")
+    .map((l) => `  ${l}`);
 }
 
 function withoutConditions(s: Record<string, unknown>): Record<string, unknown> {

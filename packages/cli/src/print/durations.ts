@@ -28,5 +28,8 @@ export function shortTime(iso: string | undefined): string {
   if (!iso) return "<unknown>";
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return iso;
-  return new Date(t).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  return new Date(t)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
 }

@@ -28,7 +28,8 @@ export function historyLines(h: WriteHistory, field?: string): string[] {
     for (const c of w.changes) {
       if (field && !pathMatches(c.path, field)) continue;
       const list = byField.get(c.path) ?? [];
-      const value = c.op === "set" ? show(c.value) + (c.previous !== undefined ? `  (was ${show(c.previous)})` : "") : `(was ${show(c.previous)})`;
+      const value =
+        c.op === "set" ? show(c.value) + (c.previous !== undefined ? `  (was ${show(c.previous)})` : "") : `(was ${show(c.previous)})`;
       list.push({ w, action: c.op === "set" ? "set" : "removed", value });
       byField.set(c.path, list);
     }
@@ -37,7 +38,9 @@ export function historyLines(h: WriteHistory, field?: string): string[] {
   // One table; the field is named on its first row only, so each field's story reads top to bottom.
   const rows: string[][] = [["FIELD", "REVISION", "TIME", "ACTION", "MANAGER", "USER", "OPERATION", "VALUE"]];
   const section = (title: string, entries: { w: WriteRecord; action: string; value: string }[]) => {
-    entries.forEach(({ w, action, value }, i) => rows.push([i === 0 ? title : "", w.revision, shortTime(w.time), action, w.manager, w.user, operation(w), value]));
+    entries.forEach(({ w, action, value }, i) =>
+      rows.push([i === 0 ? title : "", w.revision, shortTime(w.time), action, w.manager, w.user, operation(w), value]),
+    );
   };
   if (objectRows.length) section("(object)", objectRows);
   for (const path of [...byField.keys()].sort()) section(path, byField.get(path) ?? []);

@@ -17,7 +17,10 @@ const table: Table = {
     { name: "Age", type: "string", priority: 0 },
   ],
   rows: [
-    { cells: ["host-one", "Ready", "10.0.0.1", "5m"], object: { apiVersion: "", kind: "", metadata: { name: "host-one", namespace: "p1" } } },
+    {
+      cells: ["host-one", "Ready", "10.0.0.1", "5m"],
+      object: { apiVersion: "", kind: "", metadata: { name: "host-one", namespace: "p1" } },
+    },
     { cells: ["h2", null, "10.0.0.2", "12s"], object: { apiVersion: "", kind: "", metadata: { name: "h2", namespace: "p2" } } },
   ],
 };
@@ -25,11 +28,21 @@ const table: Table = {
 test("tables: priority columns only when wide, aligned with three spaces, <none> for empty cells", () => {
   assert.deepEqual(formatTable(table), ["NAME       STATUS   AGE", "host-one   Ready    5m", "h2         <none>   12s"]);
   assert.equal(formatTable(table, { wide: true })[0], "NAME       STATUS   VTEP       AGE");
-  assert.deepEqual(formatTable(table, { withNamespace: true, noHeaders: true }), ["p1   host-one   Ready    5m", "p2   h2         <none>   12s"]);
+  assert.deepEqual(formatTable(table, { withNamespace: true, noHeaders: true }), [
+    "p1   host-one   Ready    5m",
+    "p2   h2         <none>   12s",
+  ]);
 });
 
 test("durations and ages read like kubectl's", () => {
-  assert.deepEqual([450, 4321, 42_000, 312_000, 3 * 3600_000 + 4 * 60_000, 50 * 3600_000].map(formatDuration), ["450ms", "4.3s", "42s", "5m12s", "3h4m", "2d2h"]);
+  assert.deepEqual([450, 4321, 42_000, 312_000, 3 * 3600_000 + 4 * 60_000, 50 * 3600_000].map(formatDuration), [
+    "450ms",
+    "4.3s",
+    "42s",
+    "5m12s",
+    "3h4m",
+    "2d2h",
+  ]);
   assert.equal(age("2026-01-01T00:00:00Z", Date.parse("2026-01-01T00:00:05.900Z")), "5s");
   assert.equal(age(undefined), "<unknown>");
 });
@@ -57,30 +70,85 @@ test("describe shows identity, maps, spec/status without conditions, and events 
   const text = describeLines({
     now,
     obj: {
-      apiVersion: "infra.kumo.dev/v1", kind: "Host",
-      metadata: { name: "h1", uid: "u-1", resourceVersion: "7", creationTimestamp: "2026-01-01T00:00:00Z", labels: { rack: "a" }, annotations: { "x.kumo.dev/y": "z" } },
+      apiVersion: "infra.kumo.dev/v1",
+      kind: "Host",
+      metadata: {
+        name: "h1",
+        uid: "u-1",
+        resourceVersion: "7",
+        creationTimestamp: "2026-01-01T00:00:00Z",
+        labels: { rack: "a" },
+        annotations: { "x.kumo.dev/y": "z" },
+      },
       spec: { capacity: { cpu: 8 } },
       status: { conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-01-01T00:00:03Z" }], agentVersion: "1" },
     },
     events: [
-      { apiVersion: "v1", kind: "Event", metadata: { name: "e2" }, type: "Warning", reason: "Late", message: "second", lastTimestamp: "2026-01-01T00:09:00Z", source: { component: "ctl" } },
-      { apiVersion: "v1", kind: "Event", metadata: { name: "e1" }, type: "Normal", reason: "Registered", message: "first", lastTimestamp: "2026-01-01T00:00:02Z", count: 3, reportingComponent: "kumo-agent" },
+      {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: "e2" },
+        type: "Warning",
+        reason: "Late",
+        message: "second",
+        lastTimestamp: "2026-01-01T00:09:00Z",
+        source: { component: "ctl" },
+      },
+      {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: "e1" },
+        type: "Normal",
+        reason: "Registered",
+        message: "first",
+        lastTimestamp: "2026-01-01T00:00:02Z",
+        count: 3,
+        reportingComponent: "kumo-agent",
+      },
     ],
   }).join("\n");
-  assert.match(text, /^Name: +h1\nKind: +Host \(infra.kumo.dev\/v1\)\nLabels: +rack=a\nAnnotations: +x.kumo.dev\/y: z\nCreated: +2026-01-01 00:00:00Z \(10m ago\)/);
+  assert.match(
+    text,
+    /^Name: +h1\nKind: +Host \(infra.kumo.dev\/v1\)\nLabels: +rack=a\nAnnotations: +x.kumo.dev\/y: z\nCreated: +2026-01-01 00:00:00Z \(10m ago\)/,
+  );
   assert.match(text, /\nSpec:\n {2}capacity:\n {4}cpu: 8\nStatus:\n {2}agentVersion: "1"\nConditions:\n/);
   assert.doesNotMatch(text, /Status:\n {2}conditions/);
   assert.match(text, /\+3s +Ready +True/);
-  assert.match(text, /Events:\n {2}LAST SEEN +TYPE +REASON +FROM +MESSAGE\n {2}9m58s \(x3\) +Normal +Registered +kumo-agent +first\n {2}1m +Warning +Late +ctl +second$/);
-  assert.match(describeLines({ obj: { apiVersion: "v1", kind: "Namespace", metadata: { name: "p" } }, events: "forbidden" }).join("\n"), /Conditions: +<none>\nEvents: +<unavailable: forbidden>$/);
+  assert.match(
+    text,
+    /Events:\n {2}LAST SEEN +TYPE +REASON +FROM +MESSAGE\n {2}9m58s \(x3\) +Normal +Registered +kumo-agent +first\n {2}1m +Warning +Late +ctl +second$/,
+  );
+  assert.match(
+    describeLines({ obj: { apiVersion: "v1", kind: "Namespace", metadata: { name: "p" } }, events: "forbidden" }).join("\n"),
+    /Conditions: +<none>\nEvents: +<unavailable: forbidden>$/,
+  );
 });
 
 const history: WriteHistory = {
   kind: "WriteHistory",
   apiVersion: "v1",
   items: [
-    { revision: "5", time: "2026-01-01T00:00:00.123Z", manager: "kumo-agent", user: "agent-h1", operation: "Update", force: false, changes: [{ path: "metadata.annotations[network.kumo.dev/vtep-ip]", op: "set", value: "10.0.0.1" }, { path: "spec.cpu", op: "set", value: 1 }] },
-    { revision: "9", time: "2026-01-01T00:05:00Z", manager: "mgmt", user: "admin", operation: "Update", force: true, changes: [{ path: "metadata.annotations[network.kumo.dev/vtep-ip]", op: "remove", previous: "10.0.0.1" }] },
+    {
+      revision: "5",
+      time: "2026-01-01T00:00:00.123Z",
+      manager: "kumo-agent",
+      user: "agent-h1",
+      operation: "Update",
+      force: false,
+      changes: [
+        { path: "metadata.annotations[network.kumo.dev/vtep-ip]", op: "set", value: "10.0.0.1" },
+        { path: "spec.cpu", op: "set", value: 1 },
+      ],
+    },
+    {
+      revision: "9",
+      time: "2026-01-01T00:05:00Z",
+      manager: "mgmt",
+      user: "admin",
+      operation: "Update",
+      force: true,
+      changes: [{ path: "metadata.annotations[network.kumo.dev/vtep-ip]", op: "remove", previous: "10.0.0.1" }],
+    },
     { revision: "12", time: "2026-01-01T00:06:00Z", manager: "kumo-cli", user: "admin", operation: "Delete", force: false, changes: [] },
   ],
 };
@@ -89,7 +157,10 @@ test("history groups writes per field: who set it, who removed it (forced), when
   const lines = historyLines(history);
   assert.match(lines[0], /^FIELD +REVISION +TIME +ACTION +MANAGER +USER +OPERATION +VALUE$/);
   assert.match(lines[1], /^\(object\) +12 +2026-01-01 00:06:00Z +delete +kumo-cli/);
-  assert.match(lines[2], /^metadata.annotations\[network.kumo.dev\/vtep-ip\] +5 +2026-01-01 00:00:00Z +set +kumo-agent +agent-h1 +Update +"10.0.0.1"$/);
+  assert.match(
+    lines[2],
+    /^metadata.annotations\[network.kumo.dev\/vtep-ip\] +5 +2026-01-01 00:00:00Z +set +kumo-agent +agent-h1 +Update +"10.0.0.1"$/,
+  );
   assert.match(lines[3], /^ +9 +2026-01-01 00:05:00Z +removed +mgmt +admin +Update \(force\) +\(was "10.0.0.1"\)$/);
   assert.match(lines[4], /^spec.cpu +5 /);
   assert.equal(lines.length, 5);

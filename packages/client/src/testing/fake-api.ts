@@ -36,7 +36,12 @@ export class FakeApi {
 
   /** The fetch to hand to KumoClient. */
   readonly fetch: FetchFn = async (input, init = {}) => {
-    const r: SeenRequest = { method: init.method ?? "GET", url: new URL(input), headers: new Headers(init.headers), body: init.body as string | undefined };
+    const r: SeenRequest = {
+      method: init.method ?? "GET",
+      url: new URL(input),
+      headers: new Headers(init.headers),
+      body: init.body as string | undefined,
+    };
     this.requests.push(r);
     return this.intercept?.(r) ?? this.handle(r, init.signal ?? undefined);
   };
@@ -84,9 +89,15 @@ export class FakeApi {
     const path = r.url.pathname;
     if (!path.startsWith(BASE)) return status(404, "NotFound", "the server could not find the requested resource");
     const name = decodeURIComponent(path.slice(BASE.length + 1).split("/")[0] ?? "");
-    if (r.method === "GET" && !name && r.url.searchParams.get("watch")) return this.watch(Number(r.url.searchParams.get("resourceVersion") ?? 0), signal);
+    if (r.method === "GET" && !name && r.url.searchParams.get("watch"))
+      return this.watch(Number(r.url.searchParams.get("resourceVersion") ?? 0), signal);
     if (r.method === "GET" && !name) {
-      return json(200, { kind: "WidgetList", apiVersion: "test.kumo.dev/v1", metadata: { resourceVersion: String(this.rv) }, items: [...this.objects.values()] });
+      return json(200, {
+        kind: "WidgetList",
+        apiVersion: "test.kumo.dev/v1",
+        metadata: { resourceVersion: String(this.rv) },
+        items: [...this.objects.values()],
+      });
     }
     const cur = this.objects.get(name);
     if (r.method === "GET") return cur ? json(200, cur) : status(404, "NotFound", `widgets.test.kumo.dev "${name}" not found`);
@@ -94,7 +105,11 @@ export class FakeApi {
       const obj = JSON.parse(r.body ?? "{}") as KObject;
       if (!cur) return status(404, "NotFound", `widgets.test.kumo.dev "${name}" not found`);
       if (obj.metadata.resourceVersion !== cur.metadata.resourceVersion) {
-        return status(409, "Conflict", `Operation cannot be fulfilled on widgets.test.kumo.dev "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+        return status(
+          409,
+          "Conflict",
+          `Operation cannot be fulfilled on widgets.test.kumo.dev "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        );
       }
       return json(200, this.put(obj));
     }
@@ -108,7 +123,20 @@ export class FakeApi {
         watcher = { ctrl };
         const enc = (ev: unknown) => new TextEncoder().encode(JSON.stringify(ev) + "\n");
         if (from && from < this.compactedRv) {
-          ctrl.enqueue(enc({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason: "Expired", code: 410, message: "too old resource version" } }));
+          ctrl.enqueue(
+            enc({
+              type: "ERROR",
+              object: {
+                kind: "Status",
+                apiVersion: "v1",
+                metadata: {},
+                status: "Failure",
+                reason: "Expired",
+                code: 410,
+                message: "too old resource version",
+              },
+            }),
+          );
           ctrl.close();
           return;
         }

@@ -9,19 +9,21 @@ import type { Component } from "./component.js";
 export function listenerComponent(name: string, server: Server, host: string, port: number): Component {
   return {
     name,
-    start: () => new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => reject(e);
-      server.once("error", onError);
-      server.listen(port, host, () => {
-        server.off("error", onError);
-        resolve();
-      });
-    }),
-    stop: () => new Promise<void>((resolve) => {
-      if (!server.listening) return resolve();
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    }),
+    start: () =>
+      new Promise<void>((resolve, reject) => {
+        const onError = (e: Error) => reject(e);
+        server.once("error", onError);
+        server.listen(port, host, () => {
+          server.off("error", onError);
+          resolve();
+        });
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
     snapshot: () => {
       const a = server.address();
       return { listening: server.listening, address: a && typeof a === "object" ? `${a.address}:${a.port}` : a };

@@ -11,14 +11,15 @@ const quiet = { info() {}, warn() {}, error() {} };
 function listener(name: string, port: () => number, events: string[]) {
   let srv: Server | undefined;
   return component(name, {
-    start: () => new Promise<void>((res, rej) => {
-      srv = createServer();
-      srv.once("error", rej);
-      srv.listen(port(), "127.0.0.1", () => {
-        events.push(`start ${name}`);
-        res();
-      });
-    }),
+    start: () =>
+      new Promise<void>((res, rej) => {
+        srv = createServer();
+        srv.once("error", rej);
+        srv.listen(port(), "127.0.0.1", () => {
+          events.push(`start ${name}`);
+          res();
+        });
+      }),
     stop: async () => {
       events.push(`stop ${name}`);
       await new Promise<void>((r) => (srv?.listening ? srv.close(() => r()) : r()));
@@ -33,13 +34,15 @@ test("components start in order and stop in reverse; snapshot is keyed by name",
   let timerRuns = 0;
   m.add(component("store", { start: async () => void events.push("start store"), stop: async () => void events.push("stop store") }));
   m.add(listener("http", () => 0, events));
-  m.add(component("ticker", {
-    start: async (signal) => {
-      const t = setInterval(() => timerRuns++, 5);
-      signal.addEventListener("abort", () => clearInterval(t));
-      events.push("start ticker");
-    },
-  }));
+  m.add(
+    component("ticker", {
+      start: async (signal) => {
+        const t = setInterval(() => timerRuns++, 5);
+        signal.addEventListener("abort", () => clearInterval(t));
+        events.push("start ticker");
+      },
+    }),
+  );
   await m.start();
   assert.deepEqual(Object.keys(m.snapshot()), ["store", "http", "ticker"]);
   assert.deepEqual(m.snapshot().http, { listening: true });
@@ -65,7 +68,10 @@ test("a start that fails part-way (port in use) stops everything already started
     await assert.rejects(m.start(), /EADDRINUSE/);
     assert.deepEqual(events, ["start store", "start http", "stop http-extra", "stop http", "stop store"]);
     assert.deepEqual(first.snapshot?.(), { listening: false });
-    assert.deepEqual(m.lifecycle().map((c) => c.state), ["stopped", "stopped", "failed", "pending"]);
+    assert.deepEqual(
+      m.lifecycle().map((c) => c.state),
+      ["stopped", "stopped", "failed", "pending"],
+    );
   } finally {
     taken.close();
   }
@@ -75,7 +81,14 @@ test("a component whose stop throws does not keep the others running", async () 
   const events: string[] = [];
   const m = new ComponentManager(new Registry(), quiet);
   m.add(component("a", { start: async () => {}, stop: async () => void events.push("stop a") }));
-  m.add(component("b", { start: async () => {}, stop: async () => { throw new Error("stuck"); } }));
+  m.add(
+    component("b", {
+      start: async () => {},
+      stop: async () => {
+        throw new Error("stuck");
+      },
+    }),
+  );
   await m.start();
   await m.stop();
   await m.stop(); // idempotent

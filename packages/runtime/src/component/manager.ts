@@ -23,7 +23,10 @@ export class ComponentManager {
   private readonly entries: Entry[] = [];
   private stopping?: Promise<void>;
 
-  constructor(private readonly registry: Registry, private readonly log: Logger) {}
+  constructor(
+    private readonly registry: Registry,
+    private readonly log: Logger,
+  ) {}
 
   /** Appends a component (started after those added before it); returns it for chaining. */
   add<C extends Component>(c: C): C {

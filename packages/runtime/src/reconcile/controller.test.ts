@@ -26,7 +26,10 @@ test("a key is reconciled, errors back off and then succeed, terminal errors are
   const calls: string[] = [];
   let flaky = 2;
   const c = new Controller({
-    name: "t", log, baseDelayMs: 5, workers: 2,
+    name: "t",
+    log,
+    baseDelayMs: 5,
+    workers: 2,
     reconciler: async (ctx, key) => {
       calls.push(`${key}#${ctx.attempt}`);
       if (key === "flaky" && flaky-- > 0) throw new Error("not yet");
@@ -44,8 +47,14 @@ test("a key is reconciled, errors back off and then succeed, terminal errors are
   c.add("bad");
   await until(() => c.outcomes().success === 2 && c.outcomes().terminal === 1);
   await new Promise((r) => setTimeout(r, 50)); // a terminal key must not come back
-  assert.deepEqual(calls.filter((k) => k.startsWith("flaky")), ["flaky#0", "flaky#1", "flaky#2"]);
-  assert.deepEqual(calls.filter((k) => k.startsWith("bad")), ["bad#0"]);
+  assert.deepEqual(
+    calls.filter((k) => k.startsWith("flaky")),
+    ["flaky#0", "flaky#1", "flaky#2"],
+  );
+  assert.deepEqual(
+    calls.filter((k) => k.startsWith("bad")),
+    ["bad#0"],
+  );
   assert.equal(c.outcomes().error, 2);
   const snap = c.snapshot();
   assert.equal(snap.failing.bad?.terminal, true);
@@ -65,13 +74,17 @@ test("a synchronous throw and a non-Error rejection are caught and retried, neve
   const { log } = memLog();
   let n = 0;
   const c = new Controller({
-    name: "sync-throw", log, baseDelayMs: 1,
-    reconciler: { reconcile: ((_ctx: unknown, _key: string) => {
-      n++;
-      if (n === 1) throw new Error("sync boom");
-      if (n === 2) return Promise.reject("a string");
-      return Promise.resolve();
-    }) as never },
+    name: "sync-throw",
+    log,
+    baseDelayMs: 1,
+    reconciler: {
+      reconcile: ((_ctx: unknown, _key: string) => {
+        n++;
+        if (n === 1) throw new Error("sync boom");
+        if (n === 2) return Promise.reject("a string");
+        return Promise.resolve();
+      }) as never,
+    },
   });
   const unhandled: unknown[] = [];
   const onUnhandled = (e: unknown) => unhandled.push(e);
@@ -94,7 +107,9 @@ test("requeueAfter queues the key again after the delay; one key never runs on t
   let maxRunning = 0;
   let runs = 0;
   const c = new Controller({
-    name: "rq", log, workers: 4,
+    name: "rq",
+    log,
+    workers: 4,
     reconciler: async () => {
       running++;
       maxRunning = Math.max(maxRunning, running);
@@ -133,7 +148,9 @@ test("sources deliver before workers start; stop waits for the running reconcile
     },
   };
   const c = new Controller({
-    name: "src", log, sources: [manual, periodicSource("sweep", 20, "sweep"), lingering],
+    name: "src",
+    log,
+    sources: [manual, periodicSource("sweep", 20, "sweep"), lingering],
     reconciler: async (_ctx, key) => {
       seen.push(key);
       if (key === "slow") await new Promise<void>((r) => (release = r));
@@ -195,7 +212,10 @@ test("backoffHoldsEvents: adds during a key's error backoff wait for it; other k
   const runs: string[] = [];
   let failing = true;
   const c = new Controller({
-    name: "hold", log, baseDelayMs: 150, backoffHoldsEvents: true,
+    name: "hold",
+    log,
+    baseDelayMs: 150,
+    backoffHoldsEvents: true,
     reconciler: async (_ctx, key) => {
       runs.push(key);
       if (key === "bad" && failing) throw new Error("not yet");
@@ -226,7 +246,9 @@ test("informer-less sources: periodicSource calls onTick before each queueing", 
   let ticks = 0;
   const seen: number[] = [];
   const c = new Controller({
-    name: "tick", log, sources: [periodicSource("resync", 20, "k", { onTick: () => ticks++ })],
+    name: "tick",
+    log,
+    sources: [periodicSource("resync", 20, "k", { onTick: () => ticks++ })],
     reconciler: async () => void seen.push(ticks),
   });
   await c.start(new AbortController().signal);
@@ -240,7 +262,9 @@ test("requeue: true waits with the key's growing backoff and is neither an error
   const at: number[] = [];
   const attempts: number[] = [];
   const c = new Controller({
-    name: "backoff", log, baseDelayMs: 20,
+    name: "backoff",
+    log,
+    baseDelayMs: 20,
     reconciler: async (ctx) => {
       at.push(Date.now());
       attempts.push(ctx.attempt);

@@ -9,7 +9,15 @@ import { WorkQueue } from "@kumo/client";
 import type { Registry } from "prom-client";
 import type { Component } from "../component/component.js";
 import { type LoopMetrics, type ReconcileOutcome, RESULTS, loopMetrics } from "./metrics.js";
-import { type Enqueue, type Logger, type ReconcileContext, type ReconcileResult, type Reconciler, type Source, isTerminal } from "./types.js";
+import {
+  type Enqueue,
+  type Logger,
+  type ReconcileContext,
+  type ReconcileResult,
+  type Reconciler,
+  type Source,
+  isTerminal,
+} from "./types.js";
 
 /** Options of a Controller. */
 export interface ControllerOptions {

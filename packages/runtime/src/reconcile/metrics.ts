@@ -35,7 +35,10 @@ export function loopMetrics(registry: Registry): LoopMetrics {
   const loops = new Set<MeasuredLoop>();
   const gauge = (name: string, help: string, read: (l: MeasuredLoop) => number) =>
     new Gauge({
-      name, help, labelNames: ["controller"], registers: [registry],
+      name,
+      help,
+      labelNames: ["controller"],
+      registers: [registry],
       collect() {
         this.reset();
         for (const l of loops) this.labels(l.name).set(read(l));
@@ -43,7 +46,10 @@ export function loopMetrics(registry: Registry): LoopMetrics {
     });
   const counter = (name: string, help: string, read: (l: MeasuredLoop) => number) =>
     new Counter({
-      name, help, labelNames: ["controller"], registers: [registry],
+      name,
+      help,
+      labelNames: ["controller"],
+      registers: [registry],
       collect() {
         this.reset();
         for (const l of loops) this.labels(l.name).inc(read(l));
@@ -51,19 +57,25 @@ export function loopMetrics(registry: Registry): LoopMetrics {
     });
   gauge("kumo_controller_queue_depth", "Keys waiting in each control loop's work queue", (l) => l.queueStats().depth);
   gauge("kumo_controller_queue_delayed", "Keys each loop will queue later (requeue-after or backoff)", (l) => l.queueStats().waiting);
-  gauge("kumo_controller_queue_oldest_item_age_seconds", "How long the longest-waiting key has waited (grows when a loop is stuck)",
-    (l) => l.oldestAgeSeconds());
+  gauge("kumo_controller_queue_oldest_item_age_seconds", "How long the longest-waiting key has waited (grows when a loop is stuck)", (l) =>
+    l.oldestAgeSeconds(),
+  );
   gauge("kumo_controller_active_workers", "Reconciles running now, per loop", (l) => l.busyWorkers());
   counter("kumo_controller_queue_adds_total", "Keys added to each loop's queue", (l) => l.queueStats().adds);
   counter("kumo_controller_queue_retries_total", "Keys re-queued with backoff after a failed reconcile", (l) => l.queueStats().retries);
   const m: LoopMetrics = {
     loops,
     reconciles: new Counter({
-      name: "kumo_controller_reconcile_total", help: "Reconciles by loop and result (success, requeue, error, terminal)",
-      labelNames: ["controller", "result"], registers: [registry],
+      name: "kumo_controller_reconcile_total",
+      help: "Reconciles by loop and result (success, requeue, error, terminal)",
+      labelNames: ["controller", "result"],
+      registers: [registry],
     }),
     seconds: new Histogram({
-      name: "kumo_controller_reconcile_duration_seconds", help: "Reconcile latency by loop", labelNames: ["controller"], registers: [registry],
+      name: "kumo_controller_reconcile_duration_seconds",
+      help: "Reconcile latency by loop",
+      labelNames: ["controller"],
+      registers: [registry],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
     }),
   };

@@ -14,7 +14,8 @@ test("informerSource with delayMs: a burst of watch events costs one reconcile t
   const inf = new Informer(new KumoClient({ server: "https://x", fetch: api.fetch }), Widget);
   const seen: number[] = [];
   const c = new Controller({
-    name: "burst", log: quiet,
+    name: "burst",
+    log: quiet,
     sources: [informerSource("widgets", inf, () => "all", { run: true, delayMs: 30 })],
     reconciler: async () => void seen.push(inf.list().length),
   });

@@ -22,7 +22,12 @@ export interface InformerSourceOptions {
 }
 
 /** Keys from a client Informer's changes; resolves its start once the informer has synced. */
-export function informerSource<T extends KObject>(name: string, informer: Informer<T>, toKeys: KeyMapper<T>, o: InformerSourceOptions = {}): Source {
+export function informerSource<T extends KObject>(
+  name: string,
+  informer: Informer<T>,
+  toKeys: KeyMapper<T>,
+  o: InformerSourceOptions = {},
+): Source {
   return {
     name,
     async start(signal: AbortSignal, enqueue: Enqueue) {

@@ -5,7 +5,12 @@ import { request as httpsRequest } from "node:https";
 import { startTestServer, type TestServer } from "../testing.js";
 
 const HOSTS = "/apis/infra.kumo.dev/v1/hosts";
-const host = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name, ...extra }, spec: { capacity: { cpu: 1000, memoryMiB: 1024 } } });
+const host = (name: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: "infra.kumo.dev/v1",
+  kind: "Host",
+  metadata: { name, ...extra },
+  spec: { capacity: { cpu: 1000, memoryMiB: 1024 } },
+});
 
 let s: TestServer;
 before(async () => {
@@ -30,19 +35,22 @@ function openWatch(path: string) {
   const events: { type: string; object: any }[] = [];
   let buf = "";
   const waiters: (() => void)[] = [];
-  const req = httpsRequest({ host: url.hostname, port: url.port, path, headers: { authorization: `Bearer ${s.adminToken}` }, ca: s.caCert }, (res) => {
-    res.setEncoding("utf8");
-    res.on("data", (chunk: string) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line.trim()) events.push(JSON.parse(line));
-        waiters.splice(0).forEach((w) => w());
-      }
-    });
-  });
+  const req = httpsRequest(
+    { host: url.hostname, port: url.port, path, headers: { authorization: `Bearer ${s.adminToken}` }, ca: s.caCert },
+    (res) => {
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line.trim()) events.push(JSON.parse(line));
+          waiters.splice(0).forEach((w) => w());
+        }
+      });
+    },
+  );
   req.on("error", () => undefined);
   req.end();
   return {
@@ -50,8 +58,12 @@ function openWatch(path: string) {
     async waitFor(n: number, ms = 3000) {
       const deadline = Date.now() + ms;
       while (events.length < n) {
-        if (Date.now() > deadline) throw new Error(`expected ${n} watch events, got ${events.length}: ${JSON.stringify(events.map((e) => e.type))}`);
-        await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 50); });
+        if (Date.now() > deadline)
+          throw new Error(`expected ${n} watch events, got ${events.length}: ${JSON.stringify(events.map((e) => e.type))}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 50);
+        });
       }
       return events;
     },
@@ -61,7 +73,8 @@ function openWatch(path: string) {
 
 describe("CRUD", () => {
   it("creates, gets, lists with selectors and pages, updates with resourceVersion, deletes", async () => {
-    for (const n of ["c1", "c2", "c3"]) assert.equal((await s.call("POST", HOSTS, { body: host(n, { labels: { zone: n === "c2" ? "b" : "a" } }) })).status, 201);
+    for (const n of ["c1", "c2", "c3"])
+      assert.equal((await s.call("POST", HOSTS, { body: host(n, { labels: { zone: n === "c2" ? "b" : "a" } }) })).status, 201);
     const dup = await s.call("POST", HOSTS, { body: host("c1") });
     assert.equal(dup.status, 409);
     assert.equal(dup.body.reason, "AlreadyExists");
@@ -69,7 +82,10 @@ describe("CRUD", () => {
     assert.equal(got.body.metadata.generation, 1);
     assert.match(got.body.metadata.uid, /^[0-9a-f-]{36}$/);
     const sel = await s.call("GET", `${HOSTS}?labelSelector=zone%3Da`);
-    assert.deepEqual(sel.body.items.map((h: any) => h.metadata.name).filter((n: string) => n.startsWith("c")), ["c1", "c3"]);
+    assert.deepEqual(
+      sel.body.items.map((h: any) => h.metadata.name).filter((n: string) => n.startsWith("c")),
+      ["c1", "c3"],
+    );
     const page1 = await s.call("GET", `${HOSTS}?limit=2`);
     assert.equal(page1.body.items.length, 2);
     assert.ok(page1.body.metadata.continue);
@@ -98,7 +114,10 @@ describe("CRUD", () => {
     await s.call("POST", HOSTS, { body: { ...host("st1"), status: { agentVersion: "ignored" } } });
     const created = (await s.call("GET", `${HOSTS}/st1`)).body;
     assert.equal(created.status, undefined);
-    const st = await s.call("PATCH", `${HOSTS}/st1/status?fieldManager=agent`, { body: { status: { agentVersion: "1.0" }, spec: { unschedulable: true } }, contentType: "application/merge-patch+json" });
+    const st = await s.call("PATCH", `${HOSTS}/st1/status?fieldManager=agent`, {
+      body: { status: { agentVersion: "1.0" }, spec: { unschedulable: true } },
+      contentType: "application/merge-patch+json",
+    });
     assert.equal(st.status, 200);
     assert.equal(st.body.status.agentVersion, "1.0");
     assert.equal(st.body.spec.unschedulable, undefined, "spec is not writable through /status");
@@ -109,12 +128,24 @@ describe("CRUD", () => {
 describe("patches and ownership", () => {
   it("merge patch and json patch (with test op) apply to the latest version", async () => {
     await s.call("POST", HOSTS, { body: host("p1") });
-    const m = await s.call("PATCH", `${HOSTS}/p1?fieldManager=m1`, { body: { metadata: { labels: { a: "1" } } }, contentType: "application/merge-patch+json" });
+    const m = await s.call("PATCH", `${HOSTS}/p1?fieldManager=m1`, {
+      body: { metadata: { labels: { a: "1" } } },
+      contentType: "application/merge-patch+json",
+    });
     assert.equal(m.body.metadata.labels.a, "1");
-    const j = await s.call("PATCH", `${HOSTS}/p1?fieldManager=m1`, { body: [{ op: "test", path: "/metadata/labels/a", value: "1" }, { op: "replace", path: "/metadata/labels/a", value: "2" }], contentType: "application/json-patch+json" });
+    const j = await s.call("PATCH", `${HOSTS}/p1?fieldManager=m1`, {
+      body: [
+        { op: "test", path: "/metadata/labels/a", value: "1" },
+        { op: "replace", path: "/metadata/labels/a", value: "2" },
+      ],
+      contentType: "application/json-patch+json",
+    });
     assert.equal(j.status, 200);
     assert.equal(j.body.metadata.labels.a, "2");
-    const failed = await s.call("PATCH", `${HOSTS}/p1?fieldManager=m1`, { body: [{ op: "test", path: "/metadata/labels/a", value: "1" }], contentType: "application/json-patch+json" });
+    const failed = await s.call("PATCH", `${HOSTS}/p1?fieldManager=m1`, {
+      body: [{ op: "test", path: "/metadata/labels/a", value: "1" }],
+      contentType: "application/json-patch+json",
+    });
     assert.equal(failed.status, 422);
     const smp = await s.call("PATCH", `${HOSTS}/p1`, { body: {}, contentType: "application/strategic-merge-patch+json" });
     assert.equal(smp.status, 415);
@@ -122,15 +153,25 @@ describe("patches and ownership", () => {
 
   it("refuses removal of another manager's annotations unless forced, and records who removed what", async () => {
     await s.call("POST", HOSTS, { body: host("own1") });
-    await s.call("PATCH", `${HOSTS}/own1?fieldManager=kumo-agent`, { body: { metadata: { annotations: { "network.kumo.dev/vtep-ip": "10.0.0.1" } } }, contentType: "application/merge-patch+json" });
+    await s.call("PATCH", `${HOSTS}/own1?fieldManager=kumo-agent`, {
+      body: { metadata: { annotations: { "network.kumo.dev/vtep-ip": "10.0.0.1" } } },
+      contentType: "application/merge-patch+json",
+    });
     const cur = (await s.call("GET", `${HOSTS}/own1`)).body;
     cur.metadata.annotations = { desired: "yes" };
     const refused = await s.call("PUT", `${HOSTS}/own1?fieldManager=mgmt`, { body: cur });
     assert.equal(refused.status, 409);
     assert.match(refused.body.message, /kumo-agent/);
     assert.match(refused.body.message, /network\.kumo\.dev\/vtep-ip/);
-    assert.equal((await s.call("GET", `${HOSTS}/own1`)).body.metadata.annotations["network.kumo.dev/vtep-ip"], "10.0.0.1", "nothing was written");
-    const mergeRemove = await s.call("PATCH", `${HOSTS}/own1?fieldManager=mgmt`, { body: { metadata: { annotations: { "network.kumo.dev/vtep-ip": null } } }, contentType: "application/merge-patch+json" });
+    assert.equal(
+      (await s.call("GET", `${HOSTS}/own1`)).body.metadata.annotations["network.kumo.dev/vtep-ip"],
+      "10.0.0.1",
+      "nothing was written",
+    );
+    const mergeRemove = await s.call("PATCH", `${HOSTS}/own1?fieldManager=mgmt`, {
+      body: { metadata: { annotations: { "network.kumo.dev/vtep-ip": null } } },
+      contentType: "application/merge-patch+json",
+    });
     assert.equal(mergeRemove.status, 409, "merge patches follow the same rule");
     const forced = await s.call("PUT", `${HOSTS}/own1?fieldManager=mgmt&force=true`, { body: cur });
     assert.equal(forced.status, 200);
@@ -141,7 +182,11 @@ describe("patches and ownership", () => {
     assert.equal(last.user, "admin");
     assert.equal(last.force, true);
     assert.deepEqual(last.overridden, [{ manager: "kumo-agent", paths: ["metadata.annotations[network.kumo.dev/vtep-ip]"] }]);
-    assert.ok(last.changes.some((c: any) => c.op === "remove" && c.path === "metadata.annotations[network.kumo.dev/vtep-ip]" && c.previous === "10.0.0.1"));
+    assert.ok(
+      last.changes.some(
+        (c: any) => c.op === "remove" && c.path === "metadata.annotations[network.kumo.dev/vtep-ip]" && c.previous === "10.0.0.1",
+      ),
+    );
     const events = (await s.call("GET", `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Down1`)).body.items;
     assert.ok(events.some((e: any) => e.reason === "FieldsOverridden" && e.type === "Warning" && /kumo-agent/.test(e.message)));
     const metrics = (await s.call("GET", "/metrics")).text;
@@ -149,10 +194,19 @@ describe("patches and ownership", () => {
   });
 
   it("server-side apply: creates, conflicts with another manager's value, forces, removes fields it stops applying", async () => {
-    const apply = (body: unknown, q: string) => s.call("PATCH", `${HOSTS}/ssa1?${q}`, { body, contentType: "application/apply-patch+yaml" });
-    const cfg = { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "ssa1", labels: { a: "1" } }, spec: { capacity: { cpu: 100 } } };
+    const apply = (body: unknown, q: string) =>
+      s.call("PATCH", `${HOSTS}/ssa1?${q}`, { body, contentType: "application/apply-patch+yaml" });
+    const cfg = {
+      apiVersion: "infra.kumo.dev/v1",
+      kind: "Host",
+      metadata: { name: "ssa1", labels: { a: "1" } },
+      spec: { capacity: { cpu: 100 } },
+    };
     assert.equal((await apply(cfg, "fieldManager=alice")).status, 201);
-    await s.call("PATCH", `${HOSTS}/ssa1?fieldManager=bob`, { body: { spec: { capacity: { cpu: 200 } } }, contentType: "application/merge-patch+json" });
+    await s.call("PATCH", `${HOSTS}/ssa1?fieldManager=bob`, {
+      body: { spec: { capacity: { cpu: 200 } } },
+      contentType: "application/merge-patch+json",
+    });
     const conflict = await apply(cfg, "fieldManager=alice");
     assert.equal(conflict.status, 409);
     assert.match(conflict.body.message, /Apply failed with 1 conflict: conflict with "bob": \.spec\.capacity\.cpu/);
@@ -171,7 +225,10 @@ describe("finalizers, garbage collection and namespaces", () => {
     assert.equal(del.status, 200);
     assert.ok(del.body.metadata.deletionTimestamp);
     assert.equal((await s.call("GET", `${HOSTS}/fin1`)).status, 200);
-    const addFin = await s.call("PATCH", `${HOSTS}/fin1`, { body: { metadata: { finalizers: ["example.com/hold", "x.com/new"] } }, contentType: "application/merge-patch+json" });
+    const addFin = await s.call("PATCH", `${HOSTS}/fin1`, {
+      body: { metadata: { finalizers: ["example.com/hold", "x.com/new"] } },
+      contentType: "application/merge-patch+json",
+    });
     assert.equal(addFin.status, 403);
     await s.call("PATCH", `${HOSTS}/fin1`, { body: { metadata: { finalizers: [] } }, contentType: "application/merge-patch+json" });
     assert.equal((await s.call("GET", `${HOSTS}/fin1`)).status, 404);
@@ -180,15 +237,25 @@ describe("finalizers, garbage collection and namespaces", () => {
   it("deletes dependents through ownerReferences; Orphan keeps them", async () => {
     const owner = (await s.call("POST", HOSTS, { body: host("owner1") })).body;
     const ref = [{ apiVersion: "infra.kumo.dev/v1", kind: "Host", name: "owner1", uid: owner.metadata.uid }];
-    await s.call("POST", "/api/v1/namespaces/default/secrets", { body: { apiVersion: "v1", kind: "Secret", metadata: { name: "dep1", ownerReferences: ref }, stringData: { a: "b" } } });
+    await s.call("POST", "/api/v1/namespaces/default/secrets", {
+      body: { apiVersion: "v1", kind: "Secret", metadata: { name: "dep1", ownerReferences: ref }, stringData: { a: "b" } },
+    });
     assert.equal((await s.call("GET", "/api/v1/namespaces/default/secrets/dep1")).body.data.a, "Yg==");
     await s.call("DELETE", `${HOSTS}/owner1`);
     await waitUntil(async () => (await s.call("GET", "/api/v1/namespaces/default/secrets/dep1")).status === 404);
 
     const owner2 = (await s.call("POST", HOSTS, { body: host("owner2") })).body;
-    await s.call("POST", "/api/v1/namespaces/default/secrets", { body: { apiVersion: "v1", kind: "Secret", metadata: { name: "dep2", ownerReferences: [{ ...ref[0], name: "owner2", uid: owner2.metadata.uid }] } } });
+    await s.call("POST", "/api/v1/namespaces/default/secrets", {
+      body: {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "dep2", ownerReferences: [{ ...ref[0], name: "owner2", uid: owner2.metadata.uid }] },
+      },
+    });
     await s.call("DELETE", `${HOSTS}/owner2`, { body: { propagationPolicy: "Orphan" } });
-    await waitUntil(async () => (await s.call("GET", "/api/v1/namespaces/default/secrets/dep2")).body?.metadata?.ownerReferences === undefined);
+    await waitUntil(
+      async () => (await s.call("GET", "/api/v1/namespaces/default/secrets/dep2")).body?.metadata?.ownerReferences === undefined,
+    );
   });
 
   it("a deleted namespace is emptied then removed; system namespaces cannot be deleted", async () => {
@@ -197,7 +264,11 @@ describe("finalizers, garbage collection and namespaces", () => {
     await s.call("DELETE", "/api/v1/namespaces/proj1");
     await waitUntil(async () => (await s.call("GET", "/api/v1/namespaces/proj1")).status === 404);
     assert.equal((await s.call("GET", "/api/v1/namespaces/proj1/secrets/s1")).status, 404);
-    assert.equal((await s.call("POST", "/api/v1/namespaces/proj1/secrets", { body: { apiVersion: "v1", kind: "Secret", metadata: { name: "s2" } } })).status, 404);
+    assert.equal(
+      (await s.call("POST", "/api/v1/namespaces/proj1/secrets", { body: { apiVersion: "v1", kind: "Secret", metadata: { name: "s2" } } }))
+        .status,
+      404,
+    );
     assert.equal((await s.call("DELETE", "/api/v1/namespaces/default")).status, 403);
   });
 });
@@ -212,7 +283,10 @@ describe("watch", () => {
       await s.call("PATCH", `${HOSTS}/w1`, { body: { spec: { unschedulable: true } }, contentType: "application/merge-patch+json" });
       await w.waitFor(2);
       assert.equal(w.events[1].type, "MODIFIED");
-      await s.call("PATCH", `${HOSTS}/w1`, { body: { metadata: { labels: { watch: "no" } } }, contentType: "application/merge-patch+json" });
+      await s.call("PATCH", `${HOSTS}/w1`, {
+        body: { metadata: { labels: { watch: "no" } } },
+        contentType: "application/merge-patch+json",
+      });
       await w.waitFor(3);
       assert.equal(w.events[2].type, "DELETED", "leaving the selector is a DELETED event");
     } finally {
@@ -287,7 +361,11 @@ describe("discovery and OpenAPI", () => {
     const doc = await s.call("GET", url);
     const patch = doc.body.paths["/apis/infra.kumo.dev/v1/hosts/{name}"].patch;
     assert.ok(patch.parameters.some((p: any) => p.name === "fieldValidation"));
-    assert.deepEqual(Object.keys(patch.requestBody.content).sort(), ["application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json"]);
+    assert.deepEqual(Object.keys(patch.requestBody.content).sort(), [
+      "application/apply-patch+yaml",
+      "application/json-patch+json",
+      "application/merge-patch+json",
+    ]);
     assert.equal((await s.call("GET", "/apis", { token: null })).status, 401);
   });
 });

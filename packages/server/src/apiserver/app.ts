@@ -24,7 +24,17 @@ export interface AppEnv {
 }
 
 const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/livez", "/version"]);
-const MIME: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".json": "application/json", ".ico": "image/x-icon", ".map": "application/json", ".woff2": "font/woff2" };
+const MIME: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".json": "application/json",
+  ".ico": "image/x-icon",
+  ".map": "application/json",
+  ".woff2": "font/woff2",
+};
 
 function errorResponse(c: Context, e: unknown, d: ApiDeps): Response {
   let err: ApiError;
@@ -60,7 +70,19 @@ export function createApp(d: ApiDeps, ready: () => boolean, opts: { blobs?: Blob
       d.metrics.requests.labels(verb, resource, code).inc();
       d.metrics.requestSeconds.labels(verb, resource).observe(secs);
       if (info && d.audit) {
-        d.audit.write({ time: new Date().toISOString(), user: c.get("user")?.name ?? "anonymous", verb, resource: info.kind.plural, subresource: info.subresource, namespace: info.namespace, name: info.name, code: c.res.status, fieldManager: c.req.query("fieldManager"), userAgent: c.req.header("user-agent"), latencyMs: Math.round(secs * 1000 * 100) / 100 });
+        d.audit.write({
+          time: new Date().toISOString(),
+          user: c.get("user")?.name ?? "anonymous",
+          verb,
+          resource: info.kind.plural,
+          subresource: info.subresource,
+          namespace: info.namespace,
+          name: info.name,
+          code: c.res.status,
+          fieldManager: c.req.query("fieldManager"),
+          userAgent: c.req.header("user-agent"),
+          latencyMs: Math.round(secs * 1000 * 100) / 100,
+        });
       }
     }
   });
@@ -99,7 +121,9 @@ export function createApp(d: ApiDeps, ready: () => boolean, opts: { blobs?: Blob
     const m = auth.match(/^Bearer\s+(\S+)$/i);
     if (!m) {
       d.metrics.authFailures.inc();
-      throw unauthorized("Unauthorized: send a bearer token (Authorization: Bearer <token>); the admin token is in the kubeconfig written by `kumo up`");
+      throw unauthorized(
+        "Unauthorized: send a bearer token (Authorization: Bearer <token>); the admin token is in the kubeconfig written by `kumo up`",
+      );
     }
     const res = d.iam.authenticate(m[1]);
     if ("error" in res) {
@@ -127,7 +151,8 @@ export function createApp(d: ApiDeps, ready: () => boolean, opts: { blobs?: Blob
     const doc = openapi.docs.get(c.req.path.slice("/openapi/v3/".length));
     if (!doc) throw notFound({ resource: "openapi", name: c.req.path });
     const headers: Record<string, string> = { "content-type": "application/json" };
-    if (c.req.query("hash") === doc.hash) Object.assign(headers, { "cache-control": "public, immutable", expires: new Date(Date.now() + 365 * 24 * 3600e3).toUTCString() });
+    if (c.req.query("hash") === doc.hash)
+      Object.assign(headers, { "cache-control": "public, immutable", expires: new Date(Date.now() + 365 * 24 * 3600e3).toUTCString() });
     return c.body(doc.json, 200, headers);
   });
 
@@ -161,23 +186,36 @@ export function createApp(d: ApiDeps, ready: () => boolean, opts: { blobs?: Blob
     const authzVerb = info.subresource === "history" || info.subresource === "log" ? "get" : info.verb;
     if (!d.iam.authorize(user, authzVerb, info.group, resource, info.kind.namespaced ? info.namespace : undefined, info.name)) {
       const scope = info.kind.namespaced && info.namespace ? `in the namespace "${info.namespace}"` : "at the cluster scope";
-      throw forbidden(`${info.kind.plural}${info.kind.group ? "." + info.kind.group : ""}${info.name ? ` "${info.name}"` : ""} is forbidden: User "${user.name}" cannot ${authzVerb} resource "${resource}" in API group "${info.group}" ${scope}`);
+      throw forbidden(
+        `${info.kind.plural}${info.kind.group ? "." + info.kind.group : ""}${info.name ? ` "${info.name}"` : ""} is forbidden: User "${user.name}" cannot ${authzVerb} resource "${resource}" in API group "${info.group}" ${scope}`,
+      );
     }
-    if (info.subresource === "history" && (c.req.method !== "GET" || !info.name)) throw methodNotAllowed("the history subresource is read-only");
+    if (info.subresource === "history" && (c.req.method !== "GET" || !info.name))
+      throw methodNotAllowed("the history subresource is read-only");
     if (info.subresource === "log") {
-      if (c.req.method !== "GET" || !info.name || info.verb === "watch") throw methodNotAllowed(`the log subresource is read with GET on one ${info.kind.singular}`);
+      if (c.req.method !== "GET" || !info.name || info.verb === "watch")
+        throw methodNotAllowed(`the log subresource is read with GET on one ${info.kind.singular}`);
       return instanceLog(c, d, info);
     }
     switch (info.verb) {
-      case "get": return getItem(c, d, info);
-      case "list": return listItems(c, d, info);
-      case "watch": return watchItems(c, d, info);
-      case "create": return createItem(c, d, info, user);
-      case "update": return updateItem(c, d, info, user);
-      case "patch": return patchItem(c, d, info, user);
-      case "delete": return deleteItem(c, d, info, user);
-      case "deletecollection": return deleteCollection(c, d, info, user);
-      default: throw methodNotAllowed(`${c.req.method} is not supported on ${path}`);
+      case "get":
+        return getItem(c, d, info);
+      case "list":
+        return listItems(c, d, info);
+      case "watch":
+        return watchItems(c, d, info);
+      case "create":
+        return createItem(c, d, info, user);
+      case "update":
+        return updateItem(c, d, info, user);
+      case "patch":
+        return patchItem(c, d, info, user);
+      case "delete":
+        return deleteItem(c, d, info, user);
+      case "deletecollection":
+        return deleteCollection(c, d, info, user);
+      default:
+        throw methodNotAllowed(`${c.req.method} is not supported on ${path}`);
     }
   };
   // Image blobs are raw streams, not objects: routed before the resource handler (and after authentication).

@@ -109,6 +109,9 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
   if (ct === "application/merge-patch+json") return "merge";
   if (ct === "application/json-patch+json") return "json";
   if (ct === "application/apply-patch+yaml" || ct === "application/apply-patch+json") return "apply";
-  if (ct === "application/strategic-merge-patch+json") throw unsupportedMediaType("strategic merge patch is not supported by kumo; use --type merge or --type json");
-  throw unsupportedMediaType(`unsupported patch type "${contentType ?? ""}"; use application/merge-patch+json, application/json-patch+json or application/apply-patch+yaml`);
+  if (ct === "application/strategic-merge-patch+json")
+    throw unsupportedMediaType("strategic merge patch is not supported by kumo; use --type merge or --type json");
+  throw unsupportedMediaType(
+    `unsupported patch type "${contentType ?? ""}"; use application/merge-patch+json, application/json-patch+json or application/apply-patch+yaml`,
+  );
 }

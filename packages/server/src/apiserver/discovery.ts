@@ -6,8 +6,15 @@ const ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch
 /** `/version`. The minor must be one kubectl's dispatcher maps to itself (see KUBECTL-NOTES). */
 export function versionInfo() {
   return {
-    major: "1", minor: "32", gitVersion: "v1.32.0-kumo.0.1.0", gitCommit: "kumo", gitTreeState: "clean",
-    buildDate: "2026-11-24T00:00:00Z", goVersion: `node${process.versions.node}`, compiler: "tsc", platform: `${process.platform}/${process.arch}`,
+    major: "1",
+    minor: "32",
+    gitVersion: "v1.32.0-kumo.0.1.0",
+    gitCommit: "kumo",
+    gitTreeState: "clean",
+    buildDate: "2026-11-24T00:00:00Z",
+    goVersion: `node${process.versions.node}`,
+    compiler: "tsc",
+    platform: `${process.platform}/${process.arch}`,
   };
 }
 
@@ -30,11 +37,17 @@ export function groupDoc(name: string, versions: string[]) {
 
 function resourceEntries(k: KindDefinition) {
   const main = {
-    name: k.plural, singularName: k.singular, namespaced: k.namespaced, kind: k.kind, verbs: k.verbs ?? ALL_VERBS,
-    ...(k.shortNames.length ? { shortNames: k.shortNames } : {}), ...(k.categories.length ? { categories: k.categories } : {}),
+    name: k.plural,
+    singularName: k.singular,
+    namespaced: k.namespaced,
+    kind: k.kind,
+    verbs: k.verbs ?? ALL_VERBS,
+    ...(k.shortNames.length ? { shortNames: k.shortNames } : {}),
+    ...(k.categories.length ? { categories: k.categories } : {}),
   };
   const subs = [];
-  if (k.statusSubresource) subs.push({ name: `${k.plural}/status`, singularName: "", namespaced: k.namespaced, kind: k.kind, verbs: ["get", "patch", "update"] });
+  if (k.statusSubresource)
+    subs.push({ name: `${k.plural}/status`, singularName: "", namespaced: k.namespaced, kind: k.kind, verbs: ["get", "patch", "update"] });
   if (k.logSubresource) subs.push({ name: `${k.plural}/log`, singularName: "", namespaced: k.namespaced, kind: k.kind, verbs: ["get"] });
   subs.push({ name: `${k.plural}/history`, singularName: "", namespaced: k.namespaced, kind: "WriteHistory", verbs: ["get"] });
   return [main, ...subs];
@@ -44,5 +57,10 @@ function resourceEntries(k: KindDefinition) {
 export function resourceList(kinds: KindRegistry, group: string, version: string) {
   const ks = kinds.all().filter((k) => k.group === group && k.version === version);
   if (!ks.length) return undefined;
-  return { kind: "APIResourceList", apiVersion: "v1", groupVersion: group ? `${group}/${version}` : version, resources: ks.flatMap(resourceEntries) };
+  return {
+    kind: "APIResourceList",
+    apiVersion: "v1",
+    groupVersion: group ? `${group}/${version}` : version,
+    resources: ks.flatMap(resourceEntries),
+  };
 }

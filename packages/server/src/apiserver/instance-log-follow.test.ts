@@ -30,12 +30,20 @@ before(async () => {
     streams.set(name, { res, url: req.url ?? "", closed });
   });
   await new Promise<void>((res, rej) => agent!.once("error", rej).listen(AGENT_PORT, FAKE_AGENT_IP, () => res()));
-  const host = { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "h-follow" }, spec: { underlayIP: FAKE_AGENT_IP, unschedulable: true } };
+  const host = {
+    apiVersion: "infra.kumo.dev/v1",
+    kind: "Host",
+    metadata: { name: "h-follow" },
+    spec: { underlayIP: FAKE_AGENT_IP, unschedulable: true },
+  };
   assert.equal((await s.call("POST", "/apis/infra.kumo.dev/v1/hosts", { body: host })).status, 201);
   for (const name of ["tailing", "ending"]) {
     const inst = { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name }, spec: { kind: "container", image: "busybox" } };
     assert.equal((await s.call("POST", INSTANCES, { body: inst })).status, 201);
-    const placed = await s.call("PATCH", `${INSTANCES}/${name}/status`, { body: { status: { host: "h-follow", phase: "Running" } }, contentType: "application/merge-patch+json" });
+    const placed = await s.call("PATCH", `${INSTANCES}/${name}/status`, {
+      body: { status: { host: "h-follow", phase: "Running" } },
+      contentType: "application/merge-patch+json",
+    });
     assert.equal(placed.status, 200, JSON.stringify(placed.body));
   }
 });
@@ -49,13 +57,16 @@ after(async () => {
 function follow(path: string): Promise<{ status: number; text: () => string; ended: Promise<boolean>; close: () => void }> {
   const url = new URL(s.url);
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: url.hostname, port: url.port, path, headers: { authorization: `Bearer ${s.adminToken}` }, ca: s.caCert }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      const ended = new Promise<boolean>((r) => res.on("close", () => r(res.complete)));
-      resolve({ status: res.statusCode ?? 0, text: () => text, ended, close: () => req.destroy() });
-    });
+    const req = httpsRequest(
+      { host: url.hostname, port: url.port, path, headers: { authorization: `Bearer ${s.adminToken}` }, ca: s.caCert },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        const ended = new Promise<boolean>((r) => res.on("close", () => r(res.complete)));
+        resolve({ status: res.statusCode ?? 0, text: () => text, ended, close: () => req.destroy() });
+      },
+    );
     req.on("error", reject);
     req.end();
   });

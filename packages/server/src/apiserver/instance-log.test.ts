@@ -20,9 +20,14 @@ let agent: Server | undefined;
 const seen: { url: string; authorization?: string }[] = [];
 
 async function placedInstance(name: string, hostName: string): Promise<void> {
-  const created = await s.call("POST", INSTANCES, { body: { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name }, spec: { kind: "container", image: "busybox" } } });
+  const created = await s.call("POST", INSTANCES, {
+    body: { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name }, spec: { kind: "container", image: "busybox" } },
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  const placed = await s.call("PATCH", `${INSTANCES}/${name}/status`, { body: { status: { host: hostName, phase: "Running" } }, contentType: "application/merge-patch+json" });
+  const placed = await s.call("PATCH", `${INSTANCES}/${name}/status`, {
+    body: { status: { host: hostName, phase: "Running" } },
+    contentType: "application/merge-patch+json",
+  });
   assert.equal(placed.status, 200, JSON.stringify(placed.body));
 }
 
@@ -34,8 +39,13 @@ before(async () => {
     res.writeHead(200, { "content-type": "text/plain" }).end("hello from the console\n");
   });
   await new Promise<void>((res, rej) => agent!.once("error", rej).listen(AGENT_PORT, FAKE_AGENT_IP, () => res()));
-  for (const [name, ip] of [["h-up", FAKE_AGENT_IP], ["h-down", "127.0.0.3"]] as const) {
-    const r = await s.call("POST", "/apis/infra.kumo.dev/v1/hosts", { body: { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name }, spec: { underlayIP: ip, unschedulable: true } } });
+  for (const [name, ip] of [
+    ["h-up", FAKE_AGENT_IP],
+    ["h-down", "127.0.0.3"],
+  ] as const) {
+    const r = await s.call("POST", "/apis/infra.kumo.dev/v1/hosts", {
+      body: { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name }, spec: { underlayIP: ip, unschedulable: true } },
+    });
     assert.equal(r.status, 201, JSON.stringify(r.body));
   }
 });
@@ -56,7 +66,14 @@ describe("instances/NAME/log", () => {
   });
 
   it("answers clear Statuses: no host yet, agent down, agent without the log, bad tailBytes, wrong verb", async () => {
-    await s.call("POST", INSTANCES, { body: { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name: "pending" }, spec: { kind: "container", image: "busybox" } } });
+    await s.call("POST", INSTANCES, {
+      body: {
+        apiVersion: "compute.kumo.dev/v1",
+        kind: "Instance",
+        metadata: { name: "pending" },
+        spec: { kind: "container", image: "busybox" },
+      },
+    });
     const pending = await s.call("GET", `${INSTANCES}/pending/log`);
     assert.deepEqual([pending.status, pending.body.reason], [400, "BadRequest"]);
     assert.match(pending.body.message, /instance "pending" in project "default" is not on a host yet/);
@@ -78,20 +95,37 @@ describe("instances/NAME/log", () => {
     assert.equal(hostLog.status, 404, "only kinds with a log subresource serve one");
 
     const metrics = (await s.call("GET", "/metrics")).text ?? "";
-    for (const outcome of ["ok", "unreachable", "not_found"]) assert.match(metrics, new RegExp(`kumo_apiserver_agent_proxy_requests_total\\{outcome="${outcome}"\\} [1-9]`));
+    for (const outcome of ["ok", "unreachable", "not_found"])
+      assert.match(metrics, new RegExp(`kumo_apiserver_agent_proxy_requests_total\\{outcome="${outcome}"\\} [1-9]`));
   });
 
   it("is authorized as instances/log in the instance's project", async () => {
     await s.call("POST", "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "other" } } });
-    await s.call("POST", "/apis/iam.kumo.dev/v1/users", { body: { apiVersion: "iam.kumo.dev/v1", kind: "User", metadata: { name: "eve" }, spec: {} } });
-    await s.call("POST", "/apis/iam.kumo.dev/v1/namespaces/other/rolebindings", { body: { apiVersion: "iam.kumo.dev/v1", kind: "RoleBinding", metadata: { name: "eve-admin" }, roleRef: { name: "admin" }, subjects: [{ kind: "User", name: "eve" }] } });
-    const tok = await s.call("POST", "/apis/iam.kumo.dev/v1/tokens", { body: { apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { name: "eve-1" }, spec: { user: "eve" } } });
+    await s.call("POST", "/apis/iam.kumo.dev/v1/users", {
+      body: { apiVersion: "iam.kumo.dev/v1", kind: "User", metadata: { name: "eve" }, spec: {} },
+    });
+    await s.call("POST", "/apis/iam.kumo.dev/v1/namespaces/other/rolebindings", {
+      body: {
+        apiVersion: "iam.kumo.dev/v1",
+        kind: "RoleBinding",
+        metadata: { name: "eve-admin" },
+        roleRef: { name: "admin" },
+        subjects: [{ kind: "User", name: "eve" }],
+      },
+    });
+    const tok = await s.call("POST", "/apis/iam.kumo.dev/v1/tokens", {
+      body: { apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { name: "eve-1" }, spec: { user: "eve" } },
+    });
     const eve = tok.body.status.bearerToken as string;
     const before = seen.length;
     let r = await s.call("GET", `${INSTANCES}/web/log`, { token: eve });
-    for (let i = 0; i < 50 && r.status === 401; i++) r = await new Promise((res) => setTimeout(res, 20)).then(() => s.call("GET", `${INSTANCES}/web/log`, { token: eve }));
+    for (let i = 0; i < 50 && r.status === 401; i++)
+      r = await new Promise((res) => setTimeout(res, 20)).then(() => s.call("GET", `${INSTANCES}/web/log`, { token: eve }));
     assert.equal(r.status, 403);
-    assert.match(r.body.message, /User "eve" cannot get resource "instances\/log" in API group "compute\.kumo\.dev" in the namespace "default"/);
+    assert.match(
+      r.body.message,
+      /User "eve" cannot get resource "instances\/log" in API group "compute\.kumo\.dev" in the namespace "default"/,
+    );
     assert.equal(seen.length, before, "a refused read never reaches the agent");
   });
 });

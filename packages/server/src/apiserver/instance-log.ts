@@ -29,8 +29,9 @@ export async function instanceLog(c: Context, d: ApiDeps, info: RequestInfo): Pr
   if (!ip) throw unavailable(d, `host "${hostName}" of ${what} has no underlay address, so its agent cannot be asked for the log`);
   if (!d.agentProxyToken) throw unavailable(d, "this server has no agent proxy token (see agent-proxy.token in its data dir)");
 
-  const url = `http://${ip}:${AGENT_PORT}/debug/instances/${encodeURIComponent(info.namespace!)}/${encodeURIComponent(info.name!)}/logs?tailBytes=${tail}`
-    + (follow ? "&follow=true" : "");
+  const url =
+    `http://${ip}:${AGENT_PORT}/debug/instances/${encodeURIComponent(info.namespace!)}/${encodeURIComponent(info.name!)}/logs?tailBytes=${tail}` +
+    (follow ? "&follow=true" : "");
   // A follow may stream for hours: there the timeout covers the agent's headers only.
   const upstream = new AbortController();
   const timer = setTimeout(() => upstream.abort(new DOMException("agent timeout", "TimeoutError")), AGENT_TIMEOUT_MS);
@@ -39,7 +40,10 @@ export async function instanceLog(c: Context, d: ApiDeps, info: RequestInfo): Pr
     res = await fetch(url, { headers: { authorization: `Bearer ${d.agentProxyToken}` }, signal: upstream.signal });
   } catch (e) {
     clearTimeout(timer);
-    const why = (e as Error).name === "TimeoutError" ? `no answer within ${AGENT_TIMEOUT_MS} ms` : String((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message);
+    const why =
+      (e as Error).name === "TimeoutError"
+        ? `no answer within ${AGENT_TIMEOUT_MS} ms`
+        : String((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message);
     throw unavailable(d, `the agent of host "${hostName}" (${ip}:${AGENT_PORT}) did not answer for the log of ${what}: ${why}`);
   }
   if (follow && res.ok && res.body) {
@@ -52,7 +56,11 @@ export async function instanceLog(c: Context, d: ApiDeps, info: RequestInfo): Pr
   const text = await res.text().finally(() => clearTimeout(timer));
   if (res.status === 404) {
     d.metrics.agentProxyRequests.not_found++;
-    throw new ApiError(404, "NotFound", `the agent of host "${hostName}" has no log of ${what} (yet): ${text.trim()}`, { name: info.name, group: InstanceKind.group, kind: "instances/log" });
+    throw new ApiError(404, "NotFound", `the agent of host "${hostName}" has no log of ${what} (yet): ${text.trim()}`, {
+      name: info.name,
+      group: InstanceKind.group,
+      kind: "instances/log",
+    });
   }
   if (!res.ok) {
     d.metrics.agentProxyRequests.refused++;
@@ -66,7 +74,9 @@ function tailBytes(raw: string | undefined): number {
   if (raw === undefined || raw === "") return DEFAULT_TAIL_BYTES;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_TAIL_BYTES) {
-    throw badRequest(`tailBytes must be an integer from 1 to ${MAX_TAIL_BYTES}, not "${raw}"`, [{ field: "tailBytes", reason: "FieldValueInvalid", message: "must be a positive integer" }]);
+    throw badRequest(`tailBytes must be an integer from 1 to ${MAX_TAIL_BYTES}, not "${raw}"`, [
+      { field: "tailBytes", reason: "FieldValueInvalid", message: "must be a positive integer" },
+    ]);
   }
   return n;
 }

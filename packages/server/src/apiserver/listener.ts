@@ -38,25 +38,27 @@ export function httpsListener(name: string, o: ListenerOptions): HttpsListener {
     get port() {
       return bound;
     },
-    start: () => new Promise<void>((res, rej) => {
-      const port = o.port();
-      const s = serve({ fetch: o.fetch, hostname: o.host, port, createServer: createHttpsServer, serverOptions: o.tls() }, () => {
-        bound = (s.address() as AddressInfo).port;
-        res();
-      });
-      server = s;
-      s.once("error", (e: Error) => rej(new Error(`cannot listen on ${o.host}:${port}: ${e.message}`)));
-      s.on("secureConnection", parseInJavaScript);
-      // Watches stay open for a long time; Node's default request/headers timeouts would cut them.
-      const srv = s as unknown as { requestTimeout: number; keepAliveTimeout: number };
-      srv.requestTimeout = 0;
-      srv.keepAliveTimeout = 65_000;
-    }),
-    stop: () => new Promise<void>((res) => {
-      if (!server?.listening) return res();
-      server.close(() => res());
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-    }),
+    start: () =>
+      new Promise<void>((res, rej) => {
+        const port = o.port();
+        const s = serve({ fetch: o.fetch, hostname: o.host, port, createServer: createHttpsServer, serverOptions: o.tls() }, () => {
+          bound = (s.address() as AddressInfo).port;
+          res();
+        });
+        server = s;
+        s.once("error", (e: Error) => rej(new Error(`cannot listen on ${o.host}:${port}: ${e.message}`)));
+        s.on("secureConnection", parseInJavaScript);
+        // Watches stay open for a long time; Node's default request/headers timeouts would cut them.
+        const srv = s as unknown as { requestTimeout: number; keepAliveTimeout: number };
+        srv.requestTimeout = 0;
+        srv.keepAliveTimeout = 65_000;
+      }),
+    stop: () =>
+      new Promise<void>((res) => {
+        if (!server?.listening) return res();
+        server.close(() => res());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
     snapshot: () => ({ address: `${o.host}:${bound}`, listening: server?.listening ?? false }),
   };
 }

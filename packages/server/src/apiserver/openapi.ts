@@ -18,7 +18,10 @@ function sanitize(schema: unknown): unknown {
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(s)) {
-    if (k === "const") { out.enum = [v]; continue; }
+    if (k === "const") {
+      out.enum = [v];
+      continue;
+    }
     if (k === "patternProperties") {
       out.additionalProperties = sanitize(Object.values(v as object)[0]);
       continue;
@@ -42,10 +45,19 @@ export function openApiDoc(kinds: KindRegistry, group: string, version: string) 
   const ks = kinds.all().filter((k) => k.group === group && k.version === version);
   if (!ks.length) return undefined;
   const schemas: Record<string, unknown> = {
-    "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta": { type: "object", description: "Standard object metadata", "x-kubernetes-preserve-unknown-fields": true },
+    "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta": {
+      type: "object",
+      description: "Standard object metadata",
+      "x-kubernetes-preserve-unknown-fields": true,
+    },
   };
   const paths: Record<string, unknown> = {};
-  const fieldValidation = { name: "fieldValidation", in: "query", schema: { type: "string", uniqueItems: true }, description: "Strict, Warn or Ignore" };
+  const fieldValidation = {
+    name: "fieldValidation",
+    in: "query",
+    schema: { type: "string", uniqueItems: true },
+    description: "Strict, Warn or Ignore",
+  };
   const fieldManager = { name: "fieldManager", in: "query", schema: { type: "string", uniqueItems: true } };
   for (const k of ks) {
     const name = componentName(k);
@@ -67,16 +79,43 @@ export function openApiDoc(kinds: KindRegistry, group: string, version: string) 
     const ok = { "200": { description: "OK", content: { "application/json": { schema: ref } } } };
     const base = `/${gvPath(group, version)}${k.namespaced ? "/namespaces/{namespace}" : ""}/${k.plural}`;
     paths[base] = {
-      get: { operationId: `list${k.kind}`, "x-kubernetes-action": "list", "x-kubernetes-group-version-kind": gvk, responses: { "200": { description: "OK" } } },
-      post: { operationId: `create${k.kind}`, "x-kubernetes-action": "post", "x-kubernetes-group-version-kind": gvk, parameters: [fieldValidation, fieldManager], requestBody: { content: { "application/json": { schema: ref } } }, responses: ok },
+      get: {
+        operationId: `list${k.kind}`,
+        "x-kubernetes-action": "list",
+        "x-kubernetes-group-version-kind": gvk,
+        responses: { "200": { description: "OK" } },
+      },
+      post: {
+        operationId: `create${k.kind}`,
+        "x-kubernetes-action": "post",
+        "x-kubernetes-group-version-kind": gvk,
+        parameters: [fieldValidation, fieldManager],
+        requestBody: { content: { "application/json": { schema: ref } } },
+        responses: ok,
+      },
     };
     paths[`${base}/{name}`] = {
       get: { operationId: `read${k.kind}`, "x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk, responses: ok },
-      put: { operationId: `replace${k.kind}`, "x-kubernetes-action": "put", "x-kubernetes-group-version-kind": gvk, parameters: [fieldValidation, fieldManager], requestBody: { content: { "application/json": { schema: ref } } }, responses: ok },
+      put: {
+        operationId: `replace${k.kind}`,
+        "x-kubernetes-action": "put",
+        "x-kubernetes-group-version-kind": gvk,
+        parameters: [fieldValidation, fieldManager],
+        requestBody: { content: { "application/json": { schema: ref } } },
+        responses: ok,
+      },
       patch: {
-        operationId: `patch${k.kind}`, "x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk,
+        operationId: `patch${k.kind}`,
+        "x-kubernetes-action": "patch",
+        "x-kubernetes-group-version-kind": gvk,
         parameters: [fieldValidation, fieldManager, { name: "force", in: "query", schema: { type: "boolean", uniqueItems: true } }],
-        requestBody: { content: { "application/merge-patch+json": { schema: { type: "object" } }, "application/json-patch+json": { schema: { type: "object" } }, "application/apply-patch+yaml": { schema: { type: "object" } } } },
+        requestBody: {
+          content: {
+            "application/merge-patch+json": { schema: { type: "object" } },
+            "application/json-patch+json": { schema: { type: "object" } },
+            "application/apply-patch+yaml": { schema: { type: "object" } },
+          },
+        },
         responses: ok,
       },
       delete: { operationId: `delete${k.kind}`, "x-kubernetes-action": "delete", "x-kubernetes-group-version-kind": gvk, responses: ok },

@@ -48,18 +48,39 @@ export function parseRequestInfo(method: string, path: string, kinds: KindRegist
   const [plural, rawName, sub, ...extra] = rest;
   const kind = kinds.byResource(group, version, plural);
   if (!kind) {
-    const known = kinds.all().filter((k) => k.plural === plural).map((k) => (k.group ? `${k.group}/${k.version}` : k.version));
+    const known = kinds
+      .all()
+      .filter((k) => k.plural === plural)
+      .map((k) => (k.group ? `${k.group}/${k.version}` : k.version));
     const hint = known.length ? ` (served as ${known.join(", ")})` : "";
-    throw new ApiError(404, "NotFound", `the server could not find the requested resource: no resource "${plural}" in ${group ? `${group}/${version}` : version}${hint}`);
+    throw new ApiError(
+      404,
+      "NotFound",
+      `the server could not find the requested resource: no resource "${plural}" in ${group ? `${group}/${version}` : version}${hint}`,
+    );
   }
   if (extra.length > 0) throw notFound({ group, resource: plural, name: rawName ?? "" });
   if (kind.namespaced === false && namespace !== undefined) throw notFound({ group, resource: plural, name: rawName ?? "" });
-  if (sub !== undefined && sub !== "status" && sub !== "history" && !(sub === "log" && kind.logSubresource)) throw notFound({ group, resource: `${plural}/${sub}`, name: rawName });
+  if (sub !== undefined && sub !== "status" && sub !== "history" && !(sub === "log" && kind.logSubresource))
+    throw notFound({ group, resource: `${plural}/${sub}`, name: rawName });
   if (sub === "status" && !kind.statusSubresource) throw notFound({ group, resource: `${plural}/status`, name: rawName });
   const name = rawName === undefined ? undefined : decode(rawName);
   const m = method.toUpperCase();
   let verb: string;
-  if (name === undefined) verb = m === "GET" ? (watch ? "watch" : "list") : m === "POST" ? "create" : m === "DELETE" ? "deletecollection" : m.toLowerCase();
-  else verb = m === "GET" ? (watch ? "watch" : "get") : m === "PUT" ? "update" : m === "PATCH" ? "patch" : m === "DELETE" ? "delete" : m.toLowerCase();
+  if (name === undefined)
+    verb = m === "GET" ? (watch ? "watch" : "list") : m === "POST" ? "create" : m === "DELETE" ? "deletecollection" : m.toLowerCase();
+  else
+    verb =
+      m === "GET"
+        ? watch
+          ? "watch"
+          : "get"
+        : m === "PUT"
+          ? "update"
+          : m === "PATCH"
+            ? "patch"
+            : m === "DELETE"
+              ? "delete"
+              : m.toLowerCase();
   return { group, version, kind, namespace, name, subresource: sub as RequestInfo["subresource"], verb };
 }

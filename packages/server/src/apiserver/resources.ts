@@ -2,7 +2,15 @@
 import type { Context } from "hono";
 import { Value } from "@sinclair/typebox/value";
 import {
-  type KindDefinition, type KObject, ORPHAN_FINALIZER, apiVersionOfKind, badRequest, conflict, invalid, parseApiVersion, staleConflict,
+  type KindDefinition,
+  type KObject,
+  ORPHAN_FINALIZER,
+  apiVersionOfKind,
+  badRequest,
+  conflict,
+  invalid,
+  parseApiVersion,
+  staleConflict,
   validateObject,
 } from "@kumo/api";
 import type { ApiDeps } from "./deps.js";
@@ -22,18 +30,30 @@ export function sendJson(c: Context, code: number, body: unknown, contentType = 
 }
 
 function sendObject(c: Context, code: number, kind: KindDefinition, obj: KObject): Response {
-  if (wantsTable(c.req.header("accept"))) return sendJson(c, code, toTable(kind, [obj], { resourceVersion: obj.metadata.resourceVersion }, c.req.query("includeObject") ?? "Metadata"), TABLE_CONTENT_TYPE);
+  if (wantsTable(c.req.header("accept")))
+    return sendJson(
+      c,
+      code,
+      toTable(kind, [obj], { resourceVersion: obj.metadata.resourceVersion }, c.req.query("includeObject") ?? "Metadata"),
+      TABLE_CONTENT_TYPE,
+    );
   return sendJson(c, code, obj);
 }
 
 function writeContext(c: Context, user: UserInfo, info: RequestInfo, defaultManager: string): WriteContext {
   const ua = c.req.header("user-agent") ?? "";
-  const manager = c.req.query("fieldManager") || (ua.split("/")[0] || defaultManager);
+  const manager = c.req.query("fieldManager") || ua.split("/")[0] || defaultManager;
   if (manager.length > 128) throw badRequest("fieldManager must be no more than 128 characters");
   const dryRun = c.req.query("dryRun");
   if (dryRun && dryRun !== "All") throw badRequest(`unsupported dryRun value "${dryRun}" (only "All" is supported)`);
   const force = c.req.query("force");
-  return { user: user.name, manager, force: force === "true" || force === "1", dryRun: dryRun === "All", subresource: info.subresource === "status" ? "status" : undefined };
+  return {
+    user: user.name,
+    manager,
+    force: force === "true" || force === "1",
+    dryRun: dryRun === "All",
+    subresource: info.subresource === "status" ? "status" : undefined,
+  };
 }
 
 function fieldValidationOf(c: Context): FieldValidation {
@@ -57,10 +77,19 @@ function checkTypeMeta(kind: KindDefinition, obj: Record<string, unknown>): void
   const causes = [];
   if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOfKind(kind)) {
     const { group } = parseApiVersion(String(obj.apiVersion));
-    causes.push({ field: "apiVersion", message: group === kind.group ? `unknown version "${obj.apiVersion}": this server serves ${apiVersionOfKind(kind)}` : `apiVersion "${obj.apiVersion}" does not match the URL (${apiVersionOfKind(kind)})`, reason: "FieldValueInvalid" });
+    causes.push({
+      field: "apiVersion",
+      message:
+        group === kind.group
+          ? `unknown version "${obj.apiVersion}": this server serves ${apiVersionOfKind(kind)}`
+          : `apiVersion "${obj.apiVersion}" does not match the URL (${apiVersionOfKind(kind)})`,
+      reason: "FieldValueInvalid",
+    });
   }
-  if (obj.kind !== undefined && obj.kind !== kind.kind) causes.push({ field: "kind", message: `kind "${obj.kind}" does not match the URL (${kind.kind})`, reason: "FieldValueInvalid" });
-  if (obj.metadata !== undefined && (typeof obj.metadata !== "object" || obj.metadata === null || Array.isArray(obj.metadata))) causes.push({ field: "metadata", message: "must be an object", reason: "FieldValueInvalid" });
+  if (obj.kind !== undefined && obj.kind !== kind.kind)
+    causes.push({ field: "kind", message: `kind "${obj.kind}" does not match the URL (${kind.kind})`, reason: "FieldValueInvalid" });
+  if (obj.metadata !== undefined && (typeof obj.metadata !== "object" || obj.metadata === null || Array.isArray(obj.metadata)))
+    causes.push({ field: "metadata", message: "must be an object", reason: "FieldValueInvalid" });
   if (causes.length) throw badRequest(causes.map((x) => `${x.field}: ${x.message}`).join("; "), causes);
 }
 
@@ -77,8 +106,14 @@ export async function getItem(c: Context, d: ApiDeps, info: RequestInfo): Promis
 export async function listItems(c: Context, d: ApiDeps, info: RequestInfo): Promise<Response> {
   const limit = c.req.query("limit");
   if (limit !== undefined && !/^\d+$/.test(limit)) throw badRequest(`limit must be a non-negative integer, not "${limit}"`);
-  const list = await d.store.list(info.kind, info.namespace, { labelSelector: c.req.query("labelSelector"), fieldSelector: c.req.query("fieldSelector"), limit: limit ? Number(limit) : undefined, continue: c.req.query("continue") });
-  if (wantsTable(c.req.header("accept"))) return sendJson(c, 200, toTable(info.kind, list.items, list.metadata, c.req.query("includeObject") ?? "Metadata"), TABLE_CONTENT_TYPE);
+  const list = await d.store.list(info.kind, info.namespace, {
+    labelSelector: c.req.query("labelSelector"),
+    fieldSelector: c.req.query("fieldSelector"),
+    limit: limit ? Number(limit) : undefined,
+    continue: c.req.query("continue"),
+  });
+  if (wantsTable(c.req.header("accept")))
+    return sendJson(c, 200, toTable(info.kind, list.items, list.metadata, c.req.query("includeObject") ?? "Metadata"), TABLE_CONTENT_TYPE);
   return sendJson(c, 200, list);
 }
 
@@ -99,7 +134,10 @@ export async function updateItem(c: Context, d: ApiDeps, info: RequestInfo, user
   const obj = dropUnknownFields(c, info.kind, body as KObject, fieldValidationOf(c));
   const rv = obj.metadata?.resourceVersion;
   const t = { group: info.kind.group, resource: info.kind.plural, kind: info.kind.kind, name: info.name };
-  if (rv !== undefined && typeof rv !== "string") throw invalid(t, [{ field: "metadata.resourceVersion", message: `must be a string, not ${JSON.stringify(rv)}`, reason: "FieldValueInvalid" }]);
+  if (rv !== undefined && typeof rv !== "string")
+    throw invalid(t, [
+      { field: "metadata.resourceVersion", message: `must be a string, not ${JSON.stringify(rv)}`, reason: "FieldValueInvalid" },
+    ]);
   if (!rv) throw conflict(t, "metadata.resourceVersion must be specified for an update (read the object first, or use PATCH)");
   const ctx = writeContext(c, user, info, "unknown");
   const updated = await d.store.guaranteedUpdate(info.kind, info.namespace, info.name!, ctx, () => obj, { expectRV: rv });
@@ -115,13 +153,15 @@ export async function patchItem(c: Context, d: ApiDeps, info: RequestInfo, user:
   const kind = info.kind;
   const t = { group: kind.group, resource: kind.plural, kind: kind.kind, name: info.name };
   if (type === "apply") {
-    if (!c.req.query("fieldManager")) throw badRequest("fieldManager is required for apply requests (kubectl sets it; with curl add ?fieldManager=NAME)");
+    if (!c.req.query("fieldManager"))
+      throw badRequest("fieldManager is required for apply requests (kubectl sets it; with curl add ?fieldManager=NAME)");
     if (typeof patch !== "object" || patch === null || Array.isArray(patch)) throw badRequest("apply body must be an object");
     const config = dropUnknownFields(c, kind, patch as KObject, mode) as Record<string, unknown>;
     checkTypeMeta(kind, config);
     if (!config.apiVersion || !config.kind) throw badRequest("apply configuration must set apiVersion and kind");
     const md = (config.metadata ?? {}) as Record<string, unknown>;
-    if (md.name !== undefined && md.name !== info.name) throw badRequest(`the name in the body (${String(md.name)}) does not match the URL (${info.name})`);
+    if (md.name !== undefined && md.name !== info.name)
+      throw badRequest(`the name in the body (${String(md.name)}) does not match the URL (${info.name})`);
     let created = false;
     const obj = await d.store.guaranteedUpdate(kind, info.namespace, info.name!, ctx, (cur) => cur, {
       operation: "Apply",
@@ -135,17 +175,27 @@ export async function patchItem(c: Context, d: ApiDeps, info: RequestInfo, user:
     });
     return sendObject(c, created ? 201 : 200, kind, obj);
   }
-  if (type === "merge" && (typeof patch !== "object" || patch === null || Array.isArray(patch))) throw badRequest("merge patch must be a JSON object");
+  if (type === "merge" && (typeof patch !== "object" || patch === null || Array.isArray(patch)))
+    throw badRequest("merge patch must be a JSON object");
   const pinnedRV = type === "merge" ? ((patch as KObject).metadata?.resourceVersion ?? undefined) : undefined;
-  const obj = await d.store.guaranteedUpdate(kind, info.namespace, info.name!, ctx, (cur) => {
-    const next = (type === "merge" ? mergePatch(cur, patch) : jsonPatch(cur as Record<string, unknown>, patch, t)) as KObject;
-    if (typeof next !== "object" || next === null || Array.isArray(next)) throw invalid(t, [{ message: "patch result is not an object" }]);
-    if (typeof next.metadata !== "object" || next.metadata === null || Array.isArray(next.metadata)) throw invalid(t, [{ field: "metadata", message: "must be an object", reason: "FieldValueInvalid" }]);
-    // A resourceVersion put into the object by the patch is a precondition (kubectl's managedFields migration relies on it).
-    const rv = next.metadata?.resourceVersion;
-    if (rv !== undefined && rv !== cur.metadata.resourceVersion) throw staleConflict(t);
-    return dropUnknownFields(c, kind, next, mode);
-  }, { expectRV: pinnedRV });
+  const obj = await d.store.guaranteedUpdate(
+    kind,
+    info.namespace,
+    info.name!,
+    ctx,
+    (cur) => {
+      const next = (type === "merge" ? mergePatch(cur, patch) : jsonPatch(cur as Record<string, unknown>, patch, t)) as KObject;
+      if (typeof next !== "object" || next === null || Array.isArray(next))
+        throw invalid(t, [{ message: "patch result is not an object" }]);
+      if (typeof next.metadata !== "object" || next.metadata === null || Array.isArray(next.metadata))
+        throw invalid(t, [{ field: "metadata", message: "must be an object", reason: "FieldValueInvalid" }]);
+      // A resourceVersion put into the object by the patch is a precondition (kubectl's managedFields migration relies on it).
+      const rv = next.metadata?.resourceVersion;
+      if (rv !== undefined && rv !== cur.metadata.resourceVersion) throw staleConflict(t);
+      return dropUnknownFields(c, kind, next, mode);
+    },
+    { expectRV: pinnedRV },
+  );
   return sendObject(c, 200, kind, obj);
 }
 
@@ -177,14 +227,23 @@ export async function deleteItem(c: Context, d: ApiDeps, info: RequestInfo, user
     const doc = parseDocument(text, c.req.header("content-type"));
     if (typeof doc !== "object" || doc === null) throw badRequest("delete options must be an object");
     opts = doc as typeof opts;
-    const bad = (field: string, want: string) => badRequest(`invalid delete options: ${field} must be ${want}`, [{ field, message: `must be ${want}` }]);
-    if (opts.preconditions !== undefined && (typeof opts.preconditions !== "object" || opts.preconditions === null || Array.isArray(opts.preconditions))) throw bad("preconditions", "an object {uid, resourceVersion}");
-    for (const f of ["uid", "resourceVersion"] as const) if (opts.preconditions?.[f] !== undefined && typeof opts.preconditions[f] !== "string") throw bad(`preconditions.${f}`, "a string");
-    if (opts.propagationPolicy !== undefined && typeof opts.propagationPolicy !== "string") throw bad("propagationPolicy", "Background, Foreground or Orphan");
-    if (opts.dryRun !== undefined && (!Array.isArray(opts.dryRun) || opts.dryRun.some((x) => typeof x !== "string"))) throw bad("dryRun", 'a list like ["All"]');
+    const bad = (field: string, want: string) =>
+      badRequest(`invalid delete options: ${field} must be ${want}`, [{ field, message: `must be ${want}` }]);
+    if (
+      opts.preconditions !== undefined &&
+      (typeof opts.preconditions !== "object" || opts.preconditions === null || Array.isArray(opts.preconditions))
+    )
+      throw bad("preconditions", "an object {uid, resourceVersion}");
+    for (const f of ["uid", "resourceVersion"] as const)
+      if (opts.preconditions?.[f] !== undefined && typeof opts.preconditions[f] !== "string") throw bad(`preconditions.${f}`, "a string");
+    if (opts.propagationPolicy !== undefined && typeof opts.propagationPolicy !== "string")
+      throw bad("propagationPolicy", "Background, Foreground or Orphan");
+    if (opts.dryRun !== undefined && (!Array.isArray(opts.dryRun) || opts.dryRun.some((x) => typeof x !== "string")))
+      throw bad("dryRun", 'a list like ["All"]');
   }
   const policy = c.req.query("propagationPolicy") ?? opts.propagationPolicy ?? "Background";
-  if (!["Background", "Foreground", "Orphan"].includes(policy)) throw badRequest(`propagationPolicy must be Background, Foreground or Orphan, not "${policy}"`);
+  if (!["Background", "Foreground", "Orphan"].includes(policy))
+    throw badRequest(`propagationPolicy must be Background, Foreground or Orphan, not "${policy}"`);
   const ctx = writeContext(c, user, info, "unknown");
   if (opts.dryRun?.includes("All")) ctx.dryRun = true;
   await d.admission.beforeDelete(info.kind, info.namespace, info.name!);
@@ -197,8 +256,17 @@ export async function deleteItem(c: Context, d: ApiDeps, info: RequestInfo, user
 
 /** DELETE collection: deletes every matching object (selectors apply). */
 export async function deleteCollection(c: Context, d: ApiDeps, info: RequestInfo, user: UserInfo): Promise<Response> {
-  const list = await d.store.list(info.kind, info.namespace, { labelSelector: c.req.query("labelSelector"), fieldSelector: c.req.query("fieldSelector") });
+  const list = await d.store.list(info.kind, info.namespace, {
+    labelSelector: c.req.query("labelSelector"),
+    fieldSelector: c.req.query("fieldSelector"),
+  });
   const ctx = writeContext(c, user, info, "unknown");
   for (const o of list.items) await d.store.delete(info.kind, o.metadata.namespace, o.metadata.name!, ctx).catch(() => undefined);
-  return sendJson(c, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { kind: info.kind.plural, group: info.kind.group } });
+  return sendJson(c, 200, {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Success",
+    details: { kind: info.kind.plural, group: info.kind.group },
+  });
 }

@@ -27,7 +27,13 @@ export function age(ts: string | undefined, now = Date.now()): string {
 function columnDefinitions(kind: KindDefinition) {
   return [
     { name: "Name", type: "string", format: "name", description: "Name of the object", priority: 0 },
-    ...kind.columns.map((c) => ({ name: c.name, type: c.type === "date" ? "string" : c.type, format: "", description: c.description ?? "", priority: c.priority ?? 0 })),
+    ...kind.columns.map((c) => ({
+      name: c.name,
+      type: c.type === "date" ? "string" : c.type,
+      format: "",
+      description: c.description ?? "",
+      priority: c.priority ?? 0,
+    })),
     { name: "Age", type: "string", format: "", description: "Time since creation", priority: 0 },
   ];
 }
@@ -51,7 +57,13 @@ function row(kind: KindDefinition, obj: KObject, includeObject: string) {
 }
 
 /** A Table of `items`. */
-export function toTable(kind: KindDefinition, items: KObject[], meta: { resourceVersion?: string; continue?: string }, includeObject = "Metadata", withColumns = true) {
+export function toTable(
+  kind: KindDefinition,
+  items: KObject[],
+  meta: { resourceVersion?: string; continue?: string },
+  includeObject = "Metadata",
+  withColumns = true,
+) {
   return {
     kind: "Table",
     apiVersion: "meta.k8s.io/v1",

@@ -27,14 +27,16 @@ export async function watchItems(c: Context, d: ApiDeps, info: RequestInfo): Pro
   if (info.name) fieldSel = [fieldSel, `metadata.name=${info.name}`].filter(Boolean).join(",");
   const fields = parseFieldSelector(fieldSel);
   const rvParam = c.req.query("resourceVersion");
-  if (rvParam !== undefined && rvParam !== "" && !/^\d+$/.test(rvParam)) throw badRequest(`resourceVersion must be a number, not "${rvParam}"`);
+  if (rvParam !== undefined && rvParam !== "" && !/^\d+$/.test(rvParam))
+    throw badRequest(`resourceVersion must be a number, not "${rvParam}"`);
   const bookmarks = c.req.query("allowWatchBookmarks") === "true";
   const sendInitial = c.req.query("sendInitialEvents") === "true";
   const timeoutSec = Number(c.req.query("timeoutSeconds") ?? "0");
   const table = wantsTable(c.req.header("accept"));
   const includeObject = c.req.query("includeObject") ?? "Metadata";
   const prefix = info.name ? objectKey(kind, info.namespace, info.name) : listPrefix(kind, info.namespace);
-  const matches = (o: KObject | undefined) => !!o && (!info.name || o.metadata.name === info.name) && matchLabels(labels, o.metadata.labels) && matchFields(fields, o);
+  const matches = (o: KObject | undefined) =>
+    !!o && (!info.name || o.metadata.name === info.name) && matchLabels(labels, o.metadata.labels) && matchFields(fields, o);
   // Without selectors the key alone decides, and the cached event's JSON is sent without parsing the object.
   const selectorFree = labels.length === 0 && parseFieldSelector(c.req.query("fieldSelector")).length === 0;
   const exactKey = info.name ? objectKey(kind, info.namespace, info.name) : undefined;
@@ -50,14 +52,20 @@ export async function watchItems(c: Context, d: ApiDeps, info: RequestInfo): Pro
   const encode = (type: string, obj: unknown, json?: string) => {
     if (table && type !== "ERROR" && type !== "BOOKMARK") {
       const o = (obj ?? JSON.parse(json!)) as KObject;
-      return Buffer.from(`{"type":"${type}","object":${JSON.stringify(toTable(kind, [o], { resourceVersion: o.metadata.resourceVersion }, includeObject))}}\n`);
+      return Buffer.from(
+        `{"type":"${type}","object":${JSON.stringify(toTable(kind, [o], { resourceVersion: o.metadata.resourceVersion }, includeObject))}}\n`,
+      );
     }
     return Buffer.from(`{"type":"${type}","object":${json ?? JSON.stringify(obj)}}\n`);
   };
   // An event sent as it happened is the same bytes for every plain watcher: encoded once, shared.
   const encodeAsIs = (e: CachedEvent) => (table ? encode(e.type, e.obj, e.json) : (e.wire ??= encode(e.type, undefined, e.json)));
   const bookmark = (rev: number, initialEnd = false) =>
-    encode("BOOKMARK", { kind: kind.kind, apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version, metadata: { resourceVersion: String(rev), ...(initialEnd ? { annotations: { "k8s.io/initial-events-end": "true" } } : {}) } });
+    encode("BOOKMARK", {
+      kind: kind.kind,
+      apiVersion: kind.group ? `${kind.group}/${kind.version}` : kind.version,
+      metadata: { resourceVersion: String(rev), ...(initialEnd ? { annotations: { "k8s.io/initial-events-end": "true" } } : {}) },
+    });
 
   let sub: Subscriber | undefined;
   let timers: NodeJS.Timeout[] = [];
@@ -133,7 +141,11 @@ export async function watchItems(c: Context, d: ApiDeps, info: RequestInfo): Pro
     if (timeoutSec > 0) timers.push(setTimeout(finish, timeoutSec * 1000));
   };
 
-  const headers = { "content-type": table ? TABLE_CONTENT_TYPE : "application/json", "cache-control": "no-cache", "transfer-encoding": "chunked" };
+  const headers = {
+    "content-type": table ? TABLE_CONTENT_TYPE : "application/json",
+    "cache-control": "no-cache",
+    "transfer-encoding": "chunked",
+  };
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   if (outgoing) {
     // Served from a Node socket: events are written straight to it. A web ReadableStream in between

@@ -3,7 +3,17 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ADMIN_GROUP, AGENT_PROXY_TOKEN_FILE, isNotFound, type KindDefinition, type KObject, NamespaceKind, RoleKind, TokenKind, UserKind } from "@kumo/api";
+import {
+  ADMIN_GROUP,
+  AGENT_PROXY_TOKEN_FILE,
+  isNotFound,
+  type KindDefinition,
+  type KObject,
+  NamespaceKind,
+  RoleKind,
+  TokenKind,
+  UserKind,
+} from "@kumo/api";
 import type { ObjectStore } from "../registry/store.js";
 import { hashToken } from "./iam-cache.js";
 
@@ -25,16 +35,27 @@ async function ensure(store: ObjectStore, kind: KindDefinition, obj: KObject, ns
 
 /** Creates what a fresh cloud needs; idempotent. Returns the admin bearer token. */
 export async function bootstrap(store: ObjectStore, dataDir: string): Promise<string> {
-  for (const ns of ["default", "kumo-system"]) await ensure(store, NamespaceKind, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  for (const ns of ["default", "kumo-system"])
+    await ensure(store, NamespaceKind, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   const roles: Record<string, { verbs: string[] }> = {
     admin: { verbs: ["*"] },
     edit: { verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
     view: { verbs: ["get", "list", "watch"] },
   };
   for (const [name, r] of Object.entries(roles)) {
-    await ensure(store, RoleKind, { apiVersion: "iam.kumo.dev/v1", kind: "Role", metadata: { name }, rules: [{ apiGroups: ["*"], resources: ["*"], verbs: r.verbs }] });
+    await ensure(store, RoleKind, {
+      apiVersion: "iam.kumo.dev/v1",
+      kind: "Role",
+      metadata: { name },
+      rules: [{ apiGroups: ["*"], resources: ["*"], verbs: r.verbs }],
+    });
   }
-  await ensure(store, UserKind, { apiVersion: "iam.kumo.dev/v1", kind: "User", metadata: { name: "admin" }, spec: { displayName: "Administrator", groups: [ADMIN_GROUP] } });
+  await ensure(store, UserKind, {
+    apiVersion: "iam.kumo.dev/v1",
+    kind: "User",
+    metadata: { name: "admin" },
+    spec: { displayName: "Administrator", groups: [ADMIN_GROUP] },
+  });
   const tokenFile = join(dataDir, "admin.token");
   if (existsSync(tokenFile)) {
     const token = (await readFile(tokenFile, "utf8")).trim();
@@ -58,12 +79,20 @@ export async function agentProxyToken(dataDir: string): Promise<string> {
 }
 
 async function ensureToken(store: ObjectStore, token: string): Promise<void> {
-  const obj: KObject = { apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { name: "admin-bootstrap" }, spec: { user: "admin", description: "written on first start" } };
+  const obj: KObject = {
+    apiVersion: "iam.kumo.dev/v1",
+    kind: "Token",
+    metadata: { name: "admin-bootstrap" },
+    spec: { user: "admin", description: "written on first start" },
+  };
   try {
     await store.get(TokenKind, undefined, "admin-bootstrap");
   } catch (e) {
     if (!isNotFound(e)) throw e;
     await store.create(TokenKind, undefined, obj, SYSTEM);
   }
-  await store.guaranteedUpdate(TokenKind, undefined, "admin-bootstrap", { ...SYSTEM, subresource: "status" }, (cur) => ({ ...cur, status: { secretHash: hashToken(token) } }));
+  await store.guaranteedUpdate(TokenKind, undefined, "admin-bootstrap", { ...SYSTEM, subresource: "status" }, (cur) => ({
+    ...cur,
+    status: { secretHash: hashToken(token) },
+  }));
 }

@@ -4,8 +4,15 @@
  */
 import { createHash } from "node:crypto";
 import {
-  ADMIN_GROUP, ClusterRoleBindingKind, type KObject, type PolicyRule, RoleBindingKind, RoleKind,
-  type Subject, TokenKind, UserKind,
+  ADMIN_GROUP,
+  ClusterRoleBindingKind,
+  type KObject,
+  type PolicyRule,
+  RoleBindingKind,
+  RoleKind,
+  type Subject,
+  TokenKind,
+  UserKind,
 } from "@kumo/api";
 import type { Component } from "@kumo/runtime";
 import { type Change, LocalInformer, keyOf } from "../informers/local-informer.js";
@@ -104,5 +111,9 @@ function secretHash(t: KObject | undefined): string | undefined {
 
 function ruleAllows(r: PolicyRule, verb: string, group: string, resource: string): boolean {
   const groups = r.apiGroups ?? ["*"];
-  return (groups.includes("*") || groups.includes(group)) && (r.resources.includes("*") || r.resources.includes(resource)) && (r.verbs.includes("*") || r.verbs.includes(verb));
+  return (
+    (groups.includes("*") || groups.includes(group)) &&
+    (r.resources.includes("*") || r.resources.includes(resource)) &&
+    (r.verbs.includes("*") || r.verbs.includes(verb))
+  );
 }

@@ -15,7 +15,8 @@ export function tokenAdmission(store: ObjectStore): AdmissionHook {
       const secret = newBearerToken();
       const statusCtx = { ...ctx, subresource: "status" as const };
       const withHash = await store.guaranteedUpdate(TokenKind, undefined, created.metadata.name!, statusCtx, (cur) => ({
-        ...cur, status: { secretHash: hashToken(secret) },
+        ...cur,
+        status: { secretHash: hashToken(secret) },
       }));
       // The secret is returned once and never stored.
       return { ...withHash, status: { ...(withHash.status as object), bearerToken: secret } };

@@ -13,7 +13,11 @@ import { Transform, pipeline } from "node:stream";
 
 /** Upload whose content does not hash to the digest the client announced. */
 export class BlobDigestMismatch extends Error {
-  constructor(readonly expected: string, readonly actual: string, readonly size: number) {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    readonly size: number,
+  ) {
     super(`sha256 mismatch: expected ${expected}, got ${actual} over ${size} bytes`);
   }
 }
@@ -27,7 +31,10 @@ export class BlobTooLarge extends Error {
 
 /** A stored blob whose bytes no longer hash to its name. */
 export class BlobCorrupted extends Error {
-  constructor(readonly digest: string, readonly actual: string) {
+  constructor(
+    readonly digest: string,
+    readonly actual: string,
+  ) {
     super(`stored blob sha256:${digest} is corrupted (its content hashes to ${actual})`);
   }
 }
@@ -63,7 +70,10 @@ export class BlobStore {
   private readonly activeTmp = new Set<string>();
   verifyFailures = 0;
 
-  constructor(dataDir: string, readonly maxBytes = DEFAULT_MAX_BLOB_BYTES) {
+  constructor(
+    dataDir: string,
+    readonly maxBytes = DEFAULT_MAX_BLOB_BYTES,
+  ) {
     this.casDir = join(dataDir, "blobs", "sha256");
     this.tmpDir = join(dataDir, "blobs", "tmp");
   }
@@ -128,7 +138,10 @@ export class BlobStore {
       closed = true;
       const actual = hash.digest("hex");
       if (actual !== expected) throw new BlobDigestMismatch(expected, actual, size);
-      const deduped = await stat(final).then(() => true, () => false);
+      const deduped = await stat(final).then(
+        () => true,
+        () => false,
+      );
       await rename(tmp, final); // atomic; replacing identical content is harmless and heals a rotted copy
       await syncDir(this.casDir);
       this.verified.set(expected, fingerprint(await stat(final)));
@@ -240,7 +253,13 @@ export class BlobStore {
 
   /** State for /debug/state. */
   snapshot() {
-    return { dir: this.casDir, verifiedCached: this.verified.size, uploadsInProgress: this.activeTmp.size, pinned: [...this.pins.keys()], verifyFailures: this.verifyFailures };
+    return {
+      dir: this.casDir,
+      verifiedCached: this.verified.size,
+      uploadsInProgress: this.activeTmp.size,
+      pinned: [...this.pins.keys()],
+      verifyFailures: this.verifyFailures,
+    };
   }
 }
 

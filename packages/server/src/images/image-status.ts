@@ -7,14 +7,25 @@ export function partsOf(spec: ImageSpec | undefined): readonly string[] | undefi
 }
 
 /** `status` with `part` set to `blob`, phase and the Ready condition recomputed. */
-export function withBlob(spec: ImageSpec, status: ImageStatus | undefined, part: string, blob: ImageBlob, now = new Date().toISOString()): ImageStatus {
+export function withBlob(
+  spec: ImageSpec,
+  status: ImageStatus | undefined,
+  part: string,
+  blob: ImageBlob,
+  now = new Date().toISOString(),
+): ImageStatus {
   const blobs = { ...(status?.blobs ?? {}), [part]: { sha256: blob.sha256, size: blob.size } };
   const missing = (partsOf(spec) ?? []).filter((p) => !blobs[p]);
   const ready = missing.length === 0;
   const conditions = setCondition(
     status?.conditions,
     ready
-      ? { type: "Ready", status: "True", reason: "AllPartsUploaded", message: `${Object.keys(blobs).sort().join(", ")} uploaded and verified` }
+      ? {
+          type: "Ready",
+          status: "True",
+          reason: "AllPartsUploaded",
+          message: `${Object.keys(blobs).sort().join(", ")} uploaded and verified`,
+        }
       : { type: "Ready", status: "False", reason: "PartsMissing", message: `waiting for: ${missing.join(", ")}` },
     now,
   );

@@ -7,7 +7,11 @@ import type { ObjectStore } from "../registry/store.js";
 export class EventRecorder {
   recordedTotal = 0;
 
-  constructor(private readonly store: ObjectStore, private readonly component: string, private readonly log: Logger) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly component: string,
+    private readonly log: Logger,
+  ) {}
 
   /** Records one event about `obj` (cluster-scoped objects' events go to the "default" namespace, as in Kubernetes). */
   async record(obj: KObject, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
@@ -17,7 +21,14 @@ export class EventRecorder {
       apiVersion: "v1",
       kind: "Event",
       metadata: { name: `${obj.metadata.name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`, namespace: ns },
-      involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+      },
       reason,
       message,
       type,

@@ -34,7 +34,10 @@ export function formatPath(p: FieldPath): string {
 }
 
 /** Every owned leaf of `obj` with its value. `scope` limits to "status" or everything but status. */
-export function leaves(obj: Record<string, unknown>, scope: "main" | "status" | "all" = "all"): Map<string, { path: FieldPath; value: unknown }> {
+export function leaves(
+  obj: Record<string, unknown>,
+  scope: "main" | "status" | "all" = "all",
+): Map<string, { path: FieldPath; value: unknown }> {
   const out = new Map<string, { path: FieldPath; value: unknown }>();
   const walk = (v: unknown, path: FieldPath) => {
     if (isMap(v)) {
@@ -66,7 +69,11 @@ export interface FieldChange {
 }
 
 /** Leaf-level diff: set for new or changed leaves, remove for leaves that disappeared. */
-export function diffLeaves(before: Record<string, unknown> | undefined, after: Record<string, unknown> | undefined, scope: "main" | "status" | "all" = "all"): FieldChange[] {
+export function diffLeaves(
+  before: Record<string, unknown> | undefined,
+  after: Record<string, unknown> | undefined,
+  scope: "main" | "status" | "all" = "all",
+): FieldChange[] {
   const a = before ? leaves(before, scope) : new Map();
   const b = after ? leaves(after, scope) : new Map();
   const changes: FieldChange[] = [];

@@ -28,7 +28,10 @@ export interface HistoryEntry {
 export class HistoryRecorder implements WriteRecorder {
   private writesSinceTrim = new Map<string, number>();
 
-  constructor(private readonly backend: Backend, private readonly maxPerObject = 200) {}
+  constructor(
+    private readonly backend: Backend,
+    private readonly maxPerObject = 200,
+  ) {}
 
   /**
    * The history entry of one write, as a storage attachment: the backend writes it in the same atomic
@@ -48,7 +51,12 @@ export class HistoryRecorder implements WriteRecorder {
         user: w.ctx.user,
         operation: w.operation,
         force: !!w.ctx.force,
-        changes: w.changes.map((c) => ({ path: formatPath(c.path), op: c.op, ...(c.op === "set" ? { value: clip(c.value) } : {}), ...(c.previous !== undefined ? { previous: clip(c.previous) } : {}) })),
+        changes: w.changes.map((c) => ({
+          path: formatPath(c.path),
+          op: c.op,
+          ...(c.op === "set" ? { value: clip(c.value) } : {}),
+          ...(c.previous !== undefined ? { previous: clip(c.previous) } : {}),
+        })),
       };
       if (w.ctx.subresource) entry.subresource = w.ctx.subresource;
       if (w.overridden.length) entry.overridden = w.overridden.map((o) => ({ manager: o.manager, paths: o.paths.map(formatPath) }));

@@ -17,7 +17,10 @@ type Fields = ReturnType<typeof parseFieldSelector>;
 
 /** Lists objects with selectors and pagination (continue token = next start key). */
 export async function listObjects(
-  backend: Backend, kind: KindDefinition, namespace: string | undefined, q: ListQuery = {},
+  backend: Backend,
+  kind: KindDefinition,
+  namespace: string | undefined,
+  q: ListQuery = {},
 ): Promise<KList> {
   const labels = parseLabelSelector(q.labelSelector);
   const fields = parseFieldSelector(q.fieldSelector);

@@ -5,10 +5,25 @@
  * fail loudly instead.
  */
 import {
-  type ApiError, type ConflictCause, type ErrorTarget, type KObject, type ManagedFieldsEntry, type StatusCause, conflict,
+  type ApiError,
+  type ConflictCause,
+  type ErrorTarget,
+  type KObject,
+  type ManagedFieldsEntry,
+  type StatusCause,
+  conflict,
 } from "@kumo/api";
 import {
-  type FieldChange, type FieldPath, deepMerge, deletePath, diffLeaves, formatPath, getPath, jsonEqual, leaves, pathKey,
+  type FieldChange,
+  type FieldPath,
+  deepMerge,
+  deletePath,
+  diffLeaves,
+  formatPath,
+  getPath,
+  jsonEqual,
+  leaves,
+  pathKey,
 } from "./field-paths.js";
 import { fromFieldsV1, toFieldsV1 } from "./fields-v1.js";
 import { nowSeconds } from "./object-meta.js";
@@ -64,7 +79,10 @@ export class Ownership {
     const key = entryKey({ manager, operation, subresource });
     let o = this.entries.get(key);
     if (!o) {
-      o = { meta: { manager, operation, apiVersion, time, fieldsType: "FieldsV1", ...(subresource ? { subresource } : {}) }, paths: new Map() };
+      o = {
+        meta: { manager, operation, apiVersion, time, fieldsType: "FieldsV1", ...(subresource ? { subresource } : {}) },
+        paths: new Map(),
+      };
       this.entries.set(key, o);
     }
     o.meta.time = time;
@@ -76,14 +94,19 @@ export class Ownership {
    * Records an Update: changed leaves move to `manager`; removed leaves owned by others are conflicts
    * (returned, nothing changed) unless `force`, in which case the other managers lose them.
    */
-  recordUpdate(changes: FieldChange[], opts: { manager: string; apiVersion: string; time: string; subresource?: string; force: boolean }): OwnershipConflict[] {
+  recordUpdate(
+    changes: FieldChange[],
+    opts: { manager: string; apiVersion: string; time: string; subresource?: string; force: boolean },
+  ): OwnershipConflict[] {
     const conflicts = new Map<string, FieldPath[]>();
     for (const c of changes) {
       if (c.op !== "remove") continue;
       for (const m of this.ownersOf(c.path, opts.manager)) conflicts.set(m, [...(conflicts.get(m) ?? []), c.path]);
     }
     if (conflicts.size > 0 && !opts.force) return [...conflicts].map(([manager, paths]) => ({ manager, paths }));
-    const mine = changes.some((c) => c.op === "set") ? this.entry(opts.manager, "Update", opts.apiVersion, opts.time, opts.subresource) : undefined;
+    const mine = changes.some((c) => c.op === "set")
+      ? this.entry(opts.manager, "Update", opts.apiVersion, opts.time, opts.subresource)
+      : undefined;
     for (const c of changes) {
       if (c.op === "remove") {
         this.release(c.path);
@@ -113,7 +136,8 @@ export class Ownership {
       if (cur === undefined || jsonEqual(cur, value)) continue;
       for (const m of this.ownersOf(path, opts.manager)) conflicts.set(m, [...(conflicts.get(m) ?? []), path]);
     }
-    if (conflicts.size > 0 && !opts.force) return { conflicts: [...conflicts].map(([manager, paths]) => ({ manager, paths })), merged: undefined };
+    if (conflicts.size > 0 && !opts.force)
+      return { conflicts: [...conflicts].map(([manager, paths]) => ({ manager, paths })), merged: undefined };
 
     const body: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(config)) {
@@ -187,7 +211,9 @@ export class FieldManager {
 
   /** `onConflict` is told each manager whose fields an unforced Update would have removed (metrics). */
   constructor(
-    private readonly cur: KObject, private readonly w: FieldManagerWriter, private readonly t: ErrorTarget,
+    private readonly cur: KObject,
+    private readonly w: FieldManagerWriter,
+    private readonly t: ErrorTarget,
     private readonly onConflict?: (manager: string) => void,
   ) {
     this.own = new Ownership(cur.metadata.managedFields);
@@ -262,11 +288,14 @@ function removalConflict(t: ErrorTarget, unsorted: OwnershipConflict[]): ApiErro
   const parts = conflicts.map((c) => `${c.paths.map(formatPath).join(", ")} owned by "${c.manager}"`);
   const causes: StatusCause[] = conflicts.flatMap((c) =>
     c.paths.map((p) => ({
-      reason: FIELD_MANAGER_CONFLICT, field: formatPath(p), message: `conflict with "${c.manager}": this write would remove it`,
+      reason: FIELD_MANAGER_CONFLICT,
+      field: formatPath(p),
+      message: `conflict with "${c.manager}": this write would remove it`,
     })),
   );
-  const why = `this write would remove fields owned by other field managers: ${parts.join("; ")}. `
-    + "Re-read the object and keep those fields, or repeat the request with force=true to take them over";
+  const why =
+    `this write would remove fields owned by other field managers: ${parts.join("; ")}. ` +
+    "Re-read the object and keep those fields, or repeat the request with force=true to take them over";
   return conflict(t, why, causes);
 }
 

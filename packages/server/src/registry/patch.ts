@@ -15,7 +15,14 @@ export function jsonPatch(target: Record<string, unknown>, ops: unknown, t: Erro
     return jsonpatch.applyPatch(doc, ops as jsonpatch.Operation[], false, true).newDocument as Record<string, unknown>;
   } catch (e) {
     const pe = e as { name?: string; message?: string; index?: number; operation?: { path?: string } };
-    if (pe.name === "TEST_OPERATION_FAILED") throw invalid(t, [{ field: pe.operation?.path, message: "test operation failed", reason: "FieldValueInvalid" }]);
-    throw invalid(t, [{ field: pe.operation?.path, message: `json patch operation ${pe.index ?? ""} failed: ${String(pe.message ?? e).split("\n")[0]}`, reason: "FieldValueInvalid" }]);
+    if (pe.name === "TEST_OPERATION_FAILED")
+      throw invalid(t, [{ field: pe.operation?.path, message: "test operation failed", reason: "FieldValueInvalid" }]);
+    throw invalid(t, [
+      {
+        field: pe.operation?.path,
+        message: `json patch operation ${pe.index ?? ""} failed: ${String(pe.message ?? e).split("\n")[0]}`,
+        reason: "FieldValueInvalid",
+      },
+    ]);
   }
 }

@@ -20,7 +20,11 @@ export type FailedPrecondition = "uid" | "resourceVersion";
  * modified"), a delete the precondition message. `onFail` is told which precondition failed first.
  */
 export function checkPreconditions(
-  pre: Preconditions, cur: KObject, t: ErrorTarget, verb: "update" | "delete", onFail?: (p: FailedPrecondition) => void,
+  pre: Preconditions,
+  cur: KObject,
+  t: ErrorTarget,
+  verb: "update" | "delete",
+  onFail?: (p: FailedPrecondition) => void,
 ): void {
   const uid = cur.metadata.uid;
   if (pre.uid !== undefined && pre.uid !== uid) {

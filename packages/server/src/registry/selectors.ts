@@ -14,11 +14,15 @@ export function parseLabelSelector(s: string | undefined): Requirement[] {
   const reqs: Requirement[] = [];
   // split on commas that are not inside parentheses
   const parts: string[] = [];
-  let depth = 0, cur = "";
+  let depth = 0,
+    cur = "";
   for (const ch of s) {
     if (ch === "(") depth++;
     if (ch === ")") depth--;
-    if (ch === "," && depth === 0) { parts.push(cur); cur = ""; } else cur += ch;
+    if (ch === "," && depth === 0) {
+      parts.push(cur);
+      cur = "";
+    } else cur += ch;
   }
   parts.push(cur);
   for (const raw of parts) {
@@ -26,7 +30,14 @@ export function parseLabelSelector(s: string | undefined): Requirement[] {
     if (!p) continue;
     let m: RegExpMatchArray | null;
     if ((m = p.match(/^([A-Za-z0-9._/-]+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
-      reqs.push({ key: m[1], op: m[2] as "in" | "notin", values: m[3].split(",").map((x) => x.trim()).filter(Boolean) });
+      reqs.push({
+        key: m[1],
+        op: m[2] as "in" | "notin",
+        values: m[3]
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      });
     } else if ((m = p.match(/^([A-Za-z0-9._/-]+)\s*(==|=|!=)\s*([A-Za-z0-9._-]*)$/))) {
       reqs.push({ key: m[1], op: m[2] === "!=" ? "!=" : "=", values: [m[3]] });
     } else if ((m = p.match(/^!\s*([A-Za-z0-9._/-]+)$/))) {
@@ -46,12 +57,18 @@ export function matchLabels(reqs: Requirement[], labels: Record<string, string> 
   return reqs.every((r) => {
     const has = Object.prototype.hasOwnProperty.call(l, r.key);
     switch (r.op) {
-      case "=": return has && l[r.key] === r.values[0];
-      case "!=": return !has || l[r.key] !== r.values[0];
-      case "in": return has && r.values.includes(l[r.key]);
-      case "notin": return !has || !r.values.includes(l[r.key]);
-      case "exists": return has;
-      case "!exists": return !has;
+      case "=":
+        return has && l[r.key] === r.values[0];
+      case "!=":
+        return !has || l[r.key] !== r.values[0];
+      case "in":
+        return has && r.values.includes(l[r.key]);
+      case "notin":
+        return !has || !r.values.includes(l[r.key]);
+      case "exists":
+        return has;
+      case "!exists":
+        return !has;
     }
   });
 }
@@ -66,11 +83,14 @@ export interface FieldTerm {
 /** Parses `a.b=c,d!=e`. Any dotted path is allowed (kumo is lenient where Kubernetes whitelists per kind). */
 export function parseFieldSelector(s: string | undefined): FieldTerm[] {
   if (!s) return [];
-  return s.split(",").filter((x) => x.trim()).map((term) => {
-    const m = term.trim().match(/^([A-Za-z0-9._]+)\s*(==|=|!=)\s*(.*)$/);
-    if (!m) throw badRequest(`invalid field selector: "${term}" (expected path=value or path!=value)`);
-    return { path: m[1].split("."), negate: m[2] === "!=", value: m[3] };
-  });
+  return s
+    .split(",")
+    .filter((x) => x.trim())
+    .map((term) => {
+      const m = term.trim().match(/^([A-Za-z0-9._]+)\s*(==|=|!=)\s*(.*)$/);
+      if (!m) throw badRequest(`invalid field selector: "${term}" (expected path=value or path!=value)`);
+      return { path: m[1].split("."), negate: m[2] === "!=", value: m[3] };
+    });
 }
 
 /** True when the object satisfies every field term (missing fields compare as ""). */

@@ -9,7 +9,10 @@ import { ObjectStore } from "./store.js";
 import type { WriteRecord, WriteRecorder } from "./write-record.js";
 
 const host = (name: string, metadata: Record<string, unknown> = {}): KObject => ({
-  apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name, ...metadata }, spec: { capacity: { cpu: 1000 } },
+  apiVersion: "infra.kumo.dev/v1",
+  kind: "Host",
+  metadata: { name, ...metadata },
+  spec: { capacity: { cpu: 1000 } },
 });
 const as = (manager: string, more: { force?: boolean; subresource?: "status" } = {}) => ({ user: "admin", manager, ...more });
 
@@ -33,11 +36,16 @@ type Mutate = (cur: KObject) => KObject;
 const update = (store: ObjectStore, ctx: Ctx, mutate: Mutate, opts?: Parameters<ObjectStore["guaranteedUpdate"]>[5]) =>
   store.guaranteedUpdate(HostKind, undefined, "h1", ctx, mutate, opts);
 /** A mutation of metadata only. */
-const meta = (m: KObject["metadata"]): Mutate => (cur) => ({ ...cur, metadata: { ...cur.metadata, ...m } });
+const meta =
+  (m: KObject["metadata"]): Mutate =>
+  (cur) => ({ ...cur, metadata: { ...cur.metadata, ...m } });
 
 /** The rejection of `p`, which must be an ApiError. */
 async function refusal(p: Promise<unknown>): Promise<ApiError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   assert.ok(e instanceof ApiError, `expected an ApiError, got ${String(e)}`);
   return e;
 }
@@ -68,7 +76,11 @@ test("the history recorder is fed from write records and survives the delete", a
   await store.delete(HostKind, undefined, "h1", as("admin"));
   const entries = await history.read(HostKind, undefined, "h1");
   const seen = entries.map((e) => [e.operation, e.manager, e.force]);
-  assert.deepEqual(seen, [["Create", "agent", false], ["Update", "mgmt", true], ["Delete", "admin", false]]);
+  assert.deepEqual(seen, [
+    ["Create", "agent", false],
+    ["Update", "mgmt", true],
+    ["Delete", "admin", false],
+  ]);
   assert.deepEqual(entries[1].overridden, [{ manager: "agent", paths: ["metadata.annotations.a"] }]);
 });
 
@@ -88,12 +100,18 @@ test("conflicts carry a typed cause: stale resourceVersion, uid precondition, fi
   const dropAll = meta({ annotations: { mine: "x" } });
   const owned = await refusal(update(store, as("mgmt"), dropAll));
   assert.equal(conflictCause(owned), "FieldManagerConflict");
-  assert.deepEqual(owned.details?.causes?.map((c) => c.field), ["metadata.annotations[agent/ip]"]);
+  assert.deepEqual(
+    owned.details?.causes?.map((c) => c.field),
+    ["metadata.annotations[agent/ip]"],
+  );
   assert.deepEqual(conflicts, ["hosts ops stale", "hosts agent ownership"]);
 
   const forced = await update(store, as("mgmt", { force: true }), dropAll);
   assert.deepEqual(forced.metadata.annotations, { mine: "x" });
-  assert.deepEqual(written.at(-1)?.overridden.map((o) => o.manager), ["agent"]);
+  assert.deepEqual(
+    written.at(-1)?.overridden.map((o) => o.manager),
+    ["agent"],
+  );
 });
 
 test("delete preconditions: one check, Kubernetes' precondition wording, typed causes", async (t) => {
@@ -116,12 +134,17 @@ test("status rules and generation: a main write keeps status, /status keeps the 
   const created = await store.create(HostKind, undefined, withStatus, as("admin"));
   assert.deepEqual([created.status, created.metadata.generation], [undefined, 1]);
   const st = await update(store, as("agent", { subresource: "status" }), (cur) => ({
-    ...cur, spec: { capacity: { cpu: 1 } }, metadata: { ...cur.metadata, labels: { x: "y" } }, status: { agentVersion: "v1" },
+    ...cur,
+    spec: { capacity: { cpu: 1 } },
+    metadata: { ...cur.metadata, labels: { x: "y" } },
+    status: { agentVersion: "v1" },
   }));
   const stSeen = [st.spec, st.metadata.labels, st.status, st.metadata.generation];
   assert.deepEqual(stSeen, [created.spec, undefined, { agentVersion: "v1" }, 1]);
   const labelled = await update(store, as("ops"), (cur) => ({
-    ...cur, metadata: { ...cur.metadata, labels: { x: "y" } }, status: { agentVersion: "overwritten?" },
+    ...cur,
+    metadata: { ...cur.metadata, labels: { x: "y" } },
+    status: { agentVersion: "overwritten?" },
   }));
   assert.deepEqual([labelled.status, labelled.metadata.generation], [{ agentVersion: "v1" }, 1]);
   const respec = await update(store, as("ops"), (cur) => ({ ...cur, spec: { capacity: { cpu: 2000 } } }));

@@ -26,7 +26,10 @@ export interface CachedEvent {
 
 /** Thrown to a watcher whose requested revision is outside the window (becomes 410 Expired). */
 export class TooOldError extends Error {
-  constructor(readonly requested: number, readonly oldest: number) {
+  constructor(
+    readonly requested: number,
+    readonly oldest: number,
+  ) {
     super(`too old resource version: ${requested} (${oldest})`);
   }
 }
@@ -67,7 +70,12 @@ export class WatchCache {
   /** Approximate memory per buffered event (a WeakMap: evicted events take their entry with them). */
   private readonly sizes = new WeakMap<CachedEvent, number>();
 
-  constructor(private readonly backend: Backend, private readonly kinds: KindRegistry, private readonly capacity = 20_000, private readonly capacityBytes = 128 * 1024 * 1024) {}
+  constructor(
+    private readonly backend: Backend,
+    private readonly kinds: KindRegistry,
+    private readonly capacity = 20_000,
+    private readonly capacityBytes = 128 * 1024 * 1024,
+  ) {}
 
   /** Starts the one backend watch. Resolves once it is running. */
   async start(): Promise<void> {
@@ -116,10 +124,18 @@ export class WatchCache {
         let prev: KObject | undefined;
         let obj: KObject | undefined;
         e = {
-          revision: rev, kind, key: kv.key, type: kv.createRevision === rev ? "ADDED" : "MODIFIED", json: withResourceVersion(kind, kv),
+          revision: rev,
+          kind,
+          key: kv.key,
+          type: kv.createRevision === rev ? "ADDED" : "MODIFIED",
+          json: withResourceVersion(kind, kv),
           // Parsed only if a watcher's selector or an in-process subscriber needs the object.
-          get obj() { return (obj ??= decode(kind, kv)); },
-          get prev() { return prevKv ? (prev ??= decode(kind, prevKv)) : undefined; },
+          get obj() {
+            return (obj ??= decode(kind, kv));
+          },
+          get prev() {
+            return prevKv ? (prev ??= decode(kind, prevKv)) : undefined;
+          },
         };
       }
       out.push(e);
@@ -180,7 +196,15 @@ export class WatchCache {
 
   /** Internal state for /debug/state and metrics. */
   snapshot() {
-    return { watchers: this.subscribers.size, windowEvents: this.window.length, windowBytes: this.windowBytes, oldestRevision: this.oldestRevision, latestRevision: this.latestRevision, capacity: this.capacity, eventsTotal: this.eventsTotal };
+    return {
+      watchers: this.subscribers.size,
+      windowEvents: this.window.length,
+      windowBytes: this.windowBytes,
+      oldestRevision: this.oldestRevision,
+      latestRevision: this.latestRevision,
+      capacity: this.capacity,
+      eventsTotal: this.eventsTotal,
+    };
   }
 
   /** Number of live watchers. */

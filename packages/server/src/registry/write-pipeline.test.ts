@@ -7,7 +7,10 @@ import { prepareCreate, prepareUpdate } from "./write-pipeline.js";
 
 const ctx = { user: "admin", manager: "kubectl" };
 const config = {
-  apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "h1", labels: { rack: "r1" } }, spec: { unschedulable: true },
+  apiVersion: "infra.kumo.dev/v1",
+  kind: "Host",
+  metadata: { name: "h1", labels: { rack: "r1" } },
+  spec: { unschedulable: true },
 };
 
 /** A stored Host as an apply by `ctx.manager` created it (resourceVersion stamped as the store would). */
@@ -24,12 +27,18 @@ test("preconditions: unstated fields are not checked; a stated one must match", 
   checkPreconditions({}, cur, t, "update");
   checkPreconditions({ uid: "u1", resourceVersion: "7" }, cur, t, "delete");
   const failed: string[] = [];
-  assert.throws(() => checkPreconditions({ uid: "u1", resourceVersion: "6" }, cur, t, "update", (p) => failed.push(p)), (e: ApiError) => {
-    return conflictCause(e) === "StaleResourceVersion" && /has been modified/.test(e.message);
-  });
-  assert.throws(() => checkPreconditions({ uid: "u2", resourceVersion: "6" }, cur, t, "delete", (p) => failed.push(p)), (e: ApiError) => {
-    return conflictCause(e) === "UIDPrecondition" && e.details?.causes?.[0]?.field === "metadata.uid";
-  });
+  assert.throws(
+    () => checkPreconditions({ uid: "u1", resourceVersion: "6" }, cur, t, "update", (p) => failed.push(p)),
+    (e: ApiError) => {
+      return conflictCause(e) === "StaleResourceVersion" && /has been modified/.test(e.message);
+    },
+  );
+  assert.throws(
+    () => checkPreconditions({ uid: "u2", resourceVersion: "6" }, cur, t, "delete", (p) => failed.push(p)),
+    (e: ApiError) => {
+      return conflictCause(e) === "UIDPrecondition" && e.details?.causes?.[0]?.field === "metadata.uid";
+    },
+  );
   assert.deepEqual(failed, ["resourceVersion", "uid"], "the uid is checked first");
 });
 
@@ -37,9 +46,10 @@ test("create: the applying manager owns what it applied, and the server sets ide
   const obj = await applied();
   assert.equal(obj.metadata.generation, 1);
   assert.match(obj.metadata.uid ?? "", /^[0-9a-f-]{36}$/);
-  assert.deepEqual(obj.metadata.managedFields?.map((m) => [m.manager, m.operation, m.fieldsV1]), [
-    ["kubectl", "Apply", { "f:metadata": { "f:labels": { "f:rack": {} } }, "f:spec": { "f:unschedulable": {} } }],
-  ]);
+  assert.deepEqual(
+    obj.metadata.managedFields?.map((m) => [m.manager, m.operation, m.fieldsV1]),
+    [["kubectl", "Apply", { "f:metadata": { "f:labels": { "f:rack": {} } }, "f:spec": { "f:unschedulable": {} } }]],
+  );
 });
 
 test("an identical re-apply is a no-op although it would refresh managedFields times; a changed one is not", async () => {
@@ -55,10 +65,16 @@ test("an identical re-apply is a no-op although it would refresh managedFields t
 test("update: the body may not name another object, and server-owned metadata is kept", async () => {
   const cur = await applied();
   const renamed = { ...structuredClone(cur), metadata: { ...cur.metadata, name: "h2" } };
-  assert.throws(() => prepareUpdate({ kind: HostKind, cur, next: renamed, ctx, operation: "Update" }), (e: ApiError) => e.code === 400);
+  assert.throws(
+    () => prepareUpdate({ kind: HostKind, cur, next: renamed, ctx, operation: "Update" }),
+    (e: ApiError) => e.code === 400,
+  );
   const forged = structuredClone(cur);
   Object.assign(forged.metadata, { creationTimestamp: "1999-01-01T00:00:00Z", generation: 42, labels: { rack: "r2" } });
   const out = prepareUpdate({ kind: HostKind, cur, next: forged, ctx, operation: "Update" });
   assert.deepEqual([out?.obj.metadata.creationTimestamp, out?.obj.metadata.generation], [cur.metadata.creationTimestamp, 1]);
-  assert.deepEqual(out?.changes.map((c) => [c.path.join("."), c.op, c.value]), [["metadata.labels.rack", "set", "r2"]]);
+  assert.deepEqual(
+    out?.changes.map((c) => [c.path.join("."), c.op, c.value]),
+    [["metadata.labels.rack", "set", "r2"]],
+  );
 });

@@ -76,9 +76,8 @@ export function prepareUpdate(req: UpdateRequest): PreparedUpdate | undefined {
   const writer = { operation: req.operation, manager, subresource, force: !!ctx.force, apiVersion: apiVersionOfKind(kind) };
   const fields = new FieldManager(cur, writer, t, req.onOwnershipConflict);
   // The candidate: an Update's object under the kind's status rules; an Apply's config merged into the stored object.
-  const next = req.operation === "Apply"
-    ? fields.merge(req.applyConfig)
-    : strategy.prepareForUpdate(structuredClone(req.next), cur, ctx.subresource);
+  const next =
+    req.operation === "Apply" ? fields.merge(req.applyConfig) : strategy.prepareForUpdate(structuredClone(req.next), cur, ctx.subresource);
   keepServerFields(kind, next, cur);
   checkFinalizers(kind, cur, next);
   strategy.applyDefaults(next);

@@ -51,7 +51,10 @@ export interface WatchEvent {
 
 /** Thrown (as an exception, unlike conflicts) when a watch asks for a revision older than the compacted one. */
 export class CompactedError extends Error {
-  constructor(readonly requested: number, readonly compactRevision: number) {
+  constructor(
+    readonly requested: number,
+    readonly compactRevision: number,
+  ) {
     super(`revision ${requested} has been compacted (oldest available: ${compactRevision + 1})`);
     this.name = "CompactedError";
   }

@@ -27,7 +27,11 @@ export function kvConformance(factory: BackendFactory): void {
     assert.equal(stale.ok, false);
     const d = await b.delete("/obj", u.revision, { attach });
     assert.equal((await b.get(`/h/${d.revision}`))?.value, `entry-${d.revision}`);
-    assert.deepEqual((await b.list("/h/")).kvs.map((kv) => kv.value), [c, u, d].map((r) => `entry-${r.revision}`), "exactly one entry per successful write");
+    assert.deepEqual(
+      (await b.list("/h/")).kvs.map((kv) => kv.value),
+      [c, u, d].map((r) => `entry-${r.revision}`),
+      "exactly one entry per successful write",
+    );
   });
 
   test("create of an existing key is refused with the current kv and does not bump the revision", async (t) => {
@@ -49,10 +53,16 @@ export function kvConformance(factory: BackendFactory): void {
       ["/a", "/a/", "/a/1", "/a/10", "/a/2", "/a/\uffff", "/a/\u{1f600}", "/a0", "/ab/x", "/b/1"],
     );
     const a = await b.list("/a/");
-    assert.deepEqual(a.kvs.map((x) => x.key), ["/a/", "/a/1", "/a/10", "/a/2", "/a/\uffff", "/a/\u{1f600}"]);
+    assert.deepEqual(
+      a.kvs.map((x) => x.key),
+      ["/a/", "/a/1", "/a/10", "/a/2", "/a/\uffff", "/a/\u{1f600}"],
+    );
     assert.equal(a.more, false);
     assert.equal(a.kvs[1].value, "v/a/1");
-    assert.deepEqual((await b.list("/ab/")).kvs.map((x) => x.key), ["/ab/x"]);
+    assert.deepEqual(
+      (await b.list("/ab/")).kvs.map((x) => x.key),
+      ["/ab/x"],
+    );
     assert.deepEqual((await b.list("/c/")).kvs, []);
   });
 
@@ -69,7 +79,11 @@ export function kvConformance(factory: BackendFactory): void {
     const exact = await b.list("/p/", { limit: 5 });
     assert.deepEqual([exact.kvs.length, exact.more], [5, false], "a page that ends exactly at the last key has no more");
     const unlimited = await b.list("/p/", { limit: 0, startKey: "/p/c" });
-    assert.deepEqual(unlimited.kvs.map((x) => x.key), ["/p/c", "/p/d", "/p/e"], "startKey is inclusive");
+    assert.deepEqual(
+      unlimited.kvs.map((x) => x.key),
+      ["/p/c", "/p/d", "/p/e"],
+      "startKey is inclusive",
+    );
     assert.deepEqual((await b.list("/p/", { startKey: "/a" })).kvs.length, 5, "startKey below the prefix is ignored");
     assert.deepEqual((await b.list("/p/", { startKey: "/q/" })).kvs, [], "startKey past the prefix yields nothing");
   });
@@ -153,7 +167,11 @@ export function kvConformance(factory: BackendFactory): void {
     assert.deepEqual(revs, range(r0 + 1, r0 + 300));
     const listed = await b.list("/c/");
     assert.equal(listed.kvs.length, 300);
-    for (const r of results) assert.deepEqual(listed.kvs.find((x) => x.key === r.kv!.key), r.kv);
+    for (const r of results)
+      assert.deepEqual(
+        listed.kvs.find((x) => x.key === r.kv!.key),
+        r.kv,
+      );
   });
 
   test("compact keeps current values, records the compact revision and refuses the future", async (t) => {

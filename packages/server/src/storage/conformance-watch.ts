@@ -40,11 +40,17 @@ export function watchConformance(factory: BackendFactory): void {
     const ctl = new AbortController();
     t.after(() => ctl.abort());
     const { events } = await collect(b.watch("", { afterRevision: mid.revision, signal: ctl.signal }), ctl, 1);
-    assert.deepEqual(events.map((e) => e.kv.key), ["/n/3"]);
+    assert.deepEqual(
+      events.map((e) => e.kv.key),
+      ["/n/3"],
+    );
     const ctl2 = new AbortController();
     t.after(() => ctl2.abort());
     const all = await collect(b.watch("", { afterRevision: mid.revision - 2, signal: ctl2.signal }), ctl2, 3);
-    assert.deepEqual(all.events.map((e) => e.kv.key), ["/m/1", "/m/2", "/n/3"]);
+    assert.deepEqual(
+      all.events.map((e) => e.kv.key),
+      ["/m/1", "/m/2", "/n/3"],
+    );
   });
 
   test("watch on '/a/' does not see '/ab/' (history or live)", async (t) => {
@@ -60,7 +66,10 @@ export function watchConformance(factory: BackendFactory): void {
     await b.create("/a0", "no");
     await b.create("/a/2", "yes");
     const { events } = await pending;
-    assert.deepEqual(events.map((e) => e.kv.key), ["/a/1", "/a/2"]);
+    assert.deepEqual(
+      events.map((e) => e.kv.key),
+      ["/a/1", "/a/2"],
+    );
   });
 
   test("no gaps or duplicates when writes race with the watch start; batches ascend", async (t) => {

@@ -35,7 +35,9 @@ export async function openBackend(url: string, opts: OpenBackendOptions = {}): P
   const scheme = m?.[1].toLowerCase();
   const opener = scheme !== undefined && Object.hasOwn(openers, scheme) ? openers[scheme] : undefined;
   if (!m || !opener) {
-    const known = Object.keys(openers).map((s) => `${s}://`).join(", ");
+    const known = Object.keys(openers)
+      .map((s) => `${s}://`)
+      .join(", ");
     throw new Error(`unsupported storage URL ${JSON.stringify(url)}: known schemes are ${known}`);
   }
   return opener(m[2], opts);

@@ -36,7 +36,11 @@ export class Subscription {
   ended = false;
   error: Error | undefined;
 
-  constructor(readonly prefix: string, private readonly limit: number, private readonly hub: WatchHub) {}
+  constructor(
+    readonly prefix: string,
+    private readonly limit: number,
+    private readonly hub: WatchHub,
+  ) {}
 
   /** Buffer the events under this watcher's prefix; ends the watcher if it overflows. */
   offer(events: readonly WatchEvent[]): void {

@@ -22,12 +22,7 @@ export interface HistorySource {
 }
 
 /** Implements Backend.watch on top of a hub and a history source. */
-export async function* watchStream(
-  hub: WatchHub,
-  source: HistorySource,
-  prefix: string,
-  opts: WatchOptions,
-): AsyncGenerator<WatchEvent[]> {
+export async function* watchStream(hub: WatchHub, source: HistorySource, prefix: string, opts: WatchOptions): AsyncGenerator<WatchEvent[]> {
   const { signal, afterRevision } = opts;
   if (signal.aborted) return;
   const sub = hub.subscribe(prefix);

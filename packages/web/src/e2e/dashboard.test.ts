@@ -16,13 +16,24 @@ import { startTestServer, type TestServer } from "@kumo/server/testing";
 import { seedHosts } from "./seed.js";
 
 const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const here = dirname(fileURLToPath(import.meta.url)); // packages/web/dist/e2e
 const APP_INDEX = resolve(here, "../app/index.html");
 const OUT = process.env.KUMO_TEST_RESULTS ?? resolve(here, "../../test-results/dashboard");
 const NET = "/apis/network.kumo.dev/v1/namespaces/default/networks";
 
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium); the dashboard e2e test needs Debian's chromium`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} is missing (apt-get install chromium); the dashboard e2e test needs Debian's chromium`;
 
 let srv: TestServer | undefined;
 let ctx: BrowserContext | undefined;
@@ -31,12 +42,19 @@ let profile: string | undefined;
 before(async () => {
   if (skip) return;
   // The server looks for the app when it starts, so a missing build would only show up as a 404 page.
-  assert.ok(existsSync(APP_INDEX), `the dashboard is not built (${APP_INDEX} is missing): run \`npm run -w @kumo/web build\` (or \`make build\`) first`);
+  assert.ok(
+    existsSync(APP_INDEX),
+    `the dashboard is not built (${APP_INDEX} is missing): run \`npm run -w @kumo/web build\` (or \`make build\`) first`,
+  );
   mkdirSync(OUT, { recursive: true });
   srv = await startTestServer();
   profile = mkdtempSync(join(tmpdir(), "kumo-chromium-"));
   ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: FLAGS, ignoreHTTPSErrors: true, viewport: { width: 1366, height: 768 },
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1366, height: 768 },
   });
   ctx.setDefaultTimeout(10_000);
 });
@@ -97,12 +115,23 @@ test("dashboard: sign in, create, live lists, detail, delete, every view", { ski
   await page.goto(`${s.url}/ui/#/resources/networks.network.kumo.dev`);
   await page.locator('tr[data-name="web-net"]').waitFor();
   await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 1));
-  const created = await s.call("POST", NET, { body: { apiVersion: "network.kumo.dev/v1", kind: "Network", metadata: { name: "api-net", labels: { team: "e2e" } }, spec: { vni: 4242 } } });
+  const created = await s.call("POST", NET, {
+    body: {
+      apiVersion: "network.kumo.dev/v1",
+      kind: "Network",
+      metadata: { name: "api-net", labels: { team: "e2e" } },
+      spec: { vni: 4242 },
+    },
+  });
   assert.equal(created.status, 201, created.text);
   const apiRow = page.locator('tr[data-name="api-net"]');
   await apiRow.waitFor();
   assert.match(await apiRow.innerText(), /4242/);
-  assert.equal(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload), 1, "the row arrived without a page reload");
+  assert.equal(
+    await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload),
+    1,
+    "the row arrived without a page reload",
+  );
   await page.getByLabel("Labels").fill("team=e2e");
   await page.getByLabel("Labels").press("Enter");
   await page.locator('tr[data-name="web-net"]').waitFor({ state: "detached" });
@@ -114,10 +143,17 @@ test("dashboard: sign in, create, live lists, detail, delete, every view", { ski
   await heading(page, "Network default/api-net");
   await page.getByRole("heading", { name: "Conditions" }).waitFor();
   await page.getByRole("table", { name: "Write history" }).getByRole("cell", { name: "Create" }).first().waitFor();
-  const patched = await s.call("PATCH", `${NET}/api-net?fieldManager=e2e-editor`, { body: { metadata: { labels: { tier: "gold" } } }, contentType: "application/merge-patch+json" });
+  const patched = await s.call("PATCH", `${NET}/api-net?fieldManager=e2e-editor`, {
+    body: { metadata: { labels: { tier: "gold" } } },
+    contentType: "application/merge-patch+json",
+  });
   assert.equal(patched.status, 200, patched.text);
   await page.getByRole("table", { name: "Write history" }).getByRole("cell", { name: "e2e-editor" }).waitFor();
-  await page.getByText("tier=gold").or(page.locator("code", { hasText: "tier" })).first().waitFor();
+  await page
+    .getByText("tier=gold")
+    .or(page.locator("code", { hasText: "tier" }))
+    .first()
+    .waitFor();
   await shot(page, "05-detail-history");
 
   // --- Delete with confirmation: Cancel keeps it, Delete removes it and the list updates live.

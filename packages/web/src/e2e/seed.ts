@@ -13,13 +13,30 @@ const PORTS = "/apis/network.kumo.dev/v1/namespaces/default/ports";
 export async function seedHosts(s: TestServer): Promise<void> {
   const now = new Date().toISOString();
   const hosts = [
-    { name: "e2e-h1", vtep: "192.0.2.11", entries: { bridge: { desired: 1, actual: 1 }, vxlan: { desired: 1, actual: 1 }, fdb: { desired: 3, actual: 2 } }, problems: [] },
-    { name: "e2e-h2", vtep: undefined, entries: { bridge: { desired: 1, actual: 1 }, vxlan: { desired: 1, actual: 0 } }, problems: [{ network: "web-net", reason: "NoUnderlay", message: "underlay device missing" }] },
+    {
+      name: "e2e-h1",
+      vtep: "192.0.2.11",
+      entries: { bridge: { desired: 1, actual: 1 }, vxlan: { desired: 1, actual: 1 }, fdb: { desired: 3, actual: 2 } },
+      problems: [],
+    },
+    {
+      name: "e2e-h2",
+      vtep: undefined,
+      entries: { bridge: { desired: 1, actual: 1 }, vxlan: { desired: 1, actual: 0 } },
+      problems: [{ network: "web-net", reason: "NoUnderlay", message: "underlay device missing" }],
+    },
   ];
   for (const h of hosts) {
     const annotations = h.vtep ? { "network.kumo.dev/vtep-ip": h.vtep } : {};
     // unschedulable: these hosts have no agent, so nothing must be placed on them.
-    const r = await s.call("POST", HOSTS, { body: { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: h.name, annotations }, spec: { unschedulable: true, capacity: { cpu: 4000, memoryMiB: 8192, instances: 20 } } } });
+    const r = await s.call("POST", HOSTS, {
+      body: {
+        apiVersion: "infra.kumo.dev/v1",
+        kind: "Host",
+        metadata: { name: h.name, annotations },
+        spec: { unschedulable: true, capacity: { cpu: 4000, memoryMiB: 8192, instances: 20 } },
+      },
+    });
     assert.equal(r.status, 201, r.text);
     const st = await s.call("PATCH", `${HOSTS}/${h.name}/status?fieldManager=kumo-agent`, {
       contentType: "application/merge-patch+json",
@@ -29,12 +46,26 @@ export async function seedHosts(s: TestServer): Promise<void> {
           lastHeartbeatTime: now,
           allocatable: { cpu: 4000, memoryMiB: 8192, instances: 20 },
           allocated: { cpu: 1000, memoryMiB: 2048, instances: 2 },
-          dataplane: { lastSyncTime: now, syncDurationMs: 12, driftRepairsTotal: h.name === "e2e-h1" ? 3 : 0, networks: 1, entries: h.entries, problems: h.problems },
+          dataplane: {
+            lastSyncTime: now,
+            syncDurationMs: 12,
+            driftRepairsTotal: h.name === "e2e-h1" ? 3 : 0,
+            networks: 1,
+            entries: h.entries,
+            problems: h.problems,
+          },
         },
       },
     });
     assert.equal(st.status, 200, st.text);
-    const p = await s.call("POST", PORTS, { body: { apiVersion: "network.kumo.dev/v1", kind: "Port", metadata: { name: `${h.name}-probe` }, spec: { network: "web-net", hostBinding: h.name, deviceOwner: "probe" } } });
+    const p = await s.call("POST", PORTS, {
+      body: {
+        apiVersion: "network.kumo.dev/v1",
+        kind: "Port",
+        metadata: { name: `${h.name}-probe` },
+        spec: { network: "web-net", hostBinding: h.name, deviceOwner: "probe" },
+      },
+    });
     assert.equal(p.status, 201, p.text);
   }
 }

@@ -19,6 +19,8 @@ export function orderConditions(conds: Condition[], stepOrder: readonly string[]
 
 /** The timeline of a known flow: reported conditions plus the unreported steps (Unknown/NotReached) in flow order. */
 export function timelineOf(conds: Condition[], stepOrder: readonly string[]): Condition[] {
-  const missing = stepOrder.filter((t) => !conds.some((c) => c.type === t)).map((type): Condition => ({ type, status: "Unknown", reason: NOT_REACHED }));
+  const missing = stepOrder
+    .filter((t) => !conds.some((c) => c.type === t))
+    .map((type): Condition => ({ type, status: "Unknown", reason: NOT_REACHED }));
   return orderConditions([...conds, ...missing], stepOrder);
 }

@@ -7,9 +7,13 @@ const o = (status: unknown): KObject => ({ apiVersion: "v1", kind: "X", metadata
 
 test("phases and Ready conditions fall into ok / progressing / bad; objects without status are not rated", () => {
   const h = summarize([
-    o({ phase: "Running" }), o({ phase: "Pending" }), o({ phase: "Failed" }),
-    o({ conditions: [{ type: "Ready", status: "True" }] }), o({ conditions: [{ type: "Ready", status: "False" }] }),
-    o(undefined), o({ conditions: [{ type: "Other", status: "True" }] }),
+    o({ phase: "Running" }),
+    o({ phase: "Pending" }),
+    o({ phase: "Failed" }),
+    o({ conditions: [{ type: "Ready", status: "True" }] }),
+    o({ conditions: [{ type: "Ready", status: "False" }] }),
+    o(undefined),
+    o({ conditions: [{ type: "Other", status: "True" }] }),
   ]);
   assert.deepEqual(h, { ok: 2, progressing: 1, bad: 2, rated: 5 });
 });

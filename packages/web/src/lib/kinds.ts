@@ -40,7 +40,9 @@ const registry = defaultRegistry();
 export function modelFor(rt: ResourceType, verbs: string[] = []): KindModel {
   const known = registry.byResource(rt.group, rt.version, rt.plural);
   // Wide columns (priority > 0) are kept: a browser table has the room a terminal lacks.
-  const columns: Column[] = known ? known.columns.map((c) => ({ name: c.name, type: c.type, value: c.value })) : [{ name: "Status", type: "string", value: genericStatus }];
+  const columns: Column[] = known
+    ? known.columns.map((c) => ({ name: c.name, type: c.type, value: c.value }))
+    : [{ name: "Status", type: "string", value: genericStatus }];
   return { ...rt, key: kindKey(rt), columns, verbs };
 }
 
@@ -87,6 +89,15 @@ export async function discoverKinds(client: KumoClient, signal?: AbortSignal): P
 }
 
 /** Finds a model by URL key, or by group + kind (owner references), or by plural within a group. */
-export function findKind(kinds: readonly KindModel[], q: { key?: string; group?: string; kind?: string; plural?: string }): KindModel | undefined {
-  return kinds.find((k) => (q.key !== undefined ? k.key === q.key : (q.group === undefined || k.group === q.group) && (q.kind === undefined || k.kind === q.kind) && (q.plural === undefined || k.plural === q.plural)));
+export function findKind(
+  kinds: readonly KindModel[],
+  q: { key?: string; group?: string; kind?: string; plural?: string },
+): KindModel | undefined {
+  return kinds.find((k) =>
+    q.key !== undefined
+      ? k.key === q.key
+      : (q.group === undefined || k.group === q.group) &&
+        (q.kind === undefined || k.kind === q.kind) &&
+        (q.plural === undefined || k.plural === q.plural),
+  );
 }

@@ -18,7 +18,14 @@ function setup(t: TestContext) {
   const seen = { state: undefined as ListState | undefined, errors: [] as (unknown | undefined)[] };
   const ac = new AbortController();
   t.after(() => ac.abort());
-  const run = () => runListWatch(client, Widget, { minBackoffMs: 5, maxBackoffMs: 20 }, { state: (s) => (seen.state = s), error: (e) => seen.errors.push(e) }, ac.signal);
+  const run = () =>
+    runListWatch(
+      client,
+      Widget,
+      { minBackoffMs: 5, maxBackoffMs: 20 },
+      { state: (s) => (seen.state = s), error: (e) => seen.errors.push(e) },
+      ac.signal,
+    );
   const names = () => seen.state?.items.map((o) => o.metadata.name).join(",");
   return { api, seen, ac, run, names };
 }

@@ -27,7 +27,11 @@ const GONE_EVENT: WatchEvent<unknown> = { type: "ERROR", object: { kind: "Status
 
 /** Runs until `signal` aborts; never rejects. */
 export async function runListWatch<T extends KObject>(
-  client: KumoClient, rt: ResourceType, o: ListWatchOptions, sink: ListWatchSink<T>, signal: AbortSignal,
+  client: KumoClient,
+  rt: ResourceType,
+  o: ListWatchOptions,
+  sink: ListWatchSink<T>,
+  signal: AbortSignal,
 ): Promise<void> {
   const min = o.minBackoffMs ?? 1000;
   const max = o.maxBackoffMs ?? 10_000;
@@ -35,7 +39,9 @@ export async function runListWatch<T extends KObject>(
   let fruitlessGones = 0;
   while (!signal.aborted) {
     try {
-      let state = fromList(await client.listAll<T>(rt, o.namespace, { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, signal }));
+      let state = fromList(
+        await client.listAll<T>(rt, o.namespace, { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, signal }),
+      );
       const listedAt = state.resourceVersion;
       sink.state(state);
       if (failures) sink.error(undefined);
@@ -46,7 +52,13 @@ export async function runListWatch<T extends KObject>(
         const started = Date.now();
         let progressed = false;
         try {
-          for await (const ev of client.watch<T>(rt, o.namespace, { resourceVersion: state.resourceVersion, labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, allowWatchBookmarks: true, signal })) {
+          for await (const ev of client.watch<T>(rt, o.namespace, {
+            resourceVersion: state.resourceVersion,
+            labelSelector: o.labelSelector,
+            fieldSelector: o.fieldSelector,
+            allowWatchBookmarks: true,
+            signal,
+          })) {
             progressed = true;
             const next = applyWatchEvent(state, ev);
             if (next !== state) sink.state((state = next));

@@ -52,16 +52,24 @@ export function deriveFrame(cur: TimedScrape, prev: TimedScrape | undefined, hos
   const f: Frame = {};
   const notWatch = (l: Record<string, string>) => l.verb !== "watch";
   if (prev) {
-    const d = bucketDelta(bucketsOf(s, "kumo_apiserver_request_duration_seconds", notWatch), bucketsOf(prev.scrape.samples, "kumo_apiserver_request_duration_seconds", notWatch));
+    const d = bucketDelta(
+      bucketsOf(s, "kumo_apiserver_request_duration_seconds", notWatch),
+      bucketsOf(prev.scrape.samples, "kumo_apiserver_request_duration_seconds", notWatch),
+    );
     f.latency = {};
-    for (const [label, q] of [["p50", 0.5], ["p99", 0.99]] as const) {
+    for (const [label, q] of [
+      ["p50", 0.5],
+      ["p99", 0.99],
+    ] as const) {
       const v = histogramQuantile(q, d);
       if (v !== undefined) f.latency[label] = v * 1000;
     }
     const dt = (cur.t - prev.t) / 1000;
     const before = sumBy(prev.scrape.samples, "kumo_apiserver_requests_total", ["verb"]);
     f.requests = {};
-    if (dt > 0) for (const [verb, n] of sumBy(s, "kumo_apiserver_requests_total", ["verb"])) f.requests[verb] = Math.max(0, n - (before.get(verb) ?? 0)) / dt;
+    if (dt > 0)
+      for (const [verb, n] of sumBy(s, "kumo_apiserver_requests_total", ["verb"]))
+        f.requests[verb] = Math.max(0, n - (before.get(verb) ?? 0)) / dt;
   }
   // The server pre-creates manager="none" so the series exists; it is not a real writer.
   f.conflicts = Object.fromEntries(sumBy(s, "kumo_apiserver_conflicts_total", ["manager"], (l) => l.manager !== "none"));
@@ -69,7 +77,10 @@ export function deriveFrame(cur: TimedScrape, prev: TimedScrape | undefined, hos
   f.heartbeat = Object.fromEntries(sumBy(s, "kumo_host_heartbeat_age_seconds", ["host"]));
   const queue = s.filter((x) => /queue_depth$/.test(x.name));
   // kumo_controller_queue_depth{controller} per controller, kumo_scheduler_queue_depth: label by who owns the queue.
-  if (queue.length) f.queue = Object.fromEntries(queue.map((x) => [x.labels.controller ?? x.labels.name ?? x.name.replace(/^kumo_/, "").replace(/_queue_depth$/, ""), x.value]));
+  if (queue.length)
+    f.queue = Object.fromEntries(
+      queue.map((x) => [x.labels.controller ?? x.labels.name ?? x.name.replace(/^kumo_/, "").replace(/_queue_depth$/, ""), x.value]),
+    );
   f.drift = {};
   for (const h of hosts) {
     const n = h.status?.dataplane?.driftRepairsTotal;

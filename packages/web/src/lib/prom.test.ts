@@ -45,32 +45,84 @@ test("parses samples, labels with escapes, special values and TYPE lines", () =>
   assert.ok(Number.isNaN(samples.find((s) => s.name === "kumo_nan")!.value));
   const inf = samples.find((s) => s.labels.le === "+Inf" && s.labels.verb === "list");
   assert.equal(inf?.value, 12);
-  assert.equal(samples.some((s) => s.name === "garbage"), false, "malformed lines are skipped");
+  assert.equal(
+    samples.some((s) => s.name === "garbage"),
+    false,
+    "malformed lines are skipped",
+  );
   assert.equal(samples.length, 22);
 });
 
 test("sumBy groups over labels; bucketsOf sums histogram buckets", () => {
   const { samples } = parsePrometheusText(TEXT);
-  assert.deepEqual([...sumBy(samples, "kumo_apiserver_requests_total", ["verb"])], [["list", 12], ["create", 4]]);
+  assert.deepEqual(
+    [...sumBy(samples, "kumo_apiserver_requests_total", ["verb"])],
+    [
+      ["list", 12],
+      ["create", 4],
+    ],
+  );
   assert.deepEqual([...sumBy(samples, "kumo_apiserver_requests_total")], [["", 16]]);
-  assert.deepEqual(bucketsOf(samples, "kumo_apiserver_request_duration_seconds", (l) => l.verb !== "watch"), [
-    { le: 0.001, count: 2 }, { le: 0.01, count: 10 }, { le: Infinity, count: 12 },
-  ]);
+  assert.deepEqual(
+    bucketsOf(samples, "kumo_apiserver_request_duration_seconds", (l) => l.verb !== "watch"),
+    [
+      { le: 0.001, count: 2 },
+      { le: 0.01, count: 10 },
+      { le: Infinity, count: 12 },
+    ],
+  );
 });
 
 test("histogramQuantile interpolates inside the bucket like Prometheus", () => {
-  const b = [{ le: 0.001, count: 2 }, { le: 0.01, count: 10 }, { le: Infinity, count: 12 }];
+  const b = [
+    { le: 0.001, count: 2 },
+    { le: 0.01, count: 10 },
+    { le: Infinity, count: 12 },
+  ];
   // rank 6 of 12: 4 of the 8 observations into (0.001, 0.01] → 0.001 + 0.009 * 4/8
   assert.ok(Math.abs(histogramQuantile(0.5, b)! - 0.0055) < 1e-12);
   assert.equal(histogramQuantile(0.99, b), 0.01, "+Inf bucket answers the highest finite bound");
-  assert.equal(histogramQuantile(0.5, [{ le: 1, count: 0 }, { le: Infinity, count: 0 }]), undefined);
+  assert.equal(
+    histogramQuantile(0.5, [
+      { le: 1, count: 0 },
+      { le: Infinity, count: 0 },
+    ]),
+    undefined,
+  );
   assert.equal(histogramQuantile(0.5, []), undefined);
 });
 
 test("bucketDelta subtracts the previous scrape, and treats a counter reset as a fresh start", () => {
-  const prev = [{ le: 1, count: 5 }, { le: Infinity, count: 6 }];
-  assert.deepEqual(bucketDelta([{ le: 1, count: 7 }, { le: Infinity, count: 10 }], prev), [{ le: 1, count: 2 }, { le: Infinity, count: 4 }]);
-  assert.deepEqual(bucketDelta([{ le: 1, count: 1 }, { le: Infinity, count: 1 }], prev), [{ le: 1, count: 1 }, { le: Infinity, count: 1 }]);
+  const prev = [
+    { le: 1, count: 5 },
+    { le: Infinity, count: 6 },
+  ];
+  assert.deepEqual(
+    bucketDelta(
+      [
+        { le: 1, count: 7 },
+        { le: Infinity, count: 10 },
+      ],
+      prev,
+    ),
+    [
+      { le: 1, count: 2 },
+      { le: Infinity, count: 4 },
+    ],
+  );
+  assert.deepEqual(
+    bucketDelta(
+      [
+        { le: 1, count: 1 },
+        { le: Infinity, count: 1 },
+      ],
+      prev,
+    ),
+    [
+      { le: 1, count: 1 },
+      { le: Infinity, count: 1 },
+    ],
+  );
 });
 
 test("deriveFrame: rates, quantiles, conflicts without the placeholder manager, gauges and host drift", () => {
@@ -79,24 +131,35 @@ test("deriveFrame: rates, quantiles, conflicts without the placeholder manager, 
     .replace('le="0.01",verb="list",resource="hosts"} 10', 'le="0.01",verb="list",resource="hosts"} 2')
     .replace('le="+Inf",verb="list",resource="hosts"} 12', 'le="+Inf",verb="list",resource="hosts"} 2');
   const f = deriveFrame({ t: 5000, scrape: cur }, { t: 0, scrape: parsePrometheusText(prevText) }, [
-    { metadata: { name: "h1" }, status: { dataplane: { driftRepairsTotal: 7 } } }, { metadata: { name: "h2" } },
+    { metadata: { name: "h1" }, status: { dataplane: { driftRepairsTotal: 7 } } },
+    { metadata: { name: "h2" } },
   ]);
   assert.equal(f.requests.list, 2, "10 lists in 5 s");
   assert.equal(f.requests.create, 0);
   // 10 new observations: 8 in (0.001, 0.01], 2 above → p50 at 0.001 + 0.009 * 5/8 s
-  assert.ok(Math.abs(f.latency.p50 - (0.001 + 0.009 * 5 / 8) * 1000) < 1e-9);
+  assert.ok(Math.abs(f.latency.p50 - (0.001 + (0.009 * 5) / 8) * 1000) < 1e-9);
   assert.deepEqual(f.conflicts, { mgmt: 3, "kumo-agent": 4 });
   assert.deepEqual(f.watchers, { hosts: 3, ports: 1 });
   assert.deepEqual(f.heartbeat, { h1: 2.5 });
   assert.deepEqual(f.drift, { h1: 7 });
   assert.deepEqual(f.queue, { instance: 2, scheduler: 5 });
   const first = deriveFrame({ t: 0, scrape: cur }, undefined, []);
-  assert.equal(deriveFrame({ t: 0, scrape: parsePrometheusText("kumo_x 1") }, undefined, []).queue, undefined, "absent series stay absent (the chart says so)");
+  assert.equal(
+    deriveFrame({ t: 0, scrape: parsePrometheusText("kumo_x 1") }, undefined, []).queue,
+    undefined,
+    "absent series stay absent (the chart says so)",
+  );
   assert.equal(first.requests, undefined, "rates need two scrapes");
 });
 
 test("appendFrame keeps a bounded window per series", () => {
   let h = {};
   for (let t = 0; t < 5; t++) h = appendFrame(h, t, { watchers: { hosts: t, bad: NaN } }, 3);
-  assert.deepEqual((h as Record<string, Record<string, unknown>>).watchers, { hosts: [{ t: 2, v: 2 }, { t: 3, v: 3 }, { t: 4, v: 4 }] });
+  assert.deepEqual((h as Record<string, Record<string, unknown>>).watchers, {
+    hosts: [
+      { t: 2, v: 2 },
+      { t: 3, v: 3 },
+      { t: 4, v: 4 },
+    ],
+  });
 });

@@ -78,7 +78,12 @@ function parseValue(s: string): number | undefined {
 }
 
 /** Sums samples of `name` grouped by the given label names (no labels: one total under key ""). */
-export function sumBy(samples: Sample[], name: string, by: string[] = [], where: (l: Record<string, string>) => boolean = () => true): Map<string, number> {
+export function sumBy(
+  samples: Sample[],
+  name: string,
+  by: string[] = [],
+  where: (l: Record<string, string>) => boolean = () => true,
+): Map<string, number> {
   const out = new Map<string, number>();
   for (const s of samples) {
     if (s.name !== name || !where(s.labels)) continue;

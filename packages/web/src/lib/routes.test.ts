@@ -11,7 +11,10 @@ test("routes round-trip through href and parseRoute", () => {
     { view: "resources" },
     { view: "detail", kind: "instances.compute.kumo.dev", namespace: "demo", name: "web-1" },
     { view: "detail", kind: "hosts.infra.kumo.dev", namespace: undefined, name: "h1" },
-    { view: "hosts" }, { view: "topology" }, { view: "metrics" }, { view: "actions" },
+    { view: "hosts" },
+    { view: "topology" },
+    { view: "metrics" },
+    { view: "actions" },
   ];
   for (const r of routes) {
     const expected = r.view === "resources" ? { ns: undefined, labels: undefined, kind: undefined, ...r } : r;
@@ -34,8 +37,13 @@ test("422 causes land on the mapped inputs; unmapped ones and plain errors becom
   const fe = formErrors(e, { "spec.cidr": "cidr", "spec.networks": "nets", metadata: "name" });
   assert.deepEqual(fe.fields, { cidr: ['"10.0.0.0/33" is not an IPv4 CIDR like 10.0.0.0/24'], nets: ["network not found"] });
   assert.deepEqual(fe.form, ["spec.other: x", "no field at all"]);
-  const longest = formErrors(new ApiError(422, "Invalid", "m", { causes: [{ field: "metadata.name", message: "bad name" }] }), { metadata: "meta", "metadata.name": "name" });
+  const longest = formErrors(new ApiError(422, "Invalid", "m", { causes: [{ field: "metadata.name", message: "bad name" }] }), {
+    metadata: "meta",
+    "metadata.name": "name",
+  });
   assert.deepEqual(longest.fields, { name: ["bad name"] }, "the longest mapped path wins");
-  assert.deepEqual(formErrors(new ApiError(409, "AlreadyExists", 'networks.network.kumo.dev "a" already exists'), {}).form, ['networks.network.kumo.dev "a" already exists']);
+  assert.deepEqual(formErrors(new ApiError(409, "AlreadyExists", 'networks.network.kumo.dev "a" already exists'), {}).form, [
+    'networks.network.kumo.dev "a" already exists',
+  ]);
   assert.deepEqual(formErrors(new Error("cannot reach x"), {}).form, ["cannot reach x"]);
 });

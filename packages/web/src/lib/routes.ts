@@ -35,7 +35,8 @@ export function parseRoute(hash: string): Route {
     case "actions":
       return rest.length ? { view: "notfound", path } : { view: head };
     case "resources":
-      if (rest.length <= 1) return { view: "resources", kind: rest[0], ns: params.get("ns") || undefined, labels: params.get("labels") || undefined };
+      if (rest.length <= 1)
+        return { view: "resources", kind: rest[0], ns: params.get("ns") || undefined, labels: params.get("labels") || undefined };
       if (rest.length === 3) return { view: "detail", kind: rest[0], namespace: rest[1] === CLUSTER ? undefined : rest[1], name: rest[2] };
       return { view: "notfound", path };
     default:

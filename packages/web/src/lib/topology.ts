@@ -71,13 +71,19 @@ export function buildTopology(hostObjs: KObject[], networkObjs: KObject[], portO
     if (!ready) problems.push("not Ready");
     return { name: h.metadata.name ?? "", ready, vtep, problems };
   });
-  const hostProblems = new Map<string, { network: string; reason: string; message: string }[]>(hosts.map((h) => [h.metadata.name ?? "", h.status?.dataplane?.problems ?? []]));
+  const hostProblems = new Map<string, { network: string; reason: string; message: string }[]>(
+    hosts.map((h) => [h.metadata.name ?? "", h.status?.dataplane?.problems ?? []]),
+  );
   const endpoints: TopoEndpoint[] = [];
   for (const i of instances) {
     const ns = i.metadata.namespace;
     endpoints.push({
-      key: `instance:${nsKey(ns, i.metadata.name ?? "")}`, name: i.metadata.name ?? "", type: "instance", host: i.status?.host,
-      networks: (i.spec?.networks ?? []).map((n) => nsKey(ns, n.network)), phase: i.status?.phase ?? "Pending",
+      key: `instance:${nsKey(ns, i.metadata.name ?? "")}`,
+      name: i.metadata.name ?? "",
+      type: "instance",
+      host: i.status?.host,
+      networks: (i.spec?.networks ?? []).map((n) => nsKey(ns, n.network)),
+      phase: i.status?.phase ?? "Pending",
       ip: (i.status?.addresses ?? []).map((a) => a.ip).join(", ") || undefined,
     });
   }
@@ -85,8 +91,13 @@ export function buildTopology(hostObjs: KObject[], networkObjs: KObject[], portO
     if (typeof p.spec?.deviceOwner === "string" && p.spec.deviceOwner.startsWith("instance:")) continue;
     const ns = p.metadata.namespace;
     endpoints.push({
-      key: `port:${nsKey(ns, p.metadata.name ?? "")}`, name: p.metadata.name ?? "", type: "port", host: p.spec?.hostBinding,
-      networks: p.spec?.network ? [nsKey(ns, p.spec.network)] : [], phase: p.status?.phase ?? "Pending", ip: p.spec?.fixedIPs?.[0]?.ipAddress,
+      key: `port:${nsKey(ns, p.metadata.name ?? "")}`,
+      name: p.metadata.name ?? "",
+      type: "port",
+      host: p.spec?.hostBinding,
+      networks: p.spec?.network ? [nsKey(ns, p.spec.network)] : [],
+      phase: p.status?.phase ?? "Pending",
+      ip: p.spec?.fixedIPs?.[0]?.ipAddress,
     });
   }
   // Ports owned by instances still say which host carries the network even when the instance has no status yet.
@@ -113,7 +124,12 @@ export function buildTopology(hostObjs: KObject[], networkObjs: KObject[], portO
   return { hosts: th, networks: tn, endpoints, tunnels };
 }
 
-function whyUnreachable(host: string, n: TopoNetwork, h: TopoHost | undefined, problems: { network: string; reason: string; message: string }[]): string[] {
+function whyUnreachable(
+  host: string,
+  n: TopoNetwork,
+  h: TopoHost | undefined,
+  problems: { network: string; reason: string; message: string }[],
+): string[] {
   if (!h) return [`${host}: no such Host`];
   const out = h.problems.map((p) => `${host}: ${p}`);
   // Agents report problems by network name or namespace/name; accept both.

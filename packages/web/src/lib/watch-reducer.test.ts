@@ -42,7 +42,10 @@ test("a MODIFIED for an unknown object adds it (the ADDED may have been before o
 test("DELETED removes the row; objects with the same name in another namespace stay", () => {
   const s0 = fromList(list("10", net("a", "3"), net("a", "4", 1, "other")));
   const s1 = applyWatchEvent(s0, { type: "DELETED", object: net("a", "13") });
-  assert.deepEqual(s1.items.map((o) => `${o.metadata.namespace}/${o.metadata.name}`), ["other/a"]);
+  assert.deepEqual(
+    s1.items.map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+    ["other/a"],
+  );
   assert.equal(s1.resourceVersion, "13");
 });
 
@@ -52,7 +55,8 @@ test("stale events (resourceVersion not newer than the list) are dropped and ret
     { type: "ADDED" as const, object: net("ghost", "9") }, // deleted before the snapshot: must not come back
     { type: "MODIFIED" as const, object: net("a", "10", 1) }, // already in the snapshot
     { type: "DELETED" as const, object: net("a", "5") },
-  ]) assert.equal(applyWatchEvent(s0, ev), s0, `${ev.type} ${ev.object.metadata.name}@${ev.object.metadata.resourceVersion}`);
+  ])
+    assert.equal(applyWatchEvent(s0, ev), s0, `${ev.type} ${ev.object.metadata.name}@${ev.object.metadata.resourceVersion}`);
   const s1 = applyWatchEvent(s0, { type: "MODIFIED", object: net("a", "20", 9) });
   assert.equal(applyWatchEvent(s1, { type: "MODIFIED", object: net("a", "15", 1) }), s1, "an older update after a newer one is dropped");
   assert.equal((s1.items[0].spec as { vni: number }).vni, 9);
@@ -76,7 +80,10 @@ test("BOOKMARK only advances the resourceVersion", () => {
 
 test("410 Gone marks the list expired; events are ignored until the relist replaces everything", () => {
   const s0 = fromList(list("10", net("a", "3"), net("b", "4")));
-  const gone = applyWatchEvent(s0, { type: "ERROR", object: { kind: "Status", code: 410, reason: "Expired", message: "too old resource version" } });
+  const gone = applyWatchEvent(s0, {
+    type: "ERROR",
+    object: { kind: "Status", code: 410, reason: "Expired", message: "too old resource version" },
+  });
   assert.equal(gone.expired, true);
   assert.deepEqual(names(gone), ["a", "b"], "rows stay visible while relisting");
   assert.equal(applyWatchEvent(gone, { type: "ADDED", object: net("c", "30") }), gone);

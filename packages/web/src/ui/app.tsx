@@ -13,7 +13,11 @@ import { SignIn } from "./sign-in.js";
 import { Nav } from "./nav.js";
 import { ViewFor } from "./views/index.js";
 
-type Phase = { s: "signed-out"; error?: unknown } | { s: "checking" } | { s: "ready"; session: Session } | { s: "failed"; error: unknown; token: string };
+type Phase =
+  | { s: "signed-out"; error?: unknown }
+  | { s: "checking" }
+  | { s: "ready"; session: Session }
+  | { s: "failed"; error: unknown; token: string };
 
 /** Root component. */
 export function App() {
@@ -27,16 +31,19 @@ export function App() {
     setPhase({ s: "ready", session: { client, kinds } });
   }, []);
 
-  const resume = useCallback((token: string) => {
-    setPhase({ s: "checking" });
-    signIn(token).catch((error: unknown) => {
-      // A token the API rejects goes back to the sign-in form; any other failure can be retried.
-      if (error instanceof ApiError && error.code === 401) {
-        storeToken(undefined);
-        setPhase({ s: "signed-out", error });
-      } else setPhase({ s: "failed", error, token });
-    });
-  }, [signIn]);
+  const resume = useCallback(
+    (token: string) => {
+      setPhase({ s: "checking" });
+      signIn(token).catch((error: unknown) => {
+        // A token the API rejects goes back to the sign-in form; any other failure can be retried.
+        if (error instanceof ApiError && error.code === 401) {
+          storeToken(undefined);
+          setPhase({ s: "signed-out", error });
+        } else setPhase({ s: "failed", error, token });
+      });
+    },
+    [signIn],
+  );
 
   useEffect(() => {
     const t = storedToken();
@@ -49,14 +56,21 @@ export function App() {
   };
 
   if (phase.s === "signed-out") return <SignIn onSubmit={signIn} initialError={phase.error} />;
-  if (phase.s === "checking") return <main className="signin"><Loading what="the API" /></main>;
+  if (phase.s === "checking")
+    return (
+      <main className="signin">
+        <Loading what="the API" />
+      </main>
+    );
   if (phase.s === "failed") {
     return (
       <main className="signin">
         <div className="card">
           <h1>Cannot reach the API</h1>
           <ErrorBox error={phase.error} onRetry={() => resume(phase.token)} />
-          <button type="button" onClick={signOut}>Sign out</button>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
         </div>
       </main>
     );
@@ -82,7 +96,14 @@ function Shell({ route, onSignOut }: { route: Route; onSignOut: () => void }) {
   }, [key]);
   return (
     <div className="shell">
-      <a href="#main" className="skip" onClick={(e) => { e.preventDefault(); mainRef.current?.querySelector<HTMLElement>("h1")?.focus(); }}>
+      <a
+        href="#main"
+        className="skip"
+        onClick={(e) => {
+          e.preventDefault();
+          mainRef.current?.querySelector<HTMLElement>("h1")?.focus();
+        }}
+      >
         Skip to content
       </a>
       <Nav route={route} onSignOut={onSignOut} />

@@ -80,7 +80,10 @@ export interface LiveList<T extends KObject> {
  * request, and browsers allow ~6 per origin over HTTP/1.1, so views keep to one or two of these and
  * poll the rest.
  */
-export function useLiveList<T extends KObject = KObject>(rt: ResourceType | undefined, o: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): LiveList<T> {
+export function useLiveList<T extends KObject = KObject>(
+  rt: ResourceType | undefined,
+  o: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
+): LiveList<T> {
   const { client } = useSession();
   const [live, setLive] = useState<LiveList<T>>({ state: emptyList<T>(), synced: false });
   const id = rt ? `${rt.group}/${rt.version}/${rt.plural}` : "";
@@ -88,10 +91,16 @@ export function useLiveList<T extends KObject = KObject>(rt: ResourceType | unde
     setLive({ state: emptyList<T>(), synced: false });
     if (!rt) return;
     const ac = new AbortController();
-    void runListWatch<T>(client, rt, o, {
-      state: (state) => setLive((l) => ({ ...l, state, synced: true })),
-      error: (error) => setLive((l) => ({ ...l, error })),
-    }, ac.signal);
+    void runListWatch<T>(
+      client,
+      rt,
+      o,
+      {
+        state: (state) => setLive((l) => ({ ...l, state, synced: true })),
+        error: (error) => setLive((l) => ({ ...l, error })),
+      },
+      ac.signal,
+    );
     return () => ac.abort();
   }, [client, id, o.namespace, o.labelSelector, o.fieldSelector]); // eslint-disable-line react-hooks/exhaustive-deps
   return live;

@@ -29,10 +29,22 @@ export function SignIn({ onSubmit, initialError }: SignInProps) {
     <main className="signin">
       <form className="card" onSubmit={submit} aria-labelledby="signin-title">
         <h1 id="signin-title">Sign in to kumo</h1>
-        <p className="muted">Paste an API token (the admin token is in the kubeconfig written by <code>kumo up</code>). It is kept in this tab only.</p>
+        <p className="muted">
+          Paste an API token (the admin token is in the kubeconfig written by <code>kumo up</code>). It is kept in this tab only.
+        </p>
         <label htmlFor="token">Token</label>
-        <input id="token" name="token" type="password" autoComplete="off" required autoFocus value={token} onChange={(e) => setToken(e.target.value)}
-          aria-invalid={error !== undefined} aria-describedby={error !== undefined ? "signin-error" : undefined} />
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autoComplete="off"
+          required
+          autoFocus
+          value={token}
+          onChange={(e) => setToken(e.target.value)}
+          aria-invalid={error !== undefined}
+          aria-describedby={error !== undefined ? "signin-error" : undefined}
+        />
         {error !== undefined && (
           <p id="signin-error" className="error" role="alert">
             {errorText(error)}

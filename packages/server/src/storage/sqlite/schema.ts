@@ -59,7 +59,7 @@ export function openStore(path: string, busyTimeoutMs = 2000): OpenedStore {
     // The schema write takes (and, in EXCLUSIVE mode, keeps) the write lock right at open.
     db.transaction(() => db.exec(DDL)).immediate();
     const meta = (name: string): number =>
-      (db.prepare<[string], { value: number }>("SELECT value FROM meta WHERE name = ?").get(name)?.value ?? 0);
+      db.prepare<[string], { value: number }>("SELECT value FROM meta WHERE name = ?").get(name)?.value ?? 0;
     const version = meta("schema_version");
     if (version !== SCHEMA_VERSION) throw new Error(`sqlite: ${path} has schema version ${version}, want ${SCHEMA_VERSION}`);
     const compactRevision = meta("compact_revision");

@@ -38,15 +38,28 @@ test("sqlite: data, revision and compact revision survive close/reopen", async (
   const after = await b2.stats();
   assert.deepEqual(after, { ...before, dbSizeBytes: after.dbSizeBytes });
   assert.equal(after.revision, 5);
-  assert.deepEqual((await b2.list("/keep/")).kvs.map((kv) => [kv.key, kv.value]), [["/keep/a", "2"], ["/keep/b", "x"]]);
+  assert.deepEqual(
+    (await b2.list("/keep/")).kvs.map((kv) => [kv.key, kv.value]),
+    [
+      ["/keep/a", "2"],
+      ["/keep/b", "x"],
+    ],
+  );
   assert.equal((await b2.create("/keep/d", "z")).revision, 6, "the revision continues after a restart");
   // History after the compact revision is still there after the restart.
   const ctl = new AbortController();
   t.after(() => ctl.abort());
   const { events } = await collect(b2.watch("/keep/", { afterRevision: a.revision, signal: ctl.signal }), ctl, 5);
-  assert.deepEqual(events.map((e) => [e.type, e.kv.key, e.kv.modRevision]), [
-    ["PUT", "/keep/a", 2], ["PUT", "/keep/b", 3], ["PUT", "/keep/c", 4], ["DELETE", "/keep/c", 5], ["PUT", "/keep/d", 6],
-  ]);
+  assert.deepEqual(
+    events.map((e) => [e.type, e.kv.key, e.kv.modRevision]),
+    [
+      ["PUT", "/keep/a", 2],
+      ["PUT", "/keep/b", 3],
+      ["PUT", "/keep/c", 4],
+      ["DELETE", "/keep/c", 5],
+      ["PUT", "/keep/d", 6],
+    ],
+  );
 });
 
 test("sqlite: the revision survives when compaction emptied the log", async (t) => {
@@ -154,5 +167,9 @@ test("sqlite: a failed group commit rejects every write in it and changes nothin
   db.pragma("max_page_count = 1000000");
   const ok = await b.create("/full/a", "small");
   assert.equal(ok.revision, 2, "no revision was burnt by the failed group");
-  assert.deepEqual((await seen).events.map((e) => e.kv.modRevision), [2], "watchers never saw the failed writes");
+  assert.deepEqual(
+    (await seen).events.map((e) => e.kv.modRevision),
+    [2],
+    "watchers never saw the failed writes",
+  );
 });

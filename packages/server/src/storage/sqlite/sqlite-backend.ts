@@ -65,7 +65,10 @@ export class SqliteBackend implements Backend {
   private compaction: Promise<unknown> = Promise.resolve();
 
   /** Open (or create) the database file at `path` (or IN_MEMORY). Throws if another process holds it. */
-  constructor(readonly path: string, opts: SqliteBackendOptions = {}) {
+  constructor(
+    readonly path: string,
+    opts: SqliteBackendOptions = {},
+  ) {
     const memory = path === IN_MEMORY;
     this.kind = memory ? "memory" : "sqlite";
     const store = openStore(path, opts.busyTimeoutMs);
@@ -113,8 +116,7 @@ export class SqliteBackend implements Backend {
       if (upper !== undefined && compareKeys(lower, upper) >= 0) return { kvs: [], revision: this.rev, more: false };
       // One extra row tells whether there is more, without a COUNT.
       const sqlLimit = limit > 0 ? limit + 1 : -1;
-      const kvs =
-        upper === undefined ? this.s.listFrom.all(lower, sqlLimit) : this.s.listRange.all(lower, upper, sqlLimit);
+      const kvs = upper === undefined ? this.s.listFrom.all(lower, sqlLimit) : this.s.listRange.all(lower, upper, sqlLimit);
       const more = limit > 0 && kvs.length > limit;
       if (more) kvs.length = limit;
       return { kvs, revision: this.rev, more };
@@ -219,9 +221,7 @@ export class SqliteBackend implements Backend {
   private history(prefix: string, after: number, upTo: number, limit: number): WatchEvent[] {
     const upper = prefixEnd(prefix);
     const rows =
-      upper === undefined
-        ? this.s.historyFrom.all(after, upTo, prefix, limit)
-        : this.s.historyRange.all(after, upTo, prefix, upper, limit);
+      upper === undefined ? this.s.historyFrom.all(after, upTo, prefix, limit) : this.s.historyRange.all(after, upTo, prefix, upper, limit);
     return rows.map(logRowToEvent);
   }
 

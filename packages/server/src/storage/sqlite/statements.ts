@@ -14,8 +14,7 @@ export interface LogRow {
 }
 
 const KV_COLS = "key, value, create_revision AS createRevision, mod_revision AS modRevision";
-const LOG_COLS =
-  "revision, key, value, create_revision AS createRevision, prev_revision AS prevRevision, prev_value AS prevValue, deleted";
+const LOG_COLS = "revision, key, value, create_revision AS createRevision, prev_revision AS prevRevision, prev_value AS prevValue, deleted";
 const HISTORY = `SELECT ${LOG_COLS} FROM log WHERE revision > ? AND revision <= ?`;
 
 type Stmt<P extends unknown[], R = unknown> = Database.Statement<P, R>;
@@ -42,9 +41,7 @@ export function prepareStatements(db: Database.Database): Statements {
   return {
     get: db.prepare<[string], KeyValue>(`SELECT ${KV_COLS} FROM kv WHERE key = ?`),
     /** [lower, upper, limit]: keys in [lower, upper); limit -1 means all. */
-    listRange: db.prepare<[string, string, number], KeyValue>(
-      `SELECT ${KV_COLS} FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?`,
-    ),
+    listRange: db.prepare<[string, string, number], KeyValue>(`SELECT ${KV_COLS} FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?`),
     /** [lower, limit]: for prefixes without an upper bound (the empty prefix). */
     listFrom: db.prepare<[string, number], KeyValue>(`SELECT ${KV_COLS} FROM kv WHERE key >= ? ORDER BY key LIMIT ?`),
     insertKv: db.prepare<[string, string, number, number]>(

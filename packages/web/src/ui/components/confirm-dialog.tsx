@@ -39,10 +39,23 @@ export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose
     }
   };
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby="confirm-title" aria-describedby="confirm-message" onCancel={(e) => { e.preventDefault(); if (!busy) onClose(); }}>
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby="confirm-title"
+      aria-describedby="confirm-message"
+      onCancel={(e) => {
+        e.preventDefault();
+        if (!busy) onClose();
+      }}
+    >
       <h2 id="confirm-title">{title}</h2>
       <p id="confirm-message">{message}</p>
-      {error !== undefined && <p className="error" role="alert">{errorText(error)}</p>}
+      {error !== undefined && (
+        <p className="error" role="alert">
+          {errorText(error)}
+        </p>
+      )}
       <div className="dialog-buttons">
         <button type="button" ref={cancelRef} onClick={onClose} disabled={busy}>
           Cancel

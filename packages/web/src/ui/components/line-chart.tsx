@@ -26,7 +26,10 @@ export function fmt(v: number, unit: string): string {
 
 /** The chart in a <figure>. */
 export function LineChart({ title, unit, series, empty }: LineChartProps) {
-  const entries = Object.entries(series).filter(([, pts]) => pts.length > 0).sort(([a], [b]) => a.localeCompare(b)).slice(0, COLORS.length);
+  const entries = Object.entries(series)
+    .filter(([, pts]) => pts.length > 0)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .slice(0, COLORS.length);
   const all = entries.flatMap(([, pts]) => pts);
   const id = title.replace(/\W+/g, "-").toLowerCase();
   if (!all.length) {
@@ -48,16 +51,29 @@ export function LineChart({ title, unit, series, empty }: LineChartProps) {
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title}, last ${Math.round((t1 - t0) / 1000)} s`}>
         <line x1={PAD.l} y1={H - PAD.b} x2={W - PAD.r} y2={H - PAD.b} className="axis" />
         <line x1={PAD.l} y1={PAD.t} x2={PAD.l} y2={H - PAD.b} className="axis" />
-        <text x={PAD.l - 4} y={PAD.t + 8} textAnchor="end" className="tick">{fmt(vmax, "")}</text>
-        <text x={PAD.l - 4} y={H - PAD.b} textAnchor="end" className="tick">0</text>
-        <text x={W - PAD.r} y={H - 4} textAnchor="end" className="tick">now</text>
-        <text x={PAD.l} y={H - 4} className="tick">-{Math.round((t1 - t0) / 1000)}s</text>
+        <text x={PAD.l - 4} y={PAD.t + 8} textAnchor="end" className="tick">
+          {fmt(vmax, "")}
+        </text>
+        <text x={PAD.l - 4} y={H - PAD.b} textAnchor="end" className="tick">
+          0
+        </text>
+        <text x={W - PAD.r} y={H - 4} textAnchor="end" className="tick">
+          now
+        </text>
+        <text x={PAD.l} y={H - 4} className="tick">
+          -{Math.round((t1 - t0) / 1000)}s
+        </text>
         {entries.map(([label, pts], i) => {
           const last = pts[pts.length - 1];
           // The marker on the newest point keeps a series visible while it has a single sample.
           return (
             <g key={label}>
-              <polyline fill="none" stroke={COLORS[i]} strokeWidth={1.8} points={pts.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ")} />
+              <polyline
+                fill="none"
+                stroke={COLORS[i]}
+                strokeWidth={1.8}
+                points={pts.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ")}
+              />
               <circle cx={x(last.t)} cy={y(last.v)} r={2.8} fill={COLORS[i]} />
             </g>
           );

@@ -23,7 +23,9 @@ export function ObjectTable({ kind, items, now, showNamespace }: ObjectTableProp
           <th scope="col">Name</th>
           {showNamespace && <th scope="col">Project</th>}
           {kind.columns.map((c) => (
-            <th scope="col" key={c.name}>{c.name}</th>
+            <th scope="col" key={c.name}>
+              {c.name}
+            </th>
           ))}
           <th scope="col">Age</th>
         </tr>
@@ -32,7 +34,9 @@ export function ObjectTable({ kind, items, now, showNamespace }: ObjectTableProp
         {items.map((o) => (
           <tr key={keyOf(o)} data-name={o.metadata.name}>
             <th scope="row">
-              <a href={href({ view: "detail", kind: kind.key, namespace: o.metadata.namespace, name: o.metadata.name ?? "" })}>{o.metadata.name}</a>
+              <a href={href({ view: "detail", kind: kind.key, namespace: o.metadata.namespace, name: o.metadata.name ?? "" })}>
+                {o.metadata.name}
+              </a>
             </th>
             {showNamespace && <td>{o.metadata.namespace}</td>}
             {kind.columns.map((c) => (

@@ -21,18 +21,31 @@ export interface ProjectSelectProps {
 export function ProjectSelect({ id, label, value, onChange, allowAll, disabled, errors }: ProjectSelectProps) {
   const { client, kinds } = useSession();
   const nsKind = findKind(kinds, { group: "", plural: "namespaces" });
-  const projects = usePoll(async (signal) => (nsKind ? (await client.listAll<KObject>(nsKind, undefined, { signal })).items.map((n) => n.metadata.name ?? "") : []), [client, nsKind?.key], 15_000);
+  const projects = usePoll(
+    async (signal) =>
+      nsKind ? (await client.listAll<KObject>(nsKind, undefined, { signal })).items.map((n) => n.metadata.name ?? "") : [],
+    [client, nsKind?.key],
+    15_000,
+  );
   const names = projects.data ?? [];
   const options = value && !names.includes(value) ? [value, ...names] : names;
   return (
     <div className={errors?.length ? "field inline field-invalid" : "field inline"}>
       <label htmlFor={id}>{label}</label>
-      <select id={id} value={value} disabled={disabled} onChange={(e) => onChange(e.target.value)}
-        aria-invalid={!!errors?.length} aria-describedby={errors?.length || projects.error ? `${id}-error` : undefined}>
+      <select
+        id={id}
+        value={value}
+        disabled={disabled}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={!!errors?.length}
+        aria-describedby={errors?.length || projects.error ? `${id}-error` : undefined}
+      >
         {allowAll && <option value="">All projects</option>}
         {!allowAll && !value && <option value="">Choose a project…</option>}
         {options.map((n) => (
-          <option key={n} value={n}>{n}</option>
+          <option key={n} value={n}>
+            {n}
+          </option>
         ))}
       </select>
       {(!!errors?.length || projects.error !== undefined) && (

@@ -23,7 +23,11 @@ export function Timeline({ conditions, stepOrder, now }: TimelineProps) {
       {ordered.map((c) => {
         const t = c.lastTransitionTime ? Date.parse(c.lastTransitionTime) : undefined;
         return (
-          <li key={c.type} className={`step step-${c.status.toLowerCase()}${c.reason === NOT_REACHED && !c.lastTransitionTime ? " step-pending" : ""}`} data-condition={c.type}>
+          <li
+            key={c.type}
+            className={`step step-${c.status.toLowerCase()}${c.reason === NOT_REACHED && !c.lastTransitionTime ? " step-pending" : ""}`}
+            data-condition={c.type}
+          >
             <span className="step-dot" aria-hidden="true" />
             <div>
               <strong>{c.type}</strong>{" "}
@@ -31,13 +35,17 @@ export function Timeline({ conditions, stepOrder, now }: TimelineProps) {
                 <span className="badge badge-none">not reached</span>
               ) : (
                 <>
-                  <span className={`badge badge-${c.status === "True" ? "ok" : c.status === "False" ? "bad" : "progressing"}`}>{c.status}</span>
+                  <span className={`badge badge-${c.status === "True" ? "ok" : c.status === "False" ? "bad" : "progressing"}`}>
+                    {c.status}
+                  </span>
                   {c.reason && <span className="reason"> {c.reason}</span>}
                 </>
               )}
               {t !== undefined && (
                 <span className="muted" title={c.lastTransitionTime}>
-                  {" "}· {age(c.lastTransitionTime, now)} ago{Number.isFinite(start) && t > start ? ` (+${((t - start) / 1000).toFixed(1)} s)` : ""}
+                  {" "}
+                  · {age(c.lastTransitionTime, now)} ago
+                  {Number.isFinite(start) && t > start ? ` (+${((t - start) / 1000).toFixed(1)} s)` : ""}
                 </span>
               )}
               {c.message && <div className="muted">{c.message}</div>}

@@ -17,27 +17,68 @@ export function DeletePanel({ kinds }: { kinds: KindModel[] }) {
   const [confirming, setConfirming] = useState(false);
   const [done, setDone] = useState<string>();
   const kind = kinds.find((k) => k.key === kindKey);
-  const objs = usePoll(async (signal) => (kind ? (await client.listAll<KObject>(kind, project, { signal })).items.map((o) => o.metadata.name ?? "") : []), [client, kindKey, project], 4000);
+  const objs = usePoll(
+    async (signal) => (kind ? (await client.listAll<KObject>(kind, project, { signal })).items.map((o) => o.metadata.name ?? "") : []),
+    [client, kindKey, project],
+    4000,
+  );
   return (
     <section className="card form" aria-labelledby="del-h">
       <h2 id="del-h">Delete</h2>
       <div className="field">
         <label htmlFor="del-kind">Kind</label>
-        <select id="del-kind" value={kindKey} onChange={(e) => { setKindKey(e.target.value); setName(""); }}>
-          {kinds.map((k) => <option key={k.key} value={k.key}>{k.kind}</option>)}
+        <select
+          id="del-kind"
+          value={kindKey}
+          onChange={(e) => {
+            setKindKey(e.target.value);
+            setName("");
+          }}
+        >
+          {kinds.map((k) => (
+            <option key={k.key} value={k.key}>
+              {k.kind}
+            </option>
+          ))}
         </select>
       </div>
-      <ProjectSelect id="del-project" label="Project" value={project} onChange={(p) => { setProject(p); setName(""); }} />
+      <ProjectSelect
+        id="del-project"
+        label="Project"
+        value={project}
+        onChange={(p) => {
+          setProject(p);
+          setName("");
+        }}
+      />
       <div className="field">
         <label htmlFor="del-name">Object</label>
         <select id="del-name" value={name} onChange={(e) => setName(e.target.value)}>
           <option value="">Choose…</option>
-          {(objs.data ?? []).map((n) => <option key={n} value={n}>{n}</option>)}
+          {(objs.data ?? []).map((n) => (
+            <option key={n} value={n}>
+              {n}
+            </option>
+          ))}
         </select>
       </div>
       <ErrorBox error={objs.error} onRetry={objs.reload} />
-      <button type="button" className="danger" disabled={!name || !kind} onClick={() => { setDone(undefined); setConfirming(true); }}>Delete…</button>
-      {done && <p className="success" role="status">{done}</p>}
+      <button
+        type="button"
+        className="danger"
+        disabled={!name || !kind}
+        onClick={() => {
+          setDone(undefined);
+          setConfirming(true);
+        }}
+      >
+        Delete…
+      </button>
+      {done && (
+        <p className="success" role="status">
+          {done}
+        </p>
+      )}
       {confirming && kind && (
         <ConfirmDialog
           title={`Delete ${kind.kind.toLowerCase()} ${name}?`}

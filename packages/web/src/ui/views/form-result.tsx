@@ -18,14 +18,24 @@ export function FormResult({ errors, created, kind }: FormResultProps) {
     <>
       {(errors.form.length > 0 || fieldCount > 0) && (
         <div className="error" role="alert">
-          {errors.form.map((m, i) => <div key={i}>{m}</div>)}
-          {fieldCount > 0 && <div>The API rejected {fieldCount === 1 ? "a field" : `${fieldCount} fields`}; see the messages next to {fieldCount === 1 ? "it" : "them"}.</div>}
+          {errors.form.map((m, i) => (
+            <div key={i}>{m}</div>
+          ))}
+          {fieldCount > 0 && (
+            <div>
+              The API rejected {fieldCount === 1 ? "a field" : `${fieldCount} fields`}; see the messages next to{" "}
+              {fieldCount === 1 ? "it" : "them"}.
+            </div>
+          )}
         </div>
       )}
       {created && (
         <p className="success" role="status">
           Created {kind.kind.toLowerCase()}{" "}
-          <a href={href({ view: "detail", kind: kind.key, namespace: created.metadata.namespace, name: created.metadata.name ?? "" })}>{created.metadata.name}</a>.
+          <a href={href({ view: "detail", kind: kind.key, namespace: created.metadata.namespace, name: created.metadata.name ?? "" })}>
+            {created.metadata.name}
+          </a>
+          .
         </p>
       )}
     </>

@@ -41,7 +41,9 @@ export function Metrics() {
       try {
         const [text, hosts] = await Promise.all([
           client.request("GET", "/metrics", { accept: "text/plain", signal: ac.signal }).then((r) => r.text()),
-          hostKind ? client.listAll<KObject>(hostKind, undefined, { signal: ac.signal }).then((l) => l.items as HostLike[]) : Promise.resolve([]),
+          hostKind
+            ? client.listAll<KObject>(hostKind, undefined, { signal: ac.signal }).then((l) => l.items as HostLike[])
+            : Promise.resolve([]),
         ]);
         const cur: TimedScrape = { t: Date.now(), scrape: parsePrometheusText(text) };
         kept = { history: appendFrame(kept.history, cur.t, deriveFrame(cur, kept.prev, hosts)), prev: cur, samples: kept.samples + 1 };

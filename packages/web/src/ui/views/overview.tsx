@@ -14,9 +14,22 @@ import { useSession } from "../session.js";
 
 /** The services of the catalog and the kinds that make them up (group, plural). */
 const CATALOG: { service: string; kinds: [string, string][] }[] = [
-  { service: "Compute", kinds: [["compute.kumo.dev", "instances"], ["compute.kumo.dev", "flavors"]] },
+  {
+    service: "Compute",
+    kinds: [
+      ["compute.kumo.dev", "instances"],
+      ["compute.kumo.dev", "flavors"],
+    ],
+  },
   { service: "Images", kinds: [["compute.kumo.dev", "images"]] },
-  { service: "Networking", kinds: [["network.kumo.dev", "networks"], ["network.kumo.dev", "subnets"], ["network.kumo.dev", "ports"]] },
+  {
+    service: "Networking",
+    kinds: [
+      ["network.kumo.dev", "networks"],
+      ["network.kumo.dev", "subnets"],
+      ["network.kumo.dev", "ports"],
+    ],
+  },
   { service: "Load balancers", kinds: [["network.kumo.dev", "loadbalancers"]] },
   { service: "DNS", kinds: [["network.kumo.dev", "dnsrecords"]] },
   { service: "Workloads", kinds: [["apps.kumo.dev", "workloads"]] },
@@ -24,24 +37,48 @@ const CATALOG: { service: string; kinds: [string, string][] }[] = [
   { service: "Projects", kinds: [["", "namespaces"]] },
 ];
 
-type EventObj = KObject & { type?: string; reason?: string; message?: string; lastTimestamp?: string | null; involvedObject?: { kind?: string; name?: string; namespace?: string } };
+type EventObj = KObject & {
+  type?: string;
+  reason?: string;
+  message?: string;
+  lastTimestamp?: string | null;
+  involvedObject?: { kind?: string; name?: string; namespace?: string };
+};
 
 /** The Overview view. */
 export function Overview() {
   const { client, kinds } = useSession();
   const now = useNow(5000);
-  const served = CATALOG.map((c) => ({ ...c, models: c.kinds.map(([group, plural]) => findKind(kinds, { group, plural })).filter((k): k is KindModel => !!k) }));
-  const counts = usePoll(async (signal) => {
-    const models = served.flatMap((s) => s.models);
-    const lists = await Promise.all(models.map((m) => client.listAll(m, undefined, { signal }).then((l) => [m.key, l.items] as const, (e: unknown) => [m.key, e] as const)));
-    return new Map<string, KObject[] | unknown>(lists);
-  }, [client, kinds], 5000);
+  const served = CATALOG.map((c) => ({
+    ...c,
+    models: c.kinds.map(([group, plural]) => findKind(kinds, { group, plural })).filter((k): k is KindModel => !!k),
+  }));
+  const counts = usePoll(
+    async (signal) => {
+      const models = served.flatMap((s) => s.models);
+      const lists = await Promise.all(
+        models.map((m) =>
+          client.listAll(m, undefined, { signal }).then(
+            (l) => [m.key, l.items] as const,
+            (e: unknown) => [m.key, e] as const,
+          ),
+        ),
+      );
+      return new Map<string, KObject[] | unknown>(lists);
+    },
+    [client, kinds],
+    5000,
+  );
   const eventKind = findKind(kinds, { group: "", plural: "events" });
-  const warnings = usePoll(async (signal) => {
-    if (!eventKind) return [];
-    const l = await client.list<EventObj>(eventKind, undefined, { fieldSelector: "type=Warning", signal });
-    return l.items.sort((a, b) => when(b).localeCompare(when(a))).slice(0, 10);
-  }, [client, eventKind?.key], 5000);
+  const warnings = usePoll(
+    async (signal) => {
+      if (!eventKind) return [];
+      const l = await client.list<EventObj>(eventKind, undefined, { fieldSelector: "type=Warning", signal });
+      return l.items.sort((a, b) => when(b).localeCompare(when(a))).slice(0, 10);
+    },
+    [client, eventKind?.key],
+    5000,
+  );
 
   return (
     <>
@@ -70,13 +107,20 @@ export function Overview() {
         {!!warnings.data?.length && (
           <table className="table" aria-label="Recent warning events">
             <thead>
-              <tr><th scope="col">When</th><th scope="col">Object</th><th scope="col">Reason</th><th scope="col">Message</th></tr>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Object</th>
+                <th scope="col">Reason</th>
+                <th scope="col">Message</th>
+              </tr>
             </thead>
             <tbody>
               {warnings.data.map((e) => (
                 <tr key={e.metadata.uid ?? e.metadata.name}>
                   <td>{age(when(e), now)}</td>
-                  <td>{e.involvedObject?.kind}/{e.involvedObject?.name}</td>
+                  <td>
+                    {e.involvedObject?.kind}/{e.involvedObject?.name}
+                  </td>
                   <td>{e.reason}</td>
                   <td>{e.message}</td>
                 </tr>

@@ -22,7 +22,9 @@ export function ResourceDetail({ route }: { route: Extract<Route, { view: "detai
     return (
       <>
         <h1 tabIndex={-1}>{route.name}</h1>
-        <p role="alert" className="error">This server does not serve <code>{route.kind}</code>.</p>
+        <p role="alert" className="error">
+          This server does not serve <code>{route.kind}</code>.
+        </p>
       </>
     );
   }
@@ -36,29 +38,52 @@ function Detail({ model, namespace, name }: { model: KindModel; namespace?: stri
   const [confirming, setConfirming] = useState(false);
   const obj = live.state.items.find((o) => o.metadata.name === name);
   const title = `${model.kind} ${namespace ? `${namespace}/` : ""}${name}`;
-  const conditions = ((obj?.status as { conditions?: Condition[] } | undefined)?.conditions) ?? [];
+  const conditions = (obj?.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
   const { conditions: _c, ...statusRest } = (obj?.status as Record<string, unknown> | undefined) ?? {};
   const canDelete = !model.verbs.length || model.verbs.includes("delete");
   return (
     <>
-      <p className="crumbs"><a href={href({ view: "resources", kind: model.key, ns: namespace })}>← {model.plural}</a></p>
+      <p className="crumbs">
+        <a href={href({ view: "resources", kind: model.key, ns: namespace })}>← {model.plural}</a>
+      </p>
       <h1 tabIndex={-1}>{title}</h1>
       <ErrorBox error={live.error} title="Live updates interrupted (retrying)" />
       {!live.synced && !live.error && <Loading what={name} />}
-      {live.synced && !obj && <p className="error" role="alert">{model.kind} “{name}” not found; it may have been deleted.</p>}
+      {live.synced && !obj && (
+        <p className="error" role="alert">
+          {model.kind} “{name}” not found; it may have been deleted.
+        </p>
+      )}
       {obj && (
         <>
           <div className="detail-actions">
-            {canDelete && <button type="button" className="danger" onClick={() => setConfirming(true)}>Delete…</button>}
+            {canDelete && (
+              <button type="button" className="danger" onClick={() => setConfirming(true)}>
+                Delete…
+              </button>
+            )}
           </div>
           <dl className="summary">
-            <dt>Status</dt><dd data-testid="phase">{statusWord(obj)}</dd>
-            {namespace && (<><dt>Project</dt><dd>{namespace}</dd></>)}
-            <dt>Created</dt><dd title={obj.metadata.creationTimestamp}>{age(obj.metadata.creationTimestamp, now)} ago</dd>
-            <dt>Resource version</dt><dd>{obj.metadata.resourceVersion}</dd>
-            <dt>Labels</dt><dd>{kv(obj.metadata.labels)}</dd>
-            <dt>Annotations</dt><dd>{kv(obj.metadata.annotations)}</dd>
-            <dt>Owners</dt><dd><Owners obj={obj} kinds={kinds} /></dd>
+            <dt>Status</dt>
+            <dd data-testid="phase">{statusWord(obj)}</dd>
+            {namespace && (
+              <>
+                <dt>Project</dt>
+                <dd>{namespace}</dd>
+              </>
+            )}
+            <dt>Created</dt>
+            <dd title={obj.metadata.creationTimestamp}>{age(obj.metadata.creationTimestamp, now)} ago</dd>
+            <dt>Resource version</dt>
+            <dd>{obj.metadata.resourceVersion}</dd>
+            <dt>Labels</dt>
+            <dd>{kv(obj.metadata.labels)}</dd>
+            <dt>Annotations</dt>
+            <dd>{kv(obj.metadata.annotations)}</dd>
+            <dt>Owners</dt>
+            <dd>
+              <Owners obj={obj} kinds={kinds} />
+            </dd>
           </dl>
           <section aria-labelledby="cond-h">
             <h2 id="cond-h">Conditions</h2>
@@ -107,7 +132,9 @@ function kv(m: Record<string, string> | undefined) {
   return (
     <ul className="kv">
       {e.map(([k, v]) => (
-        <li key={k}><code>{k}</code>={v}</li>
+        <li key={k}>
+          <code>{k}</code>={v}
+        </li>
       ))}
     </ul>
   );
@@ -129,7 +156,13 @@ function Owners({ obj, kinds }: { obj: KObject; kinds: KindModel[] }) {
         const label = `${r.kind}/${r.name}${r.controller ? " (controller)" : ""}`;
         return (
           <li key={r.uid}>
-            {m ? <a href={href({ view: "detail", kind: m.key, namespace: m.namespaced ? obj.metadata.namespace : undefined, name: r.name })}>{label}</a> : label}
+            {m ? (
+              <a href={href({ view: "detail", kind: m.key, namespace: m.namespaced ? obj.metadata.namespace : undefined, name: r.name })}>
+                {label}
+              </a>
+            ) : (
+              label
+            )}
           </li>
         );
       })}

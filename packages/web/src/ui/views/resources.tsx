@@ -14,7 +14,10 @@ import { useSession } from "../session.js";
 /** The Resources view. */
 export function Resources({ route }: { route: Extract<Route, { view: "resources" }> }) {
   const { kinds } = useSession();
-  const model = findKind(kinds, { key: route.kind ?? "instances.compute.kumo.dev" }) ?? findKind(kinds, { key: "networks.network.kumo.dev" }) ?? kinds[0];
+  const model =
+    findKind(kinds, { key: route.kind ?? "instances.compute.kumo.dev" }) ??
+    findKind(kinds, { key: "networks.network.kumo.dev" }) ??
+    kinds[0];
   const namespace = model?.namespaced ? route.ns : undefined;
   const live = useLiveList(model, { namespace, labelSelector: route.labels });
   const now = useNow(5000);
@@ -35,15 +38,32 @@ export function Resources({ route }: { route: Extract<Route, { view: "resources"
           <label htmlFor="kind-select">Kind</label>
           <select id="kind-select" value={model?.key ?? ""} onChange={(e) => go({ kind: e.target.value })}>
             {kinds.map((k) => (
-              <option key={k.key} value={k.key}>{k.kind} ({k.group || "core"})</option>
+              <option key={k.key} value={k.key}>
+                {k.kind} ({k.group || "core"})
+              </option>
             ))}
           </select>
         </div>
-        <ProjectSelect id="project-filter" label="Project" value={route.ns ?? ""} allowAll disabled={!model?.namespaced} onChange={(ns) => go({ ns: ns || undefined })} />
+        <ProjectSelect
+          id="project-filter"
+          label="Project"
+          value={route.ns ?? ""}
+          allowAll
+          disabled={!model?.namespaced}
+          onChange={(ns) => go({ ns: ns || undefined })}
+        />
         <form className="field inline" onSubmit={applyLabels}>
           <label htmlFor="label-filter">Labels</label>
-          <input id="label-filter" placeholder="app=web,tier!=db" value={labels} onChange={(e) => setLabels(e.target.value)} aria-describedby="label-hint" />
-          <small id="label-hint" className="sr-only">Kubernetes label selector; press Enter to apply</small>
+          <input
+            id="label-filter"
+            placeholder="app=web,tier!=db"
+            value={labels}
+            onChange={(e) => setLabels(e.target.value)}
+            aria-describedby="label-hint"
+          />
+          <small id="label-hint" className="sr-only">
+            Kubernetes label selector; press Enter to apply
+          </small>
           <button type="submit">Apply</button>
         </form>
       </div>
