@@ -146,8 +146,8 @@ export function startServer(dataDir: string, datastore: string): Promise<ServerP
       void stop();
       reject(new Error(`server not ready after 20 s:\n${out}`));
     }, 20_000);
-    child.stderr!.on("data", (c: Buffer) => (out += c));
-    child.stdout!.on("data", (c: Buffer) => {
+    child.stderr.on("data", (c: Buffer) => (out += c));
+    child.stdout.on("data", (c: Buffer) => {
       out += c;
       const line = out
         .split("\n")

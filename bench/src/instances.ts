@@ -39,7 +39,7 @@ const { values: opt } = parseArgs({
     only: { type: "string", default: "containers,vms,burst,scheduler" },
   },
 });
-const only = new Set(opt.only!.split(","));
+const only = new Set(opt.only.split(","));
 const T0 = performance.now();
 const log = (s: string) => process.stderr.write(`[instances ${((performance.now() - T0) / 1000).toFixed(0).padStart(3)} s] ${s}\n`);
 const load = () =>

@@ -80,12 +80,7 @@ export class ApiError extends Error {
 
   /** Rebuilds an ApiError from a Status body (client side). */
   static fromStatus(s: Partial<Status>, httpCode: number): ApiError {
-    return new ApiError(
-      s.code ?? httpCode,
-      (s.reason ?? reasonForCode(httpCode)) as StatusReason,
-      s.message ?? `HTTP ${httpCode}`,
-      s.details,
-    );
+    return new ApiError(s.code ?? httpCode, s.reason ?? reasonForCode(httpCode), s.message ?? `HTTP ${httpCode}`, s.details);
   }
 }
 

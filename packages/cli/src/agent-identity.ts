@@ -60,14 +60,14 @@ export async function ensureAgentToken(o: {
     metadata: { name: AGENT_USER },
     spec: { displayName: "kumo host agents", groups: ["kumo:agents"] },
   });
-  await ensure(admin, RoleKind, { apiVersion: "iam.kumo.dev/v1", kind: "Role", metadata: { name: AGENT_USER }, rules: RULES } as KObject);
+  await ensure(admin, RoleKind, { apiVersion: "iam.kumo.dev/v1", kind: "Role", metadata: { name: AGENT_USER }, rules: RULES });
   await ensure(admin, ClusterRoleBindingKind, {
     apiVersion: "iam.kumo.dev/v1",
     kind: "ClusterRoleBinding",
     metadata: { name: AGENT_USER },
     roleRef: { name: AGENT_USER },
     subjects: [{ kind: "Group", name: "kumo:agents" }],
-  } as KObject);
+  });
   const spec = { user: AGENT_USER, description: "host agents of this cloud (kumo up)" };
   const obj = { apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { generateName: "kumo-agent-" }, spec };
   const token = await admin.create(TokenKind, obj, { fieldManager: "kumo-up" });

@@ -24,7 +24,7 @@ export interface Pki {
 }
 
 async function pemKey(key: CryptoKey): Promise<string> {
-  const der = await webcrypto.subtle.exportKey("pkcs8", key as webcrypto.CryptoKey);
+  const der = await webcrypto.subtle.exportKey("pkcs8", key);
   return x509.PemConverter.encode(der, "PRIVATE KEY");
 }
 
@@ -46,7 +46,7 @@ export async function ensurePki(dir: string, hosts: string[]): Promise<Pki> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const now = new Date(Date.now() - 60_000);
   const tenYears = new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000);
-  const caKeys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
+  const caKeys = await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: "CN=kumo-ca",
@@ -83,7 +83,7 @@ async function issueServing(
   const caPublic = await ca.publicKey.export(ALG, ["verify"]);
   const now = new Date(Date.now() - 60_000);
   const tenYears = new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000);
-  const srvKeys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
+  const srvKeys = await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
   const srv = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: "CN=kumo-server",
@@ -91,7 +91,7 @@ async function issueServing(
     notBefore: now,
     notAfter: tenYears,
     publicKey: srvKeys.publicKey,
-    signingKey: caPrivate as unknown as CryptoKey,
+    signingKey: caPrivate,
     signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),

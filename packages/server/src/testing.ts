@@ -14,7 +14,7 @@ export interface CallResult {
   headers: Record<string, string | string[] | undefined>;
   text: string;
   /** Parsed JSON body (undefined when not JSON). */
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
 }
 
 /** A running test server plus helpers. */

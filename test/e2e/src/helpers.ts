@@ -16,7 +16,7 @@ export interface HttpResult {
   headers: Record<string, string | string[] | undefined>;
   text: string;
   /** Parsed JSON body, undefined when the body is not JSON. */
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
 }
 
 /** Options of one request. */
@@ -158,8 +158,8 @@ export function startChildServer(dataDir: string, datastore: string, timeoutMs =
       killChild(child);
       settle(() => reject(new Error(`kumo server did not become ready in ${timeoutMs} ms; output:\n${out}`)));
     }, timeoutMs);
-    child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-    child.stdout!.on("data", (c: Buffer) => {
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    child.stdout.on("data", (c: Buffer) => {
       out += c.toString();
       const complete = out.split("\n").slice(0, -1); // the last piece may be a partial line
       const line = complete.find((l) => l.startsWith('{"ready":true'));
@@ -190,7 +190,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeout
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (e) {
       last = e;
     }

@@ -34,7 +34,6 @@ export function runKumo(
 
 /** `kumo ARGS -o json`, parsed. */
 export function kumoJson(env: NodeJS.ProcessEnv, args: string[]): any {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   return JSON.parse(runKumo(env, [...args, "-o", "json"]).out);
 }
 

@@ -39,7 +39,7 @@ describe("stepTimeline", () => {
       t.map((s) => s.sincePreviousMs),
       [5, 15, 10, 10, 100, 35, undefined],
     );
-    assert.equal(t[6]!.reason, "Exited");
+    assert.equal(t[6].reason, "Exited");
     const none = stepTimeline(inst({}));
     assert.deepEqual(
       none.map((s) => [s.step, s.status]),

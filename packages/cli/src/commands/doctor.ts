@@ -35,8 +35,7 @@ export function register(program: Command): void {
         readDataplane: async (h: Host) => {
           // A host that is a namespace on this machine (kumo up) is read straight from its kernel: doctor
           // must work when the agent itself is the broken part.
-          if (existsSync(`/run/netns/${h.metadata.name}`))
-            return (await new LinuxNetworkDriver({ netns: h.metadata.name }).observe()) as ObservedDataplane;
+          if (existsSync(`/run/netns/${h.metadata.name}`)) return await new LinuxNetworkDriver({ netns: h.metadata.name }).observe();
           const ip = h.spec?.underlayIP ?? h.status?.addresses?.[0]?.address;
           if (!ip) throw new Error(`host ${h.metadata.name} has no underlay address`);
           return (await getJson(`http://${ip}:${o.agentPort}/debug/dataplane`)) as ObservedDataplane;

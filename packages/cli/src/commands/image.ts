@@ -77,7 +77,7 @@ export function partFiles(o: UploadOptions): Record<string, string> {
   const parts = (IMAGE_PARTS as Record<string, readonly string[]>)[o.format];
   if (!parts) throw new UserError(`unknown image format "${o.format}": use one of ${Object.keys(IMAGE_PARTS).join(", ")}`);
   const files: Record<string, string | undefined> =
-    o.format === "kernel+initrd" ? { kernel: o.kernel, initrd: o.initrd } : { [parts[0]!]: o.file };
+    o.format === "kernel+initrd" ? { kernel: o.kernel, initrd: o.initrd } : { [parts[0]]: o.file };
   const missing = Object.entries(files)
     .filter(([, f]) => !f)
     .map(([p]) => (o.format === "kernel+initrd" ? `--${p}` : "--file"));

@@ -100,7 +100,7 @@ describe("instance timeline", () => {
     });
     assert.match(timelineLines(obj).at(-1)!, /Running since 2026-11-24 10:00:07.000Z: 7s after creation$/);
     const d = instanceDescribeLines(obj, [], T0 + 60_000).join("\n");
-    for (const re of [/Host:\s+h1/, /Addresses:\s+net1 10\.0\.0\.4 \(02:00:00:00:00:04\)/, /Acceleration:\s+tcg/, /Events:\n  <none>/])
+    for (const re of [/Host:\s+h1/, /Addresses:\s+net1 10\.0\.0\.4 \(02:00:00:00:00:04\)/, /Acceleration:\s+tcg/, /Events:\n {2}<none>/])
       assert.match(d, re);
   });
 });

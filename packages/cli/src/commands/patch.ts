@@ -50,7 +50,7 @@ export function register(program: Command): void {
         const after = await ctx.client.patch(r, ns, name, o.type, body, {
           fieldManager: o.fieldManager,
           force: o.force,
-          subresource: o.subresource as "status" | undefined,
+          subresource: o.subresource,
         });
         const same = before.metadata.resourceVersion === after.metadata.resourceVersion;
         process.stdout.write(`${kindRef(r)}/${name} ${same ? "patched (no change)" : "patched"}\n`);

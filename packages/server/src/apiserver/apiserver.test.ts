@@ -329,7 +329,7 @@ describe("watch", () => {
       await s.call("PATCH", `${HOSTS}/w3`, { body: { spec: { unschedulable: true } }, contentType: "application/merge-patch+json" });
       const [ea, eb] = [await a.waitFor(1), await b.waitFor(1)];
       assert.deepEqual(ea, eb);
-      assert.equal(ea[0]!.object.spec.unschedulable, true);
+      assert.equal(ea[0].object.spec.unschedulable, true);
     } finally {
       a.stop();
     }

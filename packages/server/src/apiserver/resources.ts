@@ -70,7 +70,7 @@ function dropUnknownFields(c: Context, kind: KindDefinition, obj: KObject, mode:
   const { apiVersion, kind: k, metadata, ...body } = obj;
   const cleaned = Value.Clean(kind.schema, structuredClone(body)) as Record<string, unknown>;
   if (mode === "Warn") c.header("Warning", unknown.map((u) => `299 - ${JSON.stringify(u.message)}`).join(", "));
-  return { apiVersion, kind: k, metadata, ...cleaned } as KObject;
+  return { apiVersion, kind: k, metadata, ...cleaned };
 }
 
 function checkTypeMeta(kind: KindDefinition, obj: Record<string, unknown>): void {
@@ -184,7 +184,7 @@ export async function patchItem(c: Context, d: ApiDeps, info: RequestInfo, user:
     info.name!,
     ctx,
     (cur) => {
-      const next = (type === "merge" ? mergePatch(cur, patch) : jsonPatch(cur as Record<string, unknown>, patch, t)) as KObject;
+      const next = (type === "merge" ? mergePatch(cur, patch) : jsonPatch(cur, patch, t)) as KObject;
       if (typeof next !== "object" || next === null || Array.isArray(next))
         throw invalid(t, [{ message: "patch result is not an object" }]);
       if (typeof next.metadata !== "object" || next.metadata === null || Array.isArray(next.metadata))
@@ -226,7 +226,7 @@ export async function deleteItem(c: Context, d: ApiDeps, info: RequestInfo, user
   if (text.trim()) {
     const doc = parseDocument(text, c.req.header("content-type"));
     if (typeof doc !== "object" || doc === null) throw badRequest("delete options must be an object");
-    opts = doc as typeof opts;
+    opts = doc;
     const bad = (field: string, want: string) =>
       badRequest(`invalid delete options: ${field} must be ${want}`, [{ field, message: `must be ${want}` }]);
     if (

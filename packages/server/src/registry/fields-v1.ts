@@ -23,7 +23,7 @@ export function toFieldsV1(paths: Iterable<FieldPath>): Record<string, unknown> 
     let node = root;
     for (const seg of p) {
       const k = `f:${seg}`;
-      node[k] = (node[k] as Record<string, unknown>) ?? {};
+      node[k] = node[k] ?? {};
       node = node[k] as Record<string, unknown>;
     }
   }

@@ -52,7 +52,7 @@ export class Ownership {
     for (const e of managedFields ?? []) {
       const { fieldsV1, ...meta } = e;
       const paths = new Map<string, FieldPath>();
-      for (const p of fromFieldsV1(fieldsV1 as Record<string, unknown>)) paths.set(pathKey(p), p);
+      for (const p of fromFieldsV1(fieldsV1)) paths.set(pathKey(p), p);
       this.entries.set(entryKey(meta), { meta, paths });
     }
   }
@@ -221,7 +221,7 @@ export class FieldManager {
 
   /** Apply: the stored object with `config` merged in; 409 when it sets fields other managers own, unless forced. */
   merge(config: Record<string, unknown> | undefined): KObject {
-    const res = this.own.apply(this.cur as Record<string, unknown>, config ?? {}, { ...this.w, time: this.time });
+    const res = this.own.apply(this.cur, config ?? {}, { ...this.w, time: this.time });
     if (!res.merged) throw applyConflict(this.t, res.conflicts);
     return res.merged as KObject;
   }
@@ -249,13 +249,13 @@ export class FieldManager {
     const stored = this.cur.metadata.managedFields;
     if (clientManagedFields !== undefined && !jsonEqual(clientManagedFields, stored)) {
       const adopted = new Ownership(clientManagedFields);
-      adopted.prune(next as Record<string, unknown>);
+      adopted.prune(next);
       next.metadata.managedFields = adopted.toManagedFields();
       return;
     }
     // Ownership of removed fields was already released by recordUpdate/apply; a full prune only matters
     // when something disappeared, and it walks the whole object.
-    if (changes.some((c) => c.op === "remove")) this.own.prune(next as Record<string, unknown>);
+    if (changes.some((c) => c.op === "remove")) this.own.prune(next);
     next.metadata.managedFields = this.own.toManagedFields();
   }
 }
@@ -265,7 +265,7 @@ export function manageCreate(obj: KObject, config: KObject, operation: "Update" 
   const changes = diffLeaves(undefined, obj);
   const own = new Ownership(undefined);
   const opts = { manager, apiVersion: obj.apiVersion, time: nowSeconds(), force: true };
-  if (operation === "Apply") own.apply({}, config as Record<string, unknown>, opts);
+  if (operation === "Apply") own.apply({}, config, opts);
   else own.recordUpdate(changes, opts);
   obj.metadata.managedFields = own.toManagedFields();
   return changes;

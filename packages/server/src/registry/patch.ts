@@ -12,7 +12,7 @@ export function jsonPatch(target: Record<string, unknown>, ops: unknown, t: Erro
   try {
     const err = jsonpatch.validate(ops as jsonpatch.Operation[], doc);
     if (err) throw err;
-    return jsonpatch.applyPatch(doc, ops as jsonpatch.Operation[], false, true).newDocument as Record<string, unknown>;
+    return jsonpatch.applyPatch(doc, ops as jsonpatch.Operation[], false, true).newDocument;
   } catch (e) {
     const pe = e as { name?: string; message?: string; index?: number; operation?: { path?: string } };
     if (pe.name === "TEST_OPERATION_FAILED")
