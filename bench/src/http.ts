@@ -143,7 +143,7 @@ export function startServer(dataDir: string, datastore: string): Promise<ServerP
   let out = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      void stop();
+      stop().catch((e: unknown) => process.stderr.write(`stopping the server failed: ${(e as Error).message}\n`));
       reject(new Error(`server not ready after 20 s:\n${out}`));
     }, 20_000);
     child.stderr.on("data", (c: Buffer) => (out += c));
@@ -158,7 +158,7 @@ export function startServer(dataDir: string, datastore: string): Promise<ServerP
       const r = JSON.parse(line) as { url: string; adminToken: string; caCert: string };
       resolve({ url: r.url, token: r.adminToken, ca: r.caCert, child, stop, cpuSeconds: () => procCpuSeconds(child.pid!) });
     });
-    void exited.then(() => {
+    child.once("exit", () => {
       clearTimeout(timer);
       reject(new Error(`server exited before it was ready:\n${out}`));
     });

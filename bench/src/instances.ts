@@ -68,7 +68,9 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   process.once(sig, () => {
     stopping = true;
     log(`${sig}: cleaning up`);
-    void cleanupAll().finally(() => process.exit(130));
+    // cleanupAll logs each failed cleanup itself; exit either way.
+    const exit = () => process.exit(130);
+    cleanupAll().then(exit, exit);
   });
 }
 

@@ -20,7 +20,7 @@ export class CliContext {
 
   /** Builds the context from a command's options merged with the global ones. */
   static from(cmd: Command): CliContext {
-    return new CliContext(cmd.optsWithGlobals() as GlobalFlags);
+    return new CliContext(cmd.optsWithGlobals<GlobalFlags>());
   }
 
   /** Server, token, CA and namespace. */

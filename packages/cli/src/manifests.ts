@@ -55,7 +55,7 @@ export function parseManifests(text: string, source: string): KObject[] {
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     try {
       const v: unknown = JSON.parse(text);
-      values.push(...(Array.isArray(v) ? v : [v]));
+      values.push(...(Array.isArray(v) ? (v as unknown[]) : [v]));
     } catch (e) {
       throw new UserError(`error parsing ${source}: ${(e as Error).message}`);
     }

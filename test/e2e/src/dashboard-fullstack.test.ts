@@ -137,7 +137,7 @@ test(
       w.__noReload = 1;
       w.__rows = [];
       new MutationObserver(() => {
-        const t = (document.querySelector('tr[data-name="web-1"]') as HTMLElement | null)?.innerText;
+        const t = document.querySelector<HTMLElement>('tr[data-name="web-1"]')?.innerText;
         if (t && t !== w.__rows.at(-1)) w.__rows.push(t);
       }).observe(document.body, { subtree: true, childList: true, characterData: true });
     });

@@ -167,7 +167,10 @@ export function startChildServer(dataDir: string, datastore: string, timeoutMs =
       const r = JSON.parse(line) as { url: string; adminToken: string; caCert: string; kubeconfigPath: string };
       settle(() => resolve({ pid: child.pid!, child, exited, output: () => out, ...r }));
     });
-    void exited.then((how) => settle(() => reject(new Error(`kumo server exited (${how}) before it was ready; output:\n${out}`))));
+    child.once("exit", (code, sig) => {
+      const how = sig ?? String(code);
+      settle(() => reject(new Error(`kumo server exited (${how}) before it was ready; output:\n${out}`)));
+    });
   });
 }
 

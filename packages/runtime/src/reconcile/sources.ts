@@ -28,6 +28,8 @@ export function informerSource<T extends KObject>(
   toKeys: KeyMapper<T>,
   o: InformerSourceOptions = {},
 ): Source {
+  // The informer's list+watch when this source runs it: stop() waits for it to end after the abort.
+  let running: Promise<void> | undefined;
   return {
     name,
     async start(signal: AbortSignal, enqueue: Enqueue) {
@@ -44,9 +46,10 @@ export function informerSource<T extends KObject>(
       };
       const unsubscribe = informer.addHandler(handlers);
       signal.addEventListener("abort", unsubscribe, { once: true });
-      if (o.run) void informer.run(signal);
+      if (o.run) running = informer.run(signal);
       await informer.waitForSync(signal);
     },
+    stop: async () => await running,
     snapshot: () => informer.stats(),
   };
 }

@@ -150,11 +150,11 @@ export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore)
     const unpin = blobs.pin(digest);
     let result = "error";
     try {
-      const stored = await blobs.put(chunks(c.req.raw.body), digest).catch((e) => {
+      const stored = await blobs.put(chunks(c.req.raw.body), digest).catch(async (e) => {
         if (e instanceof BlobDigestMismatch) {
           result = "mismatch";
           m.verifyFailures.labels("upload").inc();
-          void events.record(
+          await events.record(
             image,
             "Warning",
             "BlobDigestMismatch",
@@ -219,7 +219,7 @@ export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore)
       if (e instanceof BlobCorrupted) {
         m.verifyFailures.labels("stored").inc();
         d.log.error({ image: name, part, sha256: e.digest, actual: e.actual }, "stored image blob is corrupted; refusing to serve it");
-        void events.record(
+        await events.record(
           image,
           "Warning",
           "BlobCorrupted",

@@ -74,8 +74,9 @@ export function diffLeaves(
   after: Record<string, unknown> | undefined,
   scope: "main" | "status" | "all" = "all",
 ): FieldChange[] {
-  const a = before ? leaves(before, scope) : new Map();
-  const b = after ? leaves(after, scope) : new Map();
+  const none = new Map<string, { path: FieldPath; value: unknown }>();
+  const a = before ? leaves(before, scope) : none;
+  const b = after ? leaves(after, scope) : none;
   const changes: FieldChange[] = [];
   for (const [k, nb] of b) {
     const na = a.get(k);

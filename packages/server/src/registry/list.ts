@@ -29,7 +29,7 @@ export async function listObjects(
   let startKey: string | undefined;
   if (q.continue) {
     try {
-      startKey = JSON.parse(atob(q.continue)).start;
+      startKey = (JSON.parse(atob(q.continue)) as { start?: string }).start;
     } catch {
       throw badRequest(`invalid continue token "${q.continue}"; restart the list without it`);
     }

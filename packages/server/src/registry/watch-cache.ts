@@ -64,6 +64,8 @@ export class WatchCache {
   private latestRevision = 0;
   private readonly subscribers = new Set<Subscriber>();
   private readonly abort = new AbortController();
+  /** The backend watch loop (it never rejects: it retries), awaited by stop(). */
+  private running?: Promise<void>;
   eventsTotal = 0;
 
   private windowBytes = 0;
@@ -82,7 +84,7 @@ export class WatchCache {
     const rev = await this.backend.currentRevision();
     this.oldestRevision = rev;
     this.latestRevision = rev;
-    void this.run(rev);
+    this.running = this.run(rev);
   }
 
   private async run(from: number): Promise<void> {
@@ -212,10 +214,11 @@ export class WatchCache {
     return this.subscribers.size;
   }
 
-  /** Ends the backend watch and every subscriber. */
-  stop(): void {
+  /** Ends the backend watch and every subscriber; resolves once the watch loop has returned. */
+  async stop(): Promise<void> {
     this.abort.abort();
     for (const s of [...this.subscribers]) s.close("shutdown");
     this.subscribers.clear();
+    await this.running;
   }
 }

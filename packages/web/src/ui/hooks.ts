@@ -56,9 +56,13 @@ export function usePoll<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unknow
       } catch (error) {
         if (!ac.signal.aborted) setState((s) => ({ data: s.data, error, loading: false }));
       }
-      if (pollMs > 0 && !ac.signal.aborted) timer = setTimeout(run, pollMs);
+      if (pollMs > 0 && !ac.signal.aborted) timer = setTimeout(poll, pollMs);
     };
-    void run();
+    // run() turns fn's failures into state; anything else it throws is shown the same way.
+    const poll = () => {
+      run().catch((error: unknown) => setState((s) => ({ data: s.data, error, loading: false })));
+    };
+    poll();
     return () => {
       ac.abort();
       clearTimeout(timer);
@@ -91,16 +95,9 @@ export function useLiveList<T extends KObject = KObject>(
     setLive({ state: emptyList<T>(), synced: false });
     if (!rt) return;
     const ac = new AbortController();
-    void runListWatch<T>(
-      client,
-      rt,
-      o,
-      {
-        state: (state) => setLive((l) => ({ ...l, state, synced: true })),
-        error: (error) => setLive((l) => ({ ...l, error })),
-      },
-      ac.signal,
-    );
+    const error = (error: unknown) => setLive((l) => ({ ...l, error }));
+    // The loop reports its failures through `error` and never rejects; should it, that is shown the same way.
+    runListWatch<T>(client, rt, o, { state: (state) => setLive((l) => ({ ...l, state, synced: true })), error }, ac.signal).catch(error);
     return () => ac.abort();
   }, [client, id, o.namespace, o.labelSelector, o.fieldSelector]); // eslint-disable-line react-hooks/exhaustive-deps
   return live;

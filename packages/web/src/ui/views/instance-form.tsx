@@ -54,13 +54,13 @@ export function InstanceForm({ kind }: { kind: KindModel }) {
     setV({ ...v, [k]: e.target.value });
   const toggleNet = (n: string) =>
     setV({ ...v, networks: v.networks.includes(n) ? v.networks.filter((x) => x !== n) : [...v.networks, n] });
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
     const spec: Record<string, unknown> = { kind: v.kind, image: v.image.trim(), networks: v.networks.map((network) => ({ network })) };
     if (v.cpu.trim()) spec.cpu = Number(v.cpu);
     if (v.mem.trim()) spec.memoryMiB = Number(v.mem);
     if (v.command.trim()) spec.command = splitCommand(v.command);
-    void f.submit(
+    await f.submit(
       () =>
         client.create(kind, {
           apiVersion: `${kind.group}/${kind.version}`,

@@ -52,9 +52,13 @@ export function Metrics() {
       } catch (e) {
         if (!ac.signal.aborted) setError(e);
       }
-      if (!ac.signal.aborted) timer = setTimeout(sample, SAMPLE_MS);
+      if (!ac.signal.aborted) timer = setTimeout(next, SAMPLE_MS);
     };
-    void sample();
+    // sample() shows its own failures; anything else it throws is shown the same way.
+    const next = () => {
+      sample().catch((e: unknown) => setError(e));
+    };
+    next();
     return () => {
       ac.abort();
       clearTimeout(timer);

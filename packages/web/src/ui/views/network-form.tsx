@@ -22,13 +22,13 @@ export function NetworkForm({ kind }: { kind: KindModel }) {
   const f = useForm();
   const [v, setV] = useState({ project: "default", name: "", vni: "", mtu: "" });
   const set = (k: keyof typeof v) => (e: { target: { value: string } }) => setV({ ...v, [k]: e.target.value });
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
     const spec: Record<string, number> = {};
     // Numbers are sent as typed: a non-number reaches the API, which names the field in its 422.
     if (v.vni.trim()) spec.vni = Number(v.vni);
     if (v.mtu.trim()) spec.mtu = Number(v.mtu);
-    void f.submit(
+    await f.submit(
       () =>
         client.create(kind, {
           apiVersion: `${kind.group}/${kind.version}`,

@@ -32,12 +32,12 @@ export function SubnetForm({ kind }: { kind: KindModel }) {
     4000,
   );
   const set = (k: "name" | "network" | "cidr" | "gateway") => (e: { target: { value: string } }) => setV({ ...v, [k]: e.target.value });
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
     const spec: Record<string, unknown> = { network: v.network, cidr: v.cidr.trim(), enableDhcp: v.dhcp };
     if (v.gateway.trim()) spec.gateway = v.gateway.trim();
     const name = v.name.trim() || (v.network ? `${v.network}-subnet` : "");
-    void f.submit(
+    await f.submit(
       () =>
         client.create(kind, {
           apiVersion: `${kind.group}/${kind.version}`,
