@@ -132,7 +132,8 @@ async function main(): Promise<void> {
     const upd = summarize(updRes.latencies);
     row(
       `update (merge patch), ${IN_FLIGHT} in flight`,
-      `${int(updRes.latencies.length / updRes.seconds)}/s  p50 ${ms(upd.p50)}  p99 ${ms(upd.p99)}  (server CPU ${ms(updRes.cpuMsPerOp)}/op)`,
+      `${int(updRes.latencies.length / updRes.seconds)}/s  p50 ${ms(upd.p50)}  p99 ${ms(upd.p99)}` +
+        `  (server CPU ${ms(updRes.cpuMsPerOp)}/op)`,
     );
 
     const listLat: number[] = [];
@@ -217,7 +218,8 @@ function printTable(totalSeconds: number, loadBefore: string, loadAfter: string)
   const line = (a: string, b: string, c: string, d: string) => `${a.padEnd(w1)}  ${b.padEnd(w2)}  ${c.padEnd(w3)}  ${d}`;
   const out = [
     "",
-    `kumo API benchmark: sqlite store, server in a child process (audit log on), ${availableParallelism()} CPUs, Node ${process.version}, ${totalSeconds.toFixed(0)} s`,
+    `kumo API benchmark: sqlite store, server in a child process (audit log on), ${availableParallelism()} CPUs, ` +
+      `Node ${process.version}, ${totalSeconds.toFixed(0)} s`,
     `load average before ${loadBefore}, after ${loadAfter} (other work on this machine skews every figure, the baseline included)`,
     line("measurement", "result", "target", ""),
     line("-".repeat(w1), "-".repeat(w2), "-".repeat(w3), "----"),

@@ -52,7 +52,9 @@ export class PlainQemu {
     try {
       await runOk("ip", ["netns", "add", q.ns]);
       await runOk("ip", ["-n", q.ns, "-batch", "-"], {
-        input: `link set lo up\nlink add ${BRIDGE} type bridge\nlink set dev ${BRIDGE} mtu ${MTU} up\naddr add 10.77.0.1/24 dev ${BRIDGE}\n`,
+        input:
+          `link set lo up\nlink add ${BRIDGE} type bridge\n` +
+          `link set dev ${BRIDGE} mtu ${MTU} up\naddr add 10.77.0.1/24 dev ${BRIDGE}\n`,
       });
       for (let i = 0; i < count; i++) q.hosts.push({ mac: q.mac(i), ip: `10.77.0.${10 + i}`, name: `plain-${i}` });
       q.dhcp = new DnsmasqDriver({ stateDir: join(dir, "dhcp"), netns: q.ns, user: "root" });

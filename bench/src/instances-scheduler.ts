@@ -71,7 +71,8 @@ function runChild(tmp: string, hosts: number, backlog: number, live: number, tim
       if (code !== 0 || Number.isNaN(f.placementsPerSecond) || Number.isNaN(f.decisionP99Ms)) {
         reject(
           new Error(
-            `scheduler bench ${code === null ? "timed out" : `exited ${code}`} or printed no figures: ${(err || out).trim().split("\n").slice(-5).join(" | ")}`,
+            `scheduler bench ${code === null ? "timed out" : `exited ${code}`} or printed no figures: ` +
+              (err || out).trim().split("\n").slice(-5).join(" | "),
           ),
         );
       } else resolve(f);

@@ -357,7 +357,8 @@ async function main(): Promise<void> {
   printReport(
     rows,
     notes,
-    `bench/instances: 2 namespace hosts, ${availableParallelism()} CPUs, Node ${process.version}, ${seconds.toFixed(0)} s; load average before ${json.loadBefore}, after ${json.loadAfter}`,
+    `bench/instances: 2 namespace hosts, ${availableParallelism()} CPUs, Node ${process.version}, ${seconds.toFixed(0)} s; ` +
+      `load average before ${json.loadBefore}, after ${json.loadAfter}`,
   );
   process.stdout.write(JSON.stringify(json) + "\n");
 }

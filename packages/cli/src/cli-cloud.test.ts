@@ -143,7 +143,11 @@ describe("kumo CLI on a real cloud", { concurrency: false }, () => {
     assert.match(d.stdout, /^Name: +h1\nKind: +Host \(infra\.kumo\.dev\/v1\)\nLabels: +rack=r1\n/);
     assert.match(
       d.stdout,
-      /\nConditions:\n {2}TIME +STEP +TYPE +STATUS +REASON +MESSAGE\n {2}\S+ \S+ +\+\S+ +Registered +True +AgentStarted\n {2}\S+ \S+ +\+2\.5s +Ready +False +NoHeartbeat/,
+      new RegExp(
+        String.raw`\nConditions:\n {2}TIME +STEP +TYPE +STATUS +REASON +MESSAGE` +
+          String.raw`\n {2}\S+ \S+ +\+\S+ +Registered +True +AgentStarted` +
+          String.raw`\n {2}\S+ \S+ +\+2\.5s +Ready +False +NoHeartbeat`,
+      ),
     );
     assert.match(d.stdout, /not True: Ready/);
     // The forced override above was recorded as an Event about h1.

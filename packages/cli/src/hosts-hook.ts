@@ -20,7 +20,10 @@ function canMakeHosts(): string | undefined {
   return undefined;
 }
 
-/** The extra listen address on the lab bridge (`<gateway>:<port of --listen>`), creating the bridge; undefined when hosts are impossible here. */
+/**
+ * The extra listen address on the lab bridge (`<gateway>:<port of --listen>`), creating the bridge; undefined
+ * when hosts are impossible here.
+ */
 export async function labListen(home: string, listen: string): Promise<string | undefined> {
   if (canMakeHosts()) return undefined;
   const u = await ensureUnderlay(home);

@@ -25,7 +25,8 @@ export async function resolveTarget(ctx: CliContext, m: Manifest): Promise<Targe
   const own = obj.metadata.namespace;
   if (explicit && own && explicit !== own) {
     throw new UserError(
-      `the namespace from the provided object "${own}" does not match the namespace "${explicit}" (${m.source}): pass --namespace=${own} or remove it from the file`,
+      `the namespace from the provided object "${own}" does not match the namespace "${explicit}" (${m.source}): ` +
+        `pass --namespace=${own} or remove it from the file`,
     );
   }
   const ns = own ?? ctx.namespace;

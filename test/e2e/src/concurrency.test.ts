@@ -120,8 +120,11 @@ describe("concurrent field managers on one Host", () => {
       {
         code: 409,
         reason: "Conflict",
-        message:
-          /^Operation cannot be fulfilled on hosts\.infra\.kumo\.dev "conc-h1": this write would remove fields owned by other field managers: metadata\.annotations\[b\/0000\], .* owned by "mgr-b"/,
+        message: new RegExp(
+          String.raw`^Operation cannot be fulfilled on hosts\.infra\.kumo\.dev "conc-h1": ` +
+            String.raw`this write would remove fields owned by other field managers: ` +
+            String.raw`metadata\.annotations\[b\/0000\], .* owned by "mgr-b"`,
+        ),
       },
       "PUT dropping mgr-b's keys",
     );

@@ -3,7 +3,8 @@
  * chromium (playwright-core) signs in to the dashboard at <API>/ui/ and opens the (empty) instance list;
  * a second tab creates a network, a subnet and a busybox container through the forms; the first tab sees
  * the row arrive and reach Running through the watch, without a reload. Then its detail page (the whole
- * create timeline), Hosts, Topology and Metrics, and a delete through the confirmation. Every view is screenshotted into test-results/dashboard-fullstack/.
+ * create timeline), Hosts, Topology and Metrics, and a delete through the confirmation. Every view is
+ * screenshotted into test-results/dashboard-fullstack/.
  * Selectors follow packages/web/src/e2e/dashboard.test.ts (the web package exports no test helpers).
  */
 import { after, before, test } from "node:test";

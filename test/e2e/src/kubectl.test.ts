@@ -170,7 +170,10 @@ describe("kubectl against kumo", { skip }, () => {
     assert.equal(p.code, 1, p.stdout + p.stderr);
     assert.match(
       p.stderr,
-      /Error from server \(Conflict\): Operation cannot be fulfilled on hosts\.infra\.kumo\.dev "e2e-h1": .*metadata\.annotations\.team owned by "kubectl-annotate"/,
+      new RegExp(
+        String.raw`Error from server \(Conflict\): Operation cannot be fulfilled on hosts\.infra\.kumo\.dev "e2e-h1": ` +
+          String.raw`.*metadata\.annotations\.team owned by "kubectl-annotate"`,
+      ),
     );
     assert.equal((await getHost("e2e-h1")).metadata.annotations.team, "blue");
     const forced = await server!.call("PATCH", `${HOSTS}/e2e-h1?fieldManager=e2e-janitor&force=true`, {
@@ -189,7 +192,10 @@ describe("kubectl against kumo", { skip }, () => {
     );
     assert.match(
       events,
-      /Warning\s+FieldsOverridden\s+host\/e2e-h1\s+e2e-janitor \(user admin\) removed fields owned by kubectl-annotate with force=true: metadata\.annotations\.team/,
+      new RegExp(
+        String.raw`Warning\s+FieldsOverridden\s+host\/e2e-h1\s+e2e-janitor \(user admin\) ` +
+          String.raw`removed fields owned by kubectl-annotate with force=true: metadata\.annotations\.team`,
+      ),
     );
   });
 

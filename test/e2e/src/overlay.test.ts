@@ -160,7 +160,8 @@ describe("overlay network end to end", { skip, timeout: 240_000 }, () => {
     assert.match(
       doc,
       new RegExp(
-        `ping pa \\(${h1}\\) → pb .* fails → host ${h1}'s overlay tables lack host ${h2}.* → Host ${h2} has no network.kumo.dev/vtep-ip annotation → removed at \\S+ by manager "mgmt-server" \\(user admin`,
+        `ping pa \\(${h1}\\) → pb .* fails → host ${h1}'s overlay tables lack host ${h2}.* → ` +
+          `Host ${h2} has no network.kumo.dev/vtep-ip annotation → removed at \\S+ by manager "mgmt-server" \\(user admin`,
       ),
     );
     await until(

@@ -57,7 +57,8 @@ export function register(program: Command): void {
           if (errorLines.length && saved === presented) {
             keep = true;
             throw new UserError(
-              `edit cancelled, no valid changes were saved (last error: ${errorLines.join(" ").replace(/^# error: /, "")}; your version is in ${file})`,
+              `edit cancelled, no valid changes were saved (last error: ${errorLines.join(" ").replace(/^# error: /, "")}; ` +
+                `your version is in ${file})`,
             );
           }
           text = stripComments(saved);

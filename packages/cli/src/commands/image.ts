@@ -54,7 +54,8 @@ export function register(program: Command): void {
         const t0 = Date.now();
         await putBlob(ctx.connection, name, part, file, size, sha);
         process.stdout.write(
-          `${part}: uploaded ${(size / 1048576).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)}s (sha256 ${sha.slice(0, 12)}…)\n`,
+          `${part}: uploaded ${(size / 1048576).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)}s ` +
+            `(sha256 ${sha.slice(0, 12)}…)\n`,
         );
       }
       image = await ctx.client.get(ImageKind, undefined, name);

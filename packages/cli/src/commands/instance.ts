@@ -214,16 +214,17 @@ export function timelineLines(obj: Instance): string[] {
     ]);
   const out = alignColumns(rows).map((l) => `  ${l}`);
   const stuck = steps.find((s) => s.status !== "True");
-  if (stuck)
-    out.push(
-      `  stopped at ${stuck.step}${stuck.reason ? ` (${stuck.reason})` : ""}${stuck.message ? `: ${stuck.message}` : stuck.status === "Pending" ? ": not reached yet" : ""}`,
-    );
+  if (stuck) {
+    const detail = stuck.message ? `: ${stuck.message}` : stuck.status === "Pending" ? ": not reached yet" : "";
+    out.push(`  stopped at ${stuck.step}${stuck.reason ? ` (${stuck.reason})` : ""}${detail}`);
+  }
   const running = steps.find((s) => s.step === "Running" && s.status === "True");
   // After a stop, reboot or restart this is the current run's Running, not the first one.
-  if (running?.at && obj.metadata.creationTimestamp)
-    out.push(
-      `  Running since ${ms(running.at)}: ${formatDuration(Date.parse(running.at) - Date.parse(obj.metadata.creationTimestamp))} after creation${(obj.status?.restarts ?? 0) > 0 ? ` (${obj.status!.restarts} restarts)` : ""}`,
-    );
+  if (running?.at && obj.metadata.creationTimestamp) {
+    const after = formatDuration(Date.parse(running.at) - Date.parse(obj.metadata.creationTimestamp));
+    const restarts = (obj.status?.restarts ?? 0) > 0 ? ` (${obj.status!.restarts} restarts)` : "";
+    out.push(`  Running since ${ms(running.at)}: ${after} after creation${restarts}`);
+  }
   return out;
 }
 
@@ -236,7 +237,8 @@ export function instanceDescribeLines(obj: Instance, events: EventLike[], now = 
     ["Namespace:", obj.metadata.namespace ?? ""],
     [
       "Kind:",
-      `${s.kind}, image ${s.image}${s.flavor ? `, flavor ${s.flavor}` : ""}${s.cpu ? `, cpu ${s.cpu}m` : ""}${s.memoryMiB ? `, memory ${s.memoryMiB}Mi` : ""}`,
+      `${s.kind}, image ${s.image}${s.flavor ? `, flavor ${s.flavor}` : ""}${s.cpu ? `, cpu ${s.cpu}m` : ""}` +
+        (s.memoryMiB ? `, memory ${s.memoryMiB}Mi` : ""),
     ],
     ["Created:", `${ms(obj.metadata.creationTimestamp)} (${age(obj.metadata.creationTimestamp, now)} ago)`],
     ["Host:", st.host ?? "<not scheduled>"],

@@ -38,7 +38,8 @@ export function register(program: Command): void {
         { fieldManager: "kumo-cli" },
       );
       process.stdout.write(
-        `port.network.kumo.dev/${name} created (${p.spec!.fixedIPs?.[0]?.ipAddress}, ${p.spec!.macAddress}${o.host ? `, host ${o.host}` : ""})\n`,
+        `port.network.kumo.dev/${name} created (${p.spec!.fixedIPs?.[0]?.ipAddress}, ${p.spec!.macAddress}` +
+          `${o.host ? `, host ${o.host}` : ""})\n`,
       );
     });
   port
@@ -64,7 +65,8 @@ export function register(program: Command): void {
         }
         if (Date.now() > deadline)
           throw new UserError(
-            `port ${name} is not plugged after ${o.timeout}s (phase ${p.status?.phase ?? "Pending"}); see: kumo describe port ${name} -n ${ns}, and kumo doctor`,
+            `port ${name} is not plugged after ${o.timeout}s (phase ${p.status?.phase ?? "Pending"}); ` +
+              `see: kumo describe port ${name} -n ${ns}, and kumo doctor`,
           );
         await sleep(200);
       }

@@ -52,7 +52,8 @@ async function causeForPeer(client: KumoClient, peer: Host): Promise<{ chain: st
     const chain = [`Host ${name} has no ${VTEP_IP_ANNOTATION} annotation`];
     if (removal)
       chain.push(
-        `removed at ${removal.time} by manager "${removal.manager}" (user ${removal.user}${removal.force ? ", with force=true over kumo-agent's ownership" : ""})`,
+        `removed at ${removal.time} by manager "${removal.manager}" ` +
+          `(user ${removal.user}${removal.force ? ", with force=true over kumo-agent's ownership" : ""})`,
       );
     return { chain, command: `kumo history host/${name} --field '${path}'` };
   }
@@ -176,7 +177,8 @@ export async function runDoctor(client: KumoClient, io: DoctorIO): Promise<Findi
           }
         }
         const cause = await causeForPeer(client, hostByName.get(peerName)!);
-        const gapLine = `host ${self}'s overlay tables lack host ${peerName} on network ${label}: ${gap.missing.slice(0, 3).join(", ")}${gap.missing.length > 3 ? ` (+${gap.missing.length - 3} more)` : ""}`;
+        const missing = gap.missing.slice(0, 3).join(", ") + (gap.missing.length > 3 ? ` (+${gap.missing.length - 3} more)` : "");
+        const gapLine = `host ${self}'s overlay tables lack host ${peerName} on network ${label}: ${missing}`;
         const chain = [
           ...symptom,
           gapLine,

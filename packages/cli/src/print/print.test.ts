@@ -109,14 +109,20 @@ test("describe shows identity, maps, spec/status without conditions, and events 
   }).join("\n");
   assert.match(
     text,
-    /^Name: +h1\nKind: +Host \(infra.kumo.dev\/v1\)\nLabels: +rack=a\nAnnotations: +x.kumo.dev\/y: z\nCreated: +2026-01-01 00:00:00Z \(10m ago\)/,
+    new RegExp(
+      String.raw`^Name: +h1\nKind: +Host \(infra.kumo.dev\/v1\)\nLabels: +rack=a\n` +
+        String.raw`Annotations: +x.kumo.dev\/y: z\nCreated: +2026-01-01 00:00:00Z \(10m ago\)`,
+    ),
   );
   assert.match(text, /\nSpec:\n {2}capacity:\n {4}cpu: 8\nStatus:\n {2}agentVersion: "1"\nConditions:\n/);
   assert.doesNotMatch(text, /Status:\n {2}conditions/);
   assert.match(text, /\+3s +Ready +True/);
   assert.match(
     text,
-    /Events:\n {2}LAST SEEN +TYPE +REASON +FROM +MESSAGE\n {2}9m58s \(x3\) +Normal +Registered +kumo-agent +first\n {2}1m +Warning +Late +ctl +second$/,
+    new RegExp(
+      String.raw`Events:\n {2}LAST SEEN +TYPE +REASON +FROM +MESSAGE\n {2}9m58s \(x3\) +Normal +Registered +kumo-agent +first` +
+        String.raw`\n {2}1m +Warning +Late +ctl +second$`,
+    ),
   );
   assert.match(
     describeLines({ obj: { apiVersion: "v1", kind: "Namespace", metadata: { name: "p" } }, events: "forbidden" }).join("\n"),

@@ -108,7 +108,8 @@ export class FakeApi {
         return status(
           409,
           "Conflict",
-          `Operation cannot be fulfilled on widgets.test.kumo.dev "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          `Operation cannot be fulfilled on widgets.test.kumo.dev "${name}": the object has been modified; ` +
+            "please apply your changes to the latest version and try again",
         );
       }
       return json(200, this.put(obj));

@@ -186,8 +186,9 @@ export function createApp(d: ApiDeps, ready: () => boolean, opts: { blobs?: Blob
     const authzVerb = info.subresource === "history" || info.subresource === "log" ? "get" : info.verb;
     if (!d.iam.authorize(user, authzVerb, info.group, resource, info.kind.namespaced ? info.namespace : undefined, info.name)) {
       const scope = info.kind.namespaced && info.namespace ? `in the namespace "${info.namespace}"` : "at the cluster scope";
+      const what = `${info.kind.plural}${info.kind.group ? "." + info.kind.group : ""}${info.name ? ` "${info.name}"` : ""}`;
       throw forbidden(
-        `${info.kind.plural}${info.kind.group ? "." + info.kind.group : ""}${info.name ? ` "${info.name}"` : ""} is forbidden: User "${user.name}" cannot ${authzVerb} resource "${resource}" in API group "${info.group}" ${scope}`,
+        `${what} is forbidden: User "${user.name}" cannot ${authzVerb} resource "${resource}" in API group "${info.group}" ${scope}`,
       );
     }
     if (info.subresource === "history" && (c.req.method !== "GET" || !info.name))

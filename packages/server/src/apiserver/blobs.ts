@@ -108,7 +108,8 @@ export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore)
     const user = c.get("user");
     if (!d.iam.authorize(user, verb, ImageKind.group, "images", undefined, name)) {
       throw forbidden(
-        `images.${ImageKind.group} "${name}" is forbidden: User "${user.name}" cannot ${verb} resource "images" in API group "${ImageKind.group}" at the cluster scope`,
+        `images.${ImageKind.group} "${name}" is forbidden: User "${user.name}" cannot ${verb} resource "images" ` +
+          `in API group "${ImageKind.group}" at the cluster scope`,
       );
     }
     return { name, part: c.req.param("part")!, user };
@@ -184,12 +185,10 @@ export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore)
       );
       result = "ok";
       d.log.info({ image: name, part, sha256: digest, size: stored.size, deduped: stored.deduped, user: user.name }, "image blob stored");
-      await events.record(
-        updated,
-        "Normal",
-        "BlobStored",
-        `part ${part}: sha256:${digest} (${stored.size} bytes) uploaded by ${user.name}${stored.deduped ? ", content already stored (deduplicated)" : ""}${updated.status!.phase === "Ready" ? "; image Ready" : ""}`,
-      );
+      const deduped = stored.deduped ? ", content already stored (deduplicated)" : "";
+      const ready = updated.status!.phase === "Ready" ? "; image Ready" : "";
+      const message = `part ${part}: sha256:${digest} (${stored.size} bytes) uploaded by ${user.name}${deduped}${ready}`;
+      await events.record(updated, "Normal", "BlobStored", message);
       return sendJson(c, 200, updated);
     } finally {
       unpin();
@@ -226,7 +225,8 @@ export function mountBlobRoutes(app: Hono<AppEnv>, d: ApiDeps, blobs: BlobStore)
           `${e.message}; downloads of part ${part} are refused until it is uploaded again`,
         );
         throw internalError(
-          `blob sha256:${e.digest} of image "${name}" part "${part}" is corrupted on disk (its content hashes to ${e.actual}); re-upload the part`,
+          `blob sha256:${e.digest} of image "${name}" part "${part}" is corrupted on disk ` +
+            `(its content hashes to ${e.actual}); re-upload the part`,
         );
       }
       if ((e as NodeJS.ErrnoException).code === "ENOENT")

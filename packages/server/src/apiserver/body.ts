@@ -112,6 +112,7 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
   if (ct === "application/strategic-merge-patch+json")
     throw unsupportedMediaType("strategic merge patch is not supported by kumo; use --type merge or --type json");
   throw unsupportedMediaType(
-    `unsupported patch type "${contentType ?? ""}"; use application/merge-patch+json, application/json-patch+json or application/apply-patch+yaml`,
+    `unsupported patch type "${contentType ?? ""}"; ` +
+      "use application/merge-patch+json, application/json-patch+json or application/apply-patch+yaml",
   );
 }

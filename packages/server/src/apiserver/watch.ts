@@ -52,9 +52,8 @@ export async function watchItems(c: Context, d: ApiDeps, info: RequestInfo): Pro
   const encode = (type: string, obj: unknown, json?: string) => {
     if (table && type !== "ERROR" && type !== "BOOKMARK") {
       const o = (obj ?? JSON.parse(json!)) as KObject;
-      return Buffer.from(
-        `{"type":"${type}","object":${JSON.stringify(toTable(kind, [o], { resourceVersion: o.metadata.resourceVersion }, includeObject))}}\n`,
-      );
+      const asTable = toTable(kind, [o], { resourceVersion: o.metadata.resourceVersion }, includeObject);
+      return Buffer.from(`{"type":"${type}","object":${JSON.stringify(asTable)}}\n`);
     }
     return Buffer.from(`{"type":"${type}","object":${json ?? JSON.stringify(obj)}}\n`);
   };

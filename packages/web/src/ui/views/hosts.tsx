@@ -154,7 +154,8 @@ export function Hosts() {
                     })}
                     <td>
                       {dp?.lastSyncTime
-                        ? `${Math.round(secondsSince(dp.lastSyncTime, now) ?? 0)} s ago${dp.syncDurationMs !== undefined ? ` (${dp.syncDurationMs} ms)` : ""}`
+                        ? `${Math.round(secondsSince(dp.lastSyncTime, now) ?? 0)} s ago` +
+                          (dp.syncDurationMs !== undefined ? ` (${dp.syncDurationMs} ms)` : "")
                         : "never"}
                     </td>
                   </tr>

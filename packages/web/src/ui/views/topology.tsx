@@ -74,7 +74,10 @@ function Picture({ t }: { t: Topo }) {
         height={height}
         viewBox={`0 0 ${width} ${height}`}
         role="img"
-        aria-label={`Topology: ${t.hosts.length} hosts, ${t.networks.length} networks, ${t.endpoints.length} instances and ports, ${t.tunnels.filter((x) => x.broken).length} broken tunnels`}
+        aria-label={
+          `Topology: ${t.hosts.length} hosts, ${t.networks.length} networks, ${t.endpoints.length} instances and ports, ` +
+          `${t.tunnels.filter((x) => x.broken).length} broken tunnels`
+        }
       >
         {t.tunnels.map((tu) => {
           const i = netIndex.get(tu.network) ?? 0;
@@ -118,6 +121,7 @@ function Picture({ t }: { t: Topo }) {
               {broken && <title>{c.host!.problems.join("; ")}</title>}
               {c.eps.map((e, ei) => {
                 const ey = top + 40 + ei * EP_H;
+                const title = `${e.type} ${e.name}: ${e.phase}${e.ip ? `, ${e.ip}` : ""}, networks ${e.networks.join(", ") || "none"}`;
                 return (
                   <g key={e.key}>
                     {e.networks.map((n, ni) => (
@@ -138,7 +142,7 @@ function Picture({ t }: { t: Topo }) {
                     <text x={x + 24} y={ey + 26} className="tick">
                       {e.type} · {e.ip ?? "no IP"} · {e.phase}
                     </text>
-                    <title>{`${e.type} ${e.name}: ${e.phase}${e.ip ? `, ${e.ip}` : ""}, networks ${e.networks.join(", ") || "none"}`}</title>
+                    <title>{title}</title>
                   </g>
                 );
               })}
