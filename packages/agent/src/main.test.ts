@@ -24,9 +24,27 @@ test("an agent whose metrics port is taken exits 1 at once and never calls the A
     await writeFile(join(dir, "ca.pem"), "not a certificate\n");
     const port = (taken.address() as { port: number }).port;
     const main = fileURLToPath(new URL("./main.js", import.meta.url));
-    const child = spawn(process.execPath, [main, "--server", `https://127.0.0.1:${(api.address() as { port: number }).port}`,
-      "--ca-file", join(dir, "ca.pem"), "--token", "t", "--name", "hx", "--underlay-ip", "127.0.0.1", "--state-dir", join(dir, "state"),
-      "--metrics-listen", `127.0.0.1:${port}`], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KUMO_LOG_LEVEL: "info" } });
+    const child = spawn(
+      process.execPath,
+      [
+        main,
+        "--server",
+        `https://127.0.0.1:${(api.address() as { port: number }).port}`,
+        "--ca-file",
+        join(dir, "ca.pem"),
+        "--token",
+        "t",
+        "--name",
+        "hx",
+        "--underlay-ip",
+        "127.0.0.1",
+        "--state-dir",
+        join(dir, "state"),
+        "--metrics-listen",
+        `127.0.0.1:${port}`,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KUMO_LOG_LEVEL: "info" } },
+    );
     let out = "";
     child.stdout.on("data", (b: Buffer) => (out += b.toString()));
     child.stderr.on("data", (b: Buffer) => (out += b.toString()));

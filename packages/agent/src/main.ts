@@ -36,20 +36,39 @@ function fail(msg: string): never {
 
 const { values: a } = parseArgs({
   options: {
-    server: { type: "string" }, "ca-file": { type: "string" }, "token-file": { type: "string" }, token: { type: "string" },
-    name: { type: "string" }, "underlay-ip": { type: "string" }, "underlay-dev": { type: "string", default: "eth0" },
-    "state-dir": { type: "string" }, "metrics-listen": { type: "string" }, "netns-prefix": { type: "string" },
-    "heartbeat-ms": { type: "string" }, "resync-ms": { type: "string" }, "republish-ms": { type: "string" },
-    "image-cache-dir": { type: "string" }, "proxy-token-file": { type: "string" },
+    server: { type: "string" },
+    "ca-file": { type: "string" },
+    "token-file": { type: "string" },
+    token: { type: "string" },
+    name: { type: "string" },
+    "underlay-ip": { type: "string" },
+    "underlay-dev": { type: "string", default: "eth0" },
+    "state-dir": { type: "string" },
+    "metrics-listen": { type: "string" },
+    "netns-prefix": { type: "string" },
+    "heartbeat-ms": { type: "string" },
+    "resync-ms": { type: "string" },
+    "republish-ms": { type: "string" },
+    "image-cache-dir": { type: "string" },
+    "proxy-token-file": { type: "string" },
   },
   strict: true,
 });
-for (const req of ["server", "ca-file", "name", "underlay-ip", "state-dir"] as const) if (!a[req]) fail(`--${req} is required (see the header of packages/agent/src/main.ts)`);
+for (const req of ["server", "ca-file", "name", "underlay-ip", "state-dir"] as const)
+  if (!a[req]) fail(`--${req} is required (see the header of packages/agent/src/main.ts)`);
 const token = a.token ?? (a["token-file"] ? (await readFile(a["token-file"], "utf8")).trim() : fail("--token or --token-file is required"));
 const caPem = await readFile(a["ca-file"]!, "utf8").catch(() => fail(`cannot read --ca-file ${a["ca-file"]}`));
 const log = pino({ level: process.env.KUMO_LOG_LEVEL ?? "info", base: { component: "agent", host: a.name } });
-const underlayMac = Object.entries(networkInterfaces()).find(([n]) => n === a["underlay-dev"])?.[1]?.find((i) => i.family === "IPv4")?.mac;
-const client = new KumoClient({ server: a.server!, token, fetch: createNodeFetch({ caPem }), fieldManager: "kumo-agent", userAgent: "kumo-agent/0.1.0" });
+const underlayMac = Object.entries(networkInterfaces())
+  .find(([n]) => n === a["underlay-dev"])?.[1]
+  ?.find((i) => i.family === "IPv4")?.mac;
+const client = new KumoClient({
+  server: a.server!,
+  token,
+  fetch: createNodeFetch({ caPem }),
+  fieldManager: "kumo-agent",
+  userAgent: "kumo-agent/0.1.0",
+});
 const name = a.name!;
 const rt = runtimeDir(a["state-dir"]!);
 const drivers = {
@@ -60,25 +79,33 @@ const drivers = {
   // 5 s stop grace for containers: a PID 1 without a SIGTERM handler (busybox sleep) only goes with SIGKILL.
   runtime: new CompositeRuntimeDriver(new RuncDriver({ stateDir: rt, stopGraceMs: 5000 }), new QemuDriver({ stateDir: rt })),
 };
-const agent = new HostAgent(client, {
-  identity: { name, underlayIP: a["underlay-ip"]!, underlayMac },
-  underlayDev: a["underlay-dev"]!,
-  stateDir: a["state-dir"]!,
-  // Probe namespaces are global (/run/netns) and every agent sweeps its own leftovers, so the prefix must be per host.
-  netnsPrefix: a["netns-prefix"] ?? name,
-  heartbeatMs: a["heartbeat-ms"] ? Number(a["heartbeat-ms"]) : undefined,
-  resyncMs: a["resync-ms"] ? Number(a["resync-ms"]) : undefined,
-  // The env var lets `kumo up` (and tests) shorten self-repair without changing every agent's command line.
-  republishMs: Number(a["republish-ms"] ?? process.env.KUMO_AGENT_REPUBLISH_MS ?? 30_000),
-  imageCacheDir: a["image-cache-dir"],
-}, drivers, log);
+const agent = new HostAgent(
+  client,
+  {
+    identity: { name, underlayIP: a["underlay-ip"]!, underlayMac },
+    underlayDev: a["underlay-dev"]!,
+    stateDir: a["state-dir"]!,
+    // Probe namespaces are global (/run/netns) and every agent sweeps its own leftovers, so the prefix must be per host.
+    netnsPrefix: a["netns-prefix"] ?? name,
+    heartbeatMs: a["heartbeat-ms"] ? Number(a["heartbeat-ms"]) : undefined,
+    resyncMs: a["resync-ms"] ? Number(a["resync-ms"]) : undefined,
+    // The env var lets `kumo up` (and tests) shorten self-repair without changing every agent's command line.
+    republishMs: Number(a["republish-ms"] ?? process.env.KUMO_AGENT_REPUBLISH_MS ?? 30_000),
+    imageCacheDir: a["image-cache-dir"],
+  },
+  drivers,
+  log,
+);
 const manager = new ComponentManager(agent.metrics.registry, log);
 
 const listen = a["metrics-listen"] ?? `${a["underlay-ip"]}:${AGENT_PORT}`;
 /** Instance log requests by outcome: /debug/state shows these counts, /metrics reads them at scrape time. */
 const logRequests = { ok: 0, refused: 0, not_found: 0, error: 0 };
 new Counter({
-  name: "kumo_agent_log_requests_total", help: "Instance log requests by outcome (ok, refused: not the API server's proxy token, not_found, error)", labelNames: ["outcome"], registers: [agent.metrics.registry],
+  name: "kumo_agent_log_requests_total",
+  help: "Instance log requests by outcome (ok, refused: not the API server's proxy token, not_found, error)",
+  labelNames: ["outcome"],
+  registers: [agent.metrics.registry],
   collect() {
     this.reset();
     for (const [outcome, n] of Object.entries(logRequests)) this.labels(outcome).inc(n);
@@ -103,7 +130,13 @@ const http = createServer(async (req, res) => {
       res.writeHead(500).end(String(e));
     }
   } else if (req.url?.startsWith("/debug/instances/")) {
-    await serveInstanceLog(req, res, { source: agent.instances, host: name, proxyTokenFile: a["proxy-token-file"], counts: logRequests, log });
+    await serveInstanceLog(req, res, {
+      source: agent.instances,
+      host: name,
+      proxyTokenFile: a["proxy-token-file"],
+      counts: logRequests,
+      log,
+    });
   } else if (req.url === "/healthz") {
     res.end("ok");
   } else {

@@ -12,11 +12,23 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
 
 /** Checks an `Authorization` header against the token in `file` (constant time). */
 export async function checkProxyToken(authorization: string | undefined, file: string | undefined): Promise<ProxyAuthResult> {
-  if (!file) return { ok: false, code: 403, message: "instance logs are served to the API server only, and this agent was started without --proxy-token-file: read them with `kumo logs` or GET .../instances/NAME/log" };
+  if (!file)
+    return {
+      ok: false,
+      code: 403,
+      message:
+        "instance logs are served to the API server only, and this agent was started without --proxy-token-file: read them with `kumo logs` or GET .../instances/NAME/log",
+    };
   const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
-  if (!m) return { ok: false, code: 401, message: "instance logs are served to the API server only: read them with `kumo logs` or GET .../instances/NAME/log" };
+  if (!m)
+    return {
+      ok: false,
+      code: 401,
+      message: "instance logs are served to the API server only: read them with `kumo logs` or GET .../instances/NAME/log",
+    };
   const want = (await readFile(file, "utf8").catch(() => "")).trim();
   if (!want) return { ok: false, code: 403, message: `cannot read the proxy token file ${file}` };
-  if (!timingSafeEqual(digest(m[1]!), digest(want))) return { ok: false, code: 401, message: "the bearer token is not the API server's proxy token" };
+  if (!timingSafeEqual(digest(m[1]!), digest(want)))
+    return { ok: false, code: 401, message: "the bearer token is not the API server's proxy token" };
   return { ok: true };
 }

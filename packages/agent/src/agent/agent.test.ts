@@ -16,7 +16,12 @@ import type { HostNetworkState, NetworkDriver, NetworkDriverSnapshot, SyncReport
 import type { HostRuntimeDriver } from "../runtime/types.js";
 import { type AgentOptions, HostAgent } from "./agent.js";
 
-interface TestServerLike { url: string; caCert: string; adminToken: string; stop(): Promise<void> }
+interface TestServerLike {
+  url: string;
+  caCert: string;
+  adminToken: string;
+  stop(): Promise<void>;
+}
 const serverModule = "@kumo/server/testing";
 type ServerModule = { startTestServer(o?: { scheduler?: boolean }): Promise<TestServerLike> };
 const mod = (await import(serverModule).catch(() => undefined)) as ServerModule | undefined;
@@ -55,7 +60,7 @@ class FakeDhcp implements DhcpDriver {
     if (this.refuse.has(c.network)) throw new Error(`dnsmasq: bad config for ${c.network}`);
     const had = this.running.has(c.network);
     this.running.set(c.network, c);
-    return had ? "unchanged" as const : "started" as const;
+    return had ? ("unchanged" as const) : ("started" as const);
   }
   async remove(network: string) {
     this.running.delete(network);
@@ -75,8 +80,14 @@ class FakeDhcp implements DhcpDriver {
 }
 
 const noRuntime: HostRuntimeDriver = {
-  ensure: async () => { throw new Error("no instances in this test"); },
-  stop: async () => undefined, remove: async () => undefined, list: async () => [], logs: async () => "", snapshot: () => ({}),
+  ensure: async () => {
+    throw new Error("no instances in this test");
+  },
+  stop: async () => undefined,
+  remove: async () => undefined,
+  list: async () => [],
+  logs: async () => "",
+  snapshot: () => ({}),
   logFile: (id) => `/nonexistent/${id}.log`,
 };
 
@@ -91,10 +102,20 @@ describe("HostAgent pass scheduling (in-process API server, fake drivers)", { sk
     const network = new FakeNetwork();
     const dhcp = new FakeDhcp(new Set(refuse));
     const log = pino({ level: "silent" });
-    const agent = new HostAgent(client, {
-      identity: { name, underlayIP: ip }, underlayDev: "eth0", stateDir: join(tmp, name), netnsPrefix: `${name}t`,
-      resyncMs: 60_000, heartbeatMs: 60_000, ...o,
-    }, { network, dhcp, runtime: noRuntime }, log);
+    const agent = new HostAgent(
+      client,
+      {
+        identity: { name, underlayIP: ip },
+        underlayDev: "eth0",
+        stateDir: join(tmp, name),
+        netnsPrefix: `${name}t`,
+        resyncMs: 60_000,
+        heartbeatMs: 60_000,
+        ...o,
+      },
+      { network, dhcp, runtime: noRuntime },
+      log,
+    );
     const m = new ComponentManager(agent.metrics.registry, log);
     for (const c of agent.components()) m.add(c);
     await m.start();
@@ -102,7 +123,9 @@ describe("HostAgent pass scheduling (in-process API server, fake drivers)", { sk
     return { agent, network, dhcp, m };
   }
   const port = (name: string, host: string, network = "blue"): Port => ({
-    apiVersion: "network.kumo.dev/v1", kind: "Port", metadata: { name, namespace: "default" },
+    apiVersion: "network.kumo.dev/v1",
+    kind: "Port",
+    metadata: { name, namespace: "default" },
     spec: { network, hostBinding: host, deviceOwner: "test" },
   });
   const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 5000) => {
@@ -123,7 +146,10 @@ describe("HostAgent pass scheduling (in-process API server, fake drivers)", { sk
     tmp = await mkdtemp(join(tmpdir(), "kumo-agent-"));
     client = new KumoClient({ server: s.url, token: s.adminToken, fetch: createNodeFetch({ caPem: s.caCert }) });
     const meta = (name: string) => ({ name, namespace: "default" });
-    for (const [net, cidr] of [["blue", "10.9.0.0/24"], ["red", "10.8.0.0/24"]] as const) {
+    for (const [net, cidr] of [
+      ["blue", "10.9.0.0/24"],
+      ["red", "10.8.0.0/24"],
+    ] as const) {
       await client.create(NetworkKind, { apiVersion: "network.kumo.dev/v1", kind: "Network", metadata: meta(net), spec: {} });
       const spec = { network: net, cidr };
       await client.create(SubnetKind, { apiVersion: "network.kumo.dev/v1", kind: "Subnet", metadata: meta(`${net}-s`), spec });

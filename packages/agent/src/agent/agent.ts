@@ -73,44 +73,88 @@ export class HostAgent {
   private readonly probes: ProbeManager;
   private readonly parts: Component[];
 
-  constructor(private readonly client: KumoClient, private readonly o: AgentOptions, drivers: AgentDrivers, private readonly log: Logger) {
+  constructor(
+    private readonly client: KumoClient,
+    private readonly o: AgentOptions,
+    drivers: AgentDrivers,
+    private readonly log: Logger,
+  ) {
     ({ network: this.network, dhcp: this.dhcp, runtime: this.runtime } = drivers);
     const self = o.identity.name;
     this.events = new AgentEvents(client, self);
     this.caches = agentCaches(client, log);
     const networkOf = (ns: string | undefined, name: string) => this.caches.networks.get(`${ns}/${name}`);
     this.probes = new ProbeManager(client, this.events, {
-      prefix: o.netnsPrefix, stateDir: o.stateDir,
+      prefix: o.netnsPrefix,
+      stateDir: o.stateDir,
       vniOf: (p) => networkOf(p.metadata.namespace, p.spec!.network)?.spec?.vni,
       mtuOf: (p) => networkOf(p.metadata.namespace, p.spec!.network)?.spec?.mtu ?? 1450,
     });
-    this.images = drivers.images ?? new ImageCache({
-      dir: o.imageCacheDir ?? join(o.stateDir, "images"),
-      fetchBlob: (image, part, signal) => client.request("GET", blobPath(image, part), { accept: "application/octet-stream", signal }),
-    });
+    this.images =
+      drivers.images ??
+      new ImageCache({
+        dir: o.imageCacheDir ?? join(o.stateDir, "images"),
+        fetchBlob: (image, part, signal) => client.request("GET", blobPath(image, part), { accept: "application/octet-stream", signal }),
+      });
     const resyncMs = o.resyncMs ?? 5000;
     // network → (each pass) dhcp per network → (each reconcile) instances: a network's instances start once its DHCP serves them.
     this.networkLoop = new NetworkLoop({
-      identity: o.identity, underlayDev: o.underlayDev, client, caches: this.caches, driver: this.network, probes: this.probes,
-      metrics: this.metrics, events: this.events, log, resyncMs, onPass: (d) => this.dhcpLoop.enqueueAll(d),
+      identity: o.identity,
+      underlayDev: o.underlayDev,
+      client,
+      caches: this.caches,
+      driver: this.network,
+      probes: this.probes,
+      metrics: this.metrics,
+      events: this.events,
+      log,
+      resyncMs,
+      onPass: (d) => this.dhcpLoop.enqueueAll(d),
     });
     this.dhcpLoop = new DhcpLoop({
-      self, client, caches: this.caches, driver: this.dhcp, probes: this.probes, metrics: this.metrics, log,
-      desired: () => this.networkLoop.desired, onReconciled: () => this.instances.enqueueAll(),
+      self,
+      client,
+      caches: this.caches,
+      driver: this.dhcp,
+      probes: this.probes,
+      metrics: this.metrics,
+      log,
+      desired: () => this.networkLoop.desired,
+      onReconciled: () => this.instances.enqueueAll(),
     });
     const instanceMetrics = new InstanceMetrics(this.metrics.registry, () => this.instances, this.images);
     this.instances = new InstanceManager({
-      self, netnsPrefix: o.netnsPrefix, stateDir: o.stateDir, client, events: this.events, log, runtime: this.runtime, images: this.images,
-      caches: this.caches, net: drivers.net, workers: o.instanceWorkers, resyncMs, leaseWaitMs: o.leaseWaitMs,
+      self,
+      netnsPrefix: o.netnsPrefix,
+      stateDir: o.stateDir,
+      client,
+      events: this.events,
+      log,
+      runtime: this.runtime,
+      images: this.images,
+      caches: this.caches,
+      net: drivers.net,
+      workers: o.instanceWorkers,
+      resyncMs,
+      leaseWaitMs: o.leaseWaitMs,
       dataplane: agentDataplane({
-        desired: () => this.networkLoop.desired, network: this.network, dhcp: this.dhcp, served: (n) => this.dhcpLoop.applied.get(n),
+        desired: () => this.networkLoop.desired,
+        network: this.network,
+        dhcp: this.dhcp,
+        served: (n) => this.dhcpLoop.applied.get(n),
       }),
       onStep: (kind, step, ms) => instanceMetrics.observeStep(kind, step, ms),
     });
     this.vtep = new VtepLoop({ client, identity: o.identity, caches: this.caches, events: this.events, republishMs: o.republishMs, log });
     const beat = heartbeatLoop({
-      client, identity: o.identity, everyMs: o.heartbeatMs ?? 2000, network: this.network, metrics: this.metrics, log,
-      lastReport: () => this.networkLoop.lastReport, desired: () => this.networkLoop.desired,
+      client,
+      identity: o.identity,
+      everyMs: o.heartbeatMs ?? 2000,
+      network: this.network,
+      metrics: this.metrics,
+      log,
+      lastReport: () => this.networkLoop.lastReport,
+      desired: () => this.networkLoop.desired,
     });
     this.parts = [
       component("register", {
@@ -120,7 +164,11 @@ export class HostAgent {
         },
       }),
       cachesComponent(this.caches),
-      beat, this.vtep.controller, this.networkLoop.controller, this.dhcpLoop.controller, this.instances.controller,
+      beat,
+      this.vtep.controller,
+      this.networkLoop.controller,
+      this.dhcpLoop.controller,
+      this.instances.controller,
     ];
   }
 
@@ -142,7 +190,8 @@ export class HostAgent {
       desired: d && {
         networks: d.dataplane.networks,
         dhcp: d.dhcp.map((c) => ({ network: c.network, hosts: c.hosts.length, dnsRecords: c.dnsRecords?.length ?? 0 })),
-        problems: d.problems, missingDhcpPorts: d.missingDhcpPorts,
+        problems: d.problems,
+        missingDhcpPorts: d.missingDhcpPorts,
       },
       lastSync: n.lastReport,
       recentSyncs: n.recentSyncs,

@@ -4,9 +4,7 @@
  * a bridge + VXLAN; for every remote host with ports on it, a flood entry to its VTEP; for every remote
  * port, an FDB entry (MAC → VTEP) and a permanent neighbour entry (IP → MAC).
  */
-import {
-  type Host, type KObject, type Network, type Port, type SubnetSpec, VTEP_IP_ANNOTATION, parseCidr,
-} from "@kumo/api";
+import { type Host, type KObject, type Network, type Port, type SubnetSpec, VTEP_IP_ANNOTATION, parseCidr } from "@kumo/api";
 import type { DhcpNetworkConfig } from "../dhcp/types.js";
 import { deviceNames, type HostNetworkState, type NetworkDataplane } from "../network/types.js";
 
@@ -92,7 +90,11 @@ export function computeDesired(view: ClusterView): DesiredHost {
       if (!host || host === view.self) continue;
       const vtep = vtepOf.get(host);
       if (!vtep) {
-        out.problems.push({ network: key(net), reason: vtepOf.has(host) ? "PeerWithoutVtep" : "PeerHostUnknown", message: `port ${p.metadata.name} is bound to host ${host}, which ${vtepOf.has(host) ? `has no ${VTEP_IP_ANNOTATION} annotation` : "does not exist"}` });
+        out.problems.push({
+          network: key(net),
+          reason: vtepOf.has(host) ? "PeerWithoutVtep" : "PeerHostUnknown",
+          message: `port ${p.metadata.name} is bound to host ${host}, which ${vtepOf.has(host) ? `has no ${VTEP_IP_ANNOTATION} annotation` : "does not exist"}`,
+        });
         continue;
       }
       if (vtep === view.localVtep) continue;

@@ -47,7 +47,11 @@ export class DhcpLoop {
 
   constructor(private readonly o: DhcpLoopOptions) {
     this.controller = new Controller({
-      name: "dhcp", log: o.log, workers: o.workers ?? 4, baseDelayMs: 1000, maxDelayMs: 30_000,
+      name: "dhcp",
+      log: o.log,
+      workers: o.workers ?? 4,
+      baseDelayMs: 1000,
+      maxDelayMs: 30_000,
       reconciler: (_ctx, key) => this.reconcile(key),
       debug: () => ({ serving: [...this.applied.keys()] }),
     });
@@ -108,8 +112,14 @@ export class DhcpLoop {
       if (p.spec!.deviceOwner !== DHCP_OWNER || p.spec!.hostBinding !== this.o.self) continue;
       if (`${p.metadata.namespace}.${p.spec!.network}` !== dp.name) continue;
       if (p.status?.phase === phase && p.status.device === dp.bridge) continue;
-      await this.o.client.patch<Port>(PortKind, p.metadata.namespace, p.metadata.name!, "merge", { status: { phase, device: dp.bridge } },
-        { subresource: "status", fieldManager: AGENT_MANAGER });
+      await this.o.client.patch<Port>(
+        PortKind,
+        p.metadata.namespace,
+        p.metadata.name!,
+        "merge",
+        { status: { phase, device: dp.bridge } },
+        { subresource: "status", fieldManager: AGENT_MANAGER },
+      );
     }
   }
 }

@@ -56,7 +56,10 @@ export function heartbeatLoop(o: HeartbeatOptions): Controller {
     }
   };
   return new Controller({
-    name: "heartbeat", log: o.log, baseDelayMs: o.everyMs, maxDelayMs: o.everyMs,
+    name: "heartbeat",
+    log: o.log,
+    baseDelayMs: o.everyMs,
+    maxDelayMs: o.everyMs,
     sources: [periodicSource("every", o.everyMs, "beat")],
     reconciler: beat,
   });
@@ -85,13 +88,18 @@ export class VtepLoop {
   constructor(private readonly o: VtepOptions) {
     const self = o.identity.name;
     this.controller = new Controller({
-      name: "vtep-republish", log: o.log, baseDelayMs: 1000, maxDelayMs: 30_000,
+      name: "vtep-republish",
+      log: o.log,
+      baseDelayMs: 1000,
+      maxDelayMs: 30_000,
       // Changes of our Host's annotations queue the key (not its heartbeats); the grace period's end is a requeue-after.
-      sources: [informerSource("host", o.caches.hosts, (h, ev, old) => {
-        if (h.metadata.name !== self) return undefined;
-        const changed = ev !== "update" || JSON.stringify(old?.metadata.annotations) !== JSON.stringify(h.metadata.annotations);
-        return changed ? self : undefined;
-      })],
+      sources: [
+        informerSource("host", o.caches.hosts, (h, ev, old) => {
+          if (h.metadata.name !== self) return undefined;
+          const changed = ev !== "update" || JSON.stringify(old?.metadata.annotations) !== JSON.stringify(h.metadata.annotations);
+          return changed ? self : undefined;
+        }),
+      ],
       reconciler: () => this.reconcile(),
     });
   }
@@ -107,8 +115,9 @@ export class VtepLoop {
     if (this.missingSince === undefined) {
       this.missingSince = Date.now();
       const after = Math.round(grace / 1000);
-      const why = `${VTEP_IP_ANNOTATION} was removed or changed by another writer; peers drop this host from the overlay until the agent `
-        + `re-publishes it in ${after}s (see kumo history host/${self.metadata.name})`;
+      const why =
+        `${VTEP_IP_ANNOTATION} was removed or changed by another writer; peers drop this host from the overlay until the agent ` +
+        `re-publishes it in ${after}s (see kumo history host/${self.metadata.name})`;
       void this.o.events.record(self, "Warning", "VtepAnnotationsRemoved", why);
       this.o.log.warn({ republishInSeconds: after }, "VTEP annotations removed by another writer");
     }

@@ -35,14 +35,32 @@ describe("ImageCache against the API server's blob endpoint", { skip }, () => {
   const put = (image: string, part: string, body: Buffer, sha = createHash("sha256").update(body).digest("hex")) =>
     new Promise<number>((resolve, reject) => {
       const u = new URL(`${s.url}${blobPath(image, part)}?sha256=${sha}`);
-      const req = request({ hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: "PUT", ca: s.caCert, headers: { authorization: `Bearer ${s.adminToken}`, "content-type": "application/octet-stream", "content-length": String(body.length) } }, (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      });
+      const req = request(
+        {
+          hostname: u.hostname,
+          port: u.port,
+          path: u.pathname + u.search,
+          method: "PUT",
+          ca: s.caCert,
+          headers: {
+            authorization: `Bearer ${s.adminToken}`,
+            "content-type": "application/octet-stream",
+            "content-length": String(body.length),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on("error", reject);
       req.end(body);
     });
-  const cacheFor = (c: KumoClient, dir: string) => new ImageCache({ dir, fetchBlob: (image, part, signal) => c.request("GET", blobPath(image, part), { accept: "application/octet-stream", signal }) });
+  const cacheFor = (c: KumoClient, dir: string) =>
+    new ImageCache({
+      dir,
+      fetchBlob: (image, part, signal) => c.request("GET", blobPath(image, part), { accept: "application/octet-stream", signal }),
+    });
 
   before(async () => {
     s = await mod!.startTestServer();
@@ -58,7 +76,12 @@ describe("ImageCache against the API server's blob endpoint", { skip }, () => {
   it("downloads what was uploaded, verified, by digest; then a hit", async () => {
     const kernel = Buffer.alloc(3 * 1024 * 1024, 7);
     const initrd = Buffer.from("initramfs".repeat(1000));
-    await client.create(ImageKind, { apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name: "tiny" }, spec: { format: "kernel+initrd" } });
+    await client.create(ImageKind, {
+      apiVersion: "compute.kumo.dev/v1",
+      kind: "Image",
+      metadata: { name: "tiny" },
+      spec: { format: "kernel+initrd" },
+    });
     assert.equal(await put("tiny", "kernel", kernel), 200);
     assert.equal(await put("tiny", "initrd", initrd, "f".repeat(64)), 422, "the server refuses a body that does not match its digest");
     assert.equal(await put("tiny", "initrd", initrd), 200);

@@ -28,16 +28,23 @@ describe("ImageCache (loopback HTTP server)", () => {
       st[part] = { sha256: lie?.[part] ?? sha(body), size: body.length };
       blobs.set(blobPath(name, part), { body, header: sha(body) });
     }
-    return { apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name }, spec: { format }, status: { phase: "Ready", blobs: st } };
+    return {
+      apiVersion: "compute.kumo.dev/v1",
+      kind: "Image",
+      metadata: { name },
+      spec: { format },
+      status: { phase: "Ready", blobs: st },
+    };
   };
-  const cache = (dir = join(tmp, "cache")) => new ImageCache({
-    dir,
-    fetchBlob: async (img, part) => {
-      const res = await fetch(base + blobPath(img, part));
-      if (!res.ok) throw new Error(`GET ${blobPath(img, part)}: ${res.status}`);
-      return res;
-    },
-  });
+  const cache = (dir = join(tmp, "cache")) =>
+    new ImageCache({
+      dir,
+      fetchBlob: async (img, part) => {
+        const res = await fetch(base + blobPath(img, part));
+        if (!res.ok) throw new Error(`GET ${blobPath(img, part)}: ${res.status}`);
+        return res;
+      },
+    });
 
   before(async () => {
     tmp = await mkdtemp(join(tmpdir(), "kumo-image-cache-"));
@@ -78,7 +85,11 @@ describe("ImageCache (loopback HTTP server)", () => {
     assert.deepEqual([hit.hit, hit.downloadedBytes], [true, 0]);
     assert.equal(requests.filter((r) => r.includes("/busybox/")).length, 1, "a hit makes no request");
     const both = await Promise.all([c.ensure(img), c.ensure(img)]);
-    assert.deepEqual(both.map((x) => x.hit), [true, true], "joining a cache check is a hit too");
+    assert.deepEqual(
+      both.map((x) => x.hit),
+      [true, true],
+      "joining a cache check is a hit too",
+    );
     assert.deepEqual([c.stats.hits, c.stats.downloads, c.stats.downloadedBytes, c.stats.unpacks], [3, 1, tarball.length, 1]);
     // A new cache over the same directory (agent restart) finds everything.
     assert.equal(await cache().has(img), true);
@@ -110,7 +121,13 @@ describe("ImageCache (loopback HTTP server)", () => {
   });
 
   it("refuses images without every blob of their format", async () => {
-    const img: Image = { apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name: "half" }, spec: { format: "kernel+initrd" }, status: { phase: "Ready", blobs: { kernel: { sha256: "1".repeat(64), size: 1 } } } };
+    const img: Image = {
+      apiVersion: "compute.kumo.dev/v1",
+      kind: "Image",
+      metadata: { name: "half" },
+      spec: { format: "kernel+initrd" },
+      status: { phase: "Ready", blobs: { kernel: { sha256: "1".repeat(64), size: 1 } } },
+    };
     await assert.rejects(cache().ensure(img), /no uploaded initrd blob/);
   });
 });

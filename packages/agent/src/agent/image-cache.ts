@@ -128,7 +128,10 @@ export class ImageCache {
       const res = await this.o.fetchBlob(image, part, signal);
       const announced = res.headers.get("x-kumo-sha256");
       // The server names the digest it is sending: a re-upload since our informer saw the image.
-      if (announced && announced !== b.sha256) throw new Error(`image ${image} part ${part}: server sends sha256 ${announced.slice(0, 12)}…, the image status says ${b.sha256.slice(0, 12)}… (re-uploaded?)`);
+      if (announced && announced !== b.sha256)
+        throw new Error(
+          `image ${image} part ${part}: server sends sha256 ${announced.slice(0, 12)}…, the image status says ${b.sha256.slice(0, 12)}… (re-uploaded?)`,
+        );
       if (!res.body) throw new Error(`image ${image} part ${part}: empty response`);
       const hash = createHash("sha256");
       let size = 0;
@@ -141,7 +144,9 @@ export class ImageCache {
       const got = hash.digest("hex");
       if (got !== b.sha256 || size !== b.size) {
         this.stats.checksumFailures++;
-        throw new Error(`image ${image} part ${part}: downloaded ${size} bytes with sha256 ${got.slice(0, 12)}…, expected ${b.size} bytes with ${b.sha256.slice(0, 12)}… (discarded)`);
+        throw new Error(
+          `image ${image} part ${part}: downloaded ${size} bytes with sha256 ${got.slice(0, 12)}…, expected ${b.size} bytes with ${b.sha256.slice(0, 12)}… (discarded)`,
+        );
       }
       await rename(tmp, dest);
       this.stats.downloads++;
@@ -183,7 +188,13 @@ export class ImageCache {
 
   /** Counters, digests this process used, downloads in flight and the last error, for /debug/state. */
   snapshotSync(): Record<string, unknown> {
-    return { dir: this.o.dir, stats: { ...this.stats }, used: Object.fromEntries(this.used), inflight: [...this.inflight.keys()], lastError: this.lastError };
+    return {
+      dir: this.o.dir,
+      stats: { ...this.stats },
+      used: Object.fromEntries(this.used),
+      inflight: [...this.inflight.keys()],
+      lastError: this.lastError,
+    };
   }
 }
 
@@ -202,9 +213,15 @@ export function requiredBlobs(img: Image): Record<string, ImageBlob> {
 }
 
 async function sizeIs(path: string, size: number): Promise<boolean> {
-  return stat(path).then((s) => s.isFile() && s.size === size, () => false);
+  return stat(path).then(
+    (s) => s.isFile() && s.size === size,
+    () => false,
+  );
 }
 
 async function isDir(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }

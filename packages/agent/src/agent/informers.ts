@@ -3,8 +3,19 @@
  * handlers through its sources). One component runs them all and counts as started once every cache is full.
  */
 import {
-  type Host, HostKind, type Image, ImageKind, type Instance, InstanceKind, type KObject, type Network, NetworkKind, type Port, PortKind,
-  type SubnetSpec, SubnetKind,
+  type Host,
+  HostKind,
+  type Image,
+  ImageKind,
+  type Instance,
+  InstanceKind,
+  type KObject,
+  type Network,
+  NetworkKind,
+  type Port,
+  PortKind,
+  type SubnetSpec,
+  SubnetKind,
 } from "@kumo/api";
 import { setMaxListeners } from "node:events";
 import { Informer, type KumoClient } from "@kumo/client";

@@ -57,7 +57,11 @@ export const linuxNetOps: NetOps = {
     const links = JSON.parse(r.stdout || "[]") as { addr_info?: { local?: string }[] }[];
     return links.some((l) => l.addr_info?.some((a) => a.local === ip));
   },
-  fileExists: (p) => access(p).then(() => true, () => false),
+  fileExists: (p) =>
+    access(p).then(
+      () => true,
+      () => false,
+    ),
 };
 
 /** Inputs of agentDataplane. */
@@ -80,18 +84,34 @@ export function agentDataplane(o: AgentDataplaneOptions): InstanceDataplane {
       const dp = d?.dataplane.networks.find((n) => n.name === name);
       if (!dp) {
         const p = d?.problems.find((x) => x.network === `${ns}/${network}`);
-        return { ready: false, reason: p?.reason ?? "NotProgrammed", message: p ? `network ${network}: ${p.message}` : `network ${network} is not programmed on this host yet` };
+        return {
+          ready: false,
+          reason: p?.reason ?? "NotProgrammed",
+          message: p ? `network ${network}: ${p.message}` : `network ${network} is not programmed on this host yet`,
+        };
       }
       const bridge = o.network.snapshot().networks[name]?.kinds.bridge;
-      if (!bridge || bridge.actual < 1) return { ready: false, reason: "BridgeMissing", message: `bridge ${dp.bridge} of network ${network} is not up yet`, bridge: dp.bridge };
+      if (!bridge || bridge.actual < 1)
+        return {
+          ready: false,
+          reason: "BridgeMissing",
+          message: `bridge ${dp.bridge} of network ${network} is not up yet`,
+          bridge: dp.bridge,
+        };
       // The agent creates its DHCP port in the same pass; until IPAM gives it an address there is no
       // dnsmasq, and a DHCP client started now would only time out and retry.
       if (d!.missingDhcpPorts.some((m) => m.namespace === ns && m.network === network)) {
-        return { ready: false, reason: "DhcpNotReady", message: `waiting for this host's DHCP port on network ${network}`, bridge: dp.bridge };
+        return {
+          ready: false,
+          reason: "DhcpNotReady",
+          message: `waiting for this host's DHCP port on network ${network}`,
+          bridge: dp.bridge,
+        };
       }
       const cfg = d!.dhcp.find((c) => c.network === dhcpName(ns, network));
       const running = o.dhcp.snapshot().networks[dhcpName(ns, network)]?.running;
-      if (cfg && !running) return { ready: false, reason: "DhcpNotRunning", message: `dnsmasq for network ${network} is not running yet`, bridge: dp.bridge };
+      if (cfg && !running)
+        return { ready: false, reason: "DhcpNotRunning", message: `dnsmasq for network ${network} is not running yet`, bridge: dp.bridge };
       // The dhcp loop may not have applied the port's binding to dnsmasq yet (this pass reads newer informer
       // data): a DISCOVER now would get "no address available" and cost a 1 s retry.
       const served = cfg && o.served(cfg.network);
@@ -132,22 +152,23 @@ export function watchFile(file: string): FileWatch {
     // No directory yet: callers fall back to polling at their timeout.
   }
   return {
-    next: (timeoutMs, signal) => new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return reject(abortError());
-      const done = (err?: Error) => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        if (wake === done) wake = undefined; // a later wait may have taken over (races over several files)
-        changed = false;
-        if (err) reject(err);
-        else resolve();
-      };
-      const onAbort = () => done(abortError());
-      const timer = setTimeout(done, timeoutMs);
-      signal.addEventListener("abort", onAbort, { once: true });
-      if (changed) done();
-      else wake = done;
-    }),
+    next: (timeoutMs, signal) =>
+      new Promise<void>((resolve, reject) => {
+        if (signal.aborted) return reject(abortError());
+        const done = (err?: Error) => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", onAbort);
+          if (wake === done) wake = undefined; // a later wait may have taken over (races over several files)
+          changed = false;
+          if (err) reject(err);
+          else resolve();
+        };
+        const onAbort = () => done(abortError());
+        const timer = setTimeout(done, timeoutMs);
+        signal.addEventListener("abort", onAbort, { once: true });
+        if (changed) done();
+        else wake = done;
+      }),
     close: () => {
       watcher?.close();
       wake?.(); // a wait still pending (the loser of a race) ends now, not at its timeout

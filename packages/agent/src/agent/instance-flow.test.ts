@@ -13,55 +13,135 @@ import { applyReport } from "./instance-status.js";
 
 const SHA = "a".repeat(64);
 const image = (name: string, format: "rootfs-tar" | "kernel+initrd", phase: "Ready" | "Pending" = "Ready"): Image => ({
-  apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name },
-  spec: { format }, status: { phase, blobs: format === "rootfs-tar" ? { rootfs: { sha256: SHA, size: 10 } } : { kernel: { sha256: SHA, size: 10 }, initrd: { sha256: "b".repeat(64), size: 5 } } },
+  apiVersion: "compute.kumo.dev/v1",
+  kind: "Image",
+  metadata: { name },
+  spec: { format },
+  status: {
+    phase,
+    blobs:
+      format === "rootfs-tar"
+        ? { rootfs: { sha256: SHA, size: 10 } }
+        : { kernel: { sha256: SHA, size: 10 }, initrd: { sha256: "b".repeat(64), size: 5 } },
+  },
 });
-const network: Network = { apiVersion: "network.kumo.dev/v1", kind: "Network", metadata: { name: "net1", namespace: "default" }, spec: { vni: 7, mtu: 1450 } } as Network;
+const network: Network = {
+  apiVersion: "network.kumo.dev/v1",
+  kind: "Network",
+  metadata: { name: "net1", namespace: "default" },
+  spec: { vni: 7, mtu: 1450 },
+} as Network;
 const port = (over: Partial<Port["spec"]> = {}): Port => ({
-  apiVersion: "network.kumo.dev/v1", kind: "Port", metadata: { name: "web-net1", namespace: "default", uid: "port-uid" },
-  spec: { network: "net1", deviceOwner: "instance:web", hostBinding: "h1", macAddress: "52:54:00:aa:bb:cc", fixedIPs: [{ subnet: "s1", ipAddress: "10.0.0.5" }], ...over },
+  apiVersion: "network.kumo.dev/v1",
+  kind: "Port",
+  metadata: { name: "web-net1", namespace: "default", uid: "port-uid" },
+  spec: {
+    network: "net1",
+    deviceOwner: "instance:web",
+    hostBinding: "h1",
+    macAddress: "52:54:00:aa:bb:cc",
+    fixedIPs: [{ subnet: "s1", ipAddress: "10.0.0.5" }],
+    ...over,
+  },
 });
 const instance = (over: Partial<Instance["spec"]> = {}, meta: Partial<Instance["metadata"]> = {}): Instance => ({
-  apiVersion: "compute.kumo.dev/v1", kind: "Instance",
-  metadata: { name: "web", namespace: "default", uid: "inst-uid", creationTimestamp: new Date().toISOString(), resourceVersion: "1", ...meta },
-  spec: { kind: "container", image: "busybox", networks: [{ network: "net1" }], running: true, restartPolicy: "Never", ...over } as Instance["spec"],
+  apiVersion: "compute.kumo.dev/v1",
+  kind: "Instance",
+  metadata: {
+    name: "web",
+    namespace: "default",
+    uid: "inst-uid",
+    creationTimestamp: new Date().toISOString(),
+    resourceVersion: "1",
+    ...meta,
+  },
+  spec: {
+    kind: "container",
+    image: "busybox",
+    networks: [{ network: "net1" }],
+    running: true,
+    restartPolicy: "Never",
+    ...over,
+  } as Instance["spec"],
   status: { host: "h1" },
 });
 
 /** A fake world: records what the flow asked for and keeps the instance's status like the API. */
-function world(o: { images?: Image[]; ports?: Port[]; ready?: boolean; leaseIp?: string; runtime?: Partial<InstanceRuntimeStatus>; known?: InstanceRuntimeStatus; leases?: () => DhcpLeaseEntry[] } = {}) {
+function world(
+  o: {
+    images?: Image[];
+    ports?: Port[];
+    ready?: boolean;
+    leaseIp?: string;
+    runtime?: Partial<InstanceRuntimeStatus>;
+    known?: InstanceRuntimeStatus;
+    leases?: () => DhcpLeaseEntry[];
+  } = {},
+) {
   const calls: string[] = [];
   const events: string[] = [];
   let cur: Instance | undefined;
   let ensured: InstanceRuntimeSpec | undefined;
   const d: FlowDeps = {
-    self: "h1", netnsPrefix: "h1", stateDir: "/tmp/x",
+    self: "h1",
+    netnsPrefix: "h1",
+    stateDir: "/tmp/x",
     runtime: {
       ensure: async (spec) => {
         ensured = spec;
         calls.push(`ensure ${spec.kind}`);
-        return { id: spec.id, kind: spec.kind, state: "running", pid: 42, startedAt: new Date().toISOString(), exitCode: null, restartCount: 0, timings: { total: 30 }, ...(spec.kind === "vm" ? { acceleration: "tcg", accelerationReason: "no kvm: ENOENT" } : {}), ...o.runtime } as InstanceRuntimeStatus;
+        return {
+          id: spec.id,
+          kind: spec.kind,
+          state: "running",
+          pid: 42,
+          startedAt: new Date().toISOString(),
+          exitCode: null,
+          restartCount: 0,
+          timings: { total: 30 },
+          ...(spec.kind === "vm" ? { acceleration: "tcg", accelerationReason: "no kvm: ENOENT" } : {}),
+          ...o.runtime,
+        } as InstanceRuntimeStatus;
       },
       stop: async (id) => void calls.push(`stop ${id}`),
       remove: async (id) => void calls.push(`remove ${id}`),
     },
     images: {
       has: async () => false,
-      ensure: async (img) => ({ name: img.metadata.name!, format: img.spec!.format, files: { rootfs: "/c/r", kernel: "/c/k", initrd: "/c/i" }, rootfs: img.spec!.format === "rootfs-tar" ? "/c/rootfs" : undefined, hit: false, downloadedBytes: 10, ms: 3 } as CachedImage),
+      ensure: async (img) =>
+        ({
+          name: img.metadata.name!,
+          format: img.spec!.format,
+          files: { rootfs: "/c/r", kernel: "/c/k", initrd: "/c/i" },
+          rootfs: img.spec!.format === "rootfs-tar" ? "/c/rootfs" : undefined,
+          hit: false,
+          downloadedBytes: 10,
+          ms: 3,
+        }) as CachedImage,
     },
     dataplane: {
-      networkState: () => (o.ready === false ? { ready: false, reason: "BridgeMissing", message: "bridge kbr-7 is not up yet" } : { ready: true, reason: "BridgeUp", message: "up", bridge: "kbr-7", mtu: 1450 }),
+      networkState: () =>
+        o.ready === false
+          ? { ready: false, reason: "BridgeMissing", message: "bridge kbr-7 is not up yet" }
+          : { ready: true, reason: "BridgeUp", message: "up", bridge: "kbr-7", mtu: 1450 },
       leases: async () => o.leases?.() ?? [],
       watchLeases: () => ({ next: (ms) => new Promise((r) => setTimeout(r, ms)), close: () => undefined }),
     },
     net: {
       plug: async (p) => void calls.push(`plug ${p.portNetns} ${p.mac} ${p.bridge}`),
       unplug: async (p) => void calls.push(`unplug ${p.portNetns}`),
-      dhcp: async (ns) => { calls.push(`dhcp ${ns}`); return { ip: o.leaseIp ?? "10.0.0.5", prefixLength: 24, dns: [] }; },
+      dhcp: async (ns) => {
+        calls.push(`dhcp ${ns}`);
+        return { ip: o.leaseIp ?? "10.0.0.5", prefixLength: 24, dns: [] };
+      },
       hasAddress: async () => false,
       fileExists: async () => true,
     },
-    view: () => ({ images: o.images ?? [image("busybox", "rootfs-tar"), image("tiny-vm", "kernel+initrd")], ports: o.ports ?? [port()], networks: [network] }),
+    view: () => ({
+      images: o.images ?? [image("busybox", "rootfs-tar"), image("tiny-vm", "kernel+initrd")],
+      ports: o.ports ?? [port()],
+      networks: [network],
+    }),
     runtimeState: () => o.known,
     write: async (inst, r) => {
       const before = JSON.stringify(cur ?? inst);
@@ -69,7 +149,9 @@ function world(o: { images?: Image[]; ports?: Port[]; ready?: boolean; leaseIp?:
       return JSON.stringify(cur) !== before;
     },
     event: (_i, type, reason) => void events.push(`${type} ${reason}`),
-    addressed: new Map(), leaseWaitMs: 300, leasePollMs: 10,
+    addressed: new Map(),
+    leaseWaitMs: 300,
+    leasePollMs: 10,
   };
   const cond = (t: string) => cur?.status?.conditions?.find((c) => c.type === t);
   return { d, calls, events, cond, status: () => cur?.status, ensured: () => ensured };
@@ -85,7 +167,10 @@ describe("instance flow (fakes)", () => {
     const ns = "h1-i-" + runtimeId(inst).slice(-8);
     assert.deepEqual(w.calls, [`plug ${ns} 52:54:00:aa:bb:cc kbr-7`, `dhcp ${ns}`, "ensure container"]);
     const spec = w.ensured() as Extract<InstanceRuntimeSpec, { kind: "container" }>;
-    assert.deepEqual([spec.netnsPath, spec.rootfs, spec.command, spec.mounts?.[0]?.destination], [`/run/netns/${ns}`, "/c/rootfs", ["sleep", "9"], "/etc/resolv.conf"]);
+    assert.deepEqual(
+      [spec.netnsPath, spec.rootfs, spec.command, spec.mounts?.[0]?.destination],
+      [`/run/netns/${ns}`, "/c/rootfs", ["sleep", "9"], "/etc/resolv.conf"],
+    );
     for (const t of ["ImageReady", "NetworkReady", "AddressAssigned", "Started", "Running"]) assert.equal(w.cond(t)?.status, "True", t);
     assert.equal(w.status()!.phase, "Running");
     assert.match(w.cond("ImageReady")?.message ?? "", /downloaded and verified/);
@@ -132,7 +217,10 @@ describe("instance flow (fakes)", () => {
     });
     await instancePass(w.d, instance({ kind: "vm", image: "tiny-vm" }), signal);
     const spec = w.ensured() as Extract<InstanceRuntimeSpec, { kind: "vm" }>;
-    assert.deepEqual([spec.kernel, spec.initrd, spec.nics?.[0]?.bridge, spec.nics?.[0]?.mac, spec.netns], ["/c/k", "/c/i", "kbr-7", "52:54:00:aa:bb:cc", undefined]);
+    assert.deepEqual(
+      [spec.kernel, spec.initrd, spec.nics?.[0]?.bridge, spec.nics?.[0]?.mac, spec.netns],
+      ["/c/k", "/c/i", "kbr-7", "52:54:00:aa:bb:cc", undefined],
+    );
     assert.ok(polls >= 3, "waited past the stale lease");
     assert.equal(w.cond("AddressAssigned")?.status, "True");
     assert.equal(w.status()!.acceleration, "tcg");
@@ -185,7 +273,16 @@ describe("instance flow (fakes)", () => {
 
   it("spec.running=false stops a running instance; a reboot request stops and starts it", async () => {
     const inst = instance({ running: false });
-    const known = { id: runtimeId(inst), kind: "container", state: "running", pid: 1, startedAt: new Date(Date.now() - 60_000).toISOString(), exitCode: null, restartCount: 0, timings: {} } as InstanceRuntimeStatus;
+    const known = {
+      id: runtimeId(inst),
+      kind: "container",
+      state: "running",
+      pid: 1,
+      startedAt: new Date(Date.now() - 60_000).toISOString(),
+      exitCode: null,
+      restartCount: 0,
+      timings: {},
+    } as InstanceRuntimeStatus;
     const w = world({ known });
     await instancePass(w.d, inst, signal);
     assert.ok(w.calls.includes(`stop ${runtimeId(inst)}`));

@@ -9,7 +9,18 @@ import { portIfName } from "../network/port-plug.js";
 import type { InstanceRuntimeStatus, RuntimeDriver } from "../runtime/types.js";
 import type { ImageCache } from "./image-cache.js";
 import { LEASE_SECONDS, type InstanceDataplane, type NetOps } from "./instance-env.js";
-import { containerRuntimeSpec, instanceNetns, instancePorts, networkOf, rebootRequested, runtimeId, uidHash, vmNic, vmRuntimeSpec, type InstancePort } from "./instance-spec.js";
+import {
+  containerRuntimeSpec,
+  instanceNetns,
+  instancePorts,
+  networkOf,
+  rebootRequested,
+  runtimeId,
+  uidHash,
+  vmNic,
+  vmRuntimeSpec,
+  type InstancePort,
+} from "./instance-spec.js";
 import { StatusReport, type AgentStep } from "./instance-status.js";
 
 /** Everything a pass uses (fakes in tests). */
@@ -48,7 +59,10 @@ export interface PassHints {
 
 /** Carries the step a pass was at when it failed. */
 export class StepError extends Error {
-  constructor(readonly step: AgentStep, cause: unknown) {
+  constructor(
+    readonly step: AgentStep,
+    cause: unknown,
+  ) {
     super((cause as Error)?.message ?? String(cause));
   }
 }
@@ -72,15 +86,28 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
   const v = d.view();
   const image = v.images.find((i) => i.metadata.name === inst.spec!.image);
   if (!image) return d.write(inst, r.blocked("ImageReady", "ImageNotFound", `image ${inst.spec!.image} does not exist`));
-  if (image.status?.phase !== "Ready") return d.write(inst, r.blocked("ImageReady", "ImageNotReady", `image ${inst.spec!.image} is not uploaded yet`));
+  if (image.status?.phase !== "Ready")
+    return d.write(inst, r.blocked("ImageReady", "ImageNotReady", `image ${inst.spec!.image} is not uploaded yet`));
   let changed = false;
   if (!(await d.images.has(image))) {
     const mib = Object.values(image.status.blobs ?? {}).reduce((a, b) => a + b.size, 0) / 1048576;
-    changed = await d.write(inst, new StatusReport().blocked("ImageReady", "Downloading", `downloading image ${image.metadata.name} (${mib.toFixed(1)} MiB)`));
+    changed = await d.write(
+      inst,
+      new StatusReport().blocked("ImageReady", "Downloading", `downloading image ${image.metadata.name} (${mib.toFixed(1)} MiB)`),
+    );
   }
   const imageDone = inst.status?.conditions?.some((c) => c.type === "ImageReady" && c.status === "True");
   const cached = await at("ImageReady", () => d.images.ensure(image, signal, { quiet: imageDone }));
-  r.done("ImageReady", cached.hit ? "Cached" : "Downloaded", cached.hit ? `image ${cached.name} cached` : cached.downloadedBytes ? `image ${cached.name}: ${(cached.downloadedBytes / 1048576).toFixed(1)} MiB downloaded and verified in ${cached.ms} ms` : `image ${cached.name}: waited ${cached.ms} ms for a download another start began`, { at: now() });
+  r.done(
+    "ImageReady",
+    cached.hit ? "Cached" : "Downloaded",
+    cached.hit
+      ? `image ${cached.name} cached`
+      : cached.downloadedBytes
+        ? `image ${cached.name}: ${(cached.downloadedBytes / 1048576).toFixed(1)} MiB downloaded and verified in ${cached.ms} ms`
+        : `image ${cached.name}: waited ${cached.ms} ms for a download another start began`,
+    { at: now() },
+  );
 
   const ports = instancePorts(inst, v.ports, d.self);
   const waiting = ports.find((p) => p.waiting);
@@ -89,10 +116,21 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
   for (const p of ports) {
     const net = networkOf(v.networks, inst.metadata.namespace, p.network);
     const st = d.dataplane.networkState(inst.metadata.namespace!, p.network, p.port!.spec!.macAddress);
-    if (!net || !st.ready) return (await d.write(inst, r.blocked("NetworkReady", net ? st.reason : "NetworkNotFound", net ? st.message : `network ${p.network} does not exist`))) || changed;
+    if (!net || !st.ready)
+      return (
+        (await d.write(
+          inst,
+          r.blocked("NetworkReady", net ? st.reason : "NetworkNotFound", net ? st.message : `network ${p.network} does not exist`),
+        )) || changed
+      );
     nets.push({ p, net, bridge: st.bridge!, mtu: st.mtu ?? net.spec!.mtu ?? 1450 });
   }
-  r.done("NetworkReady", ports.length ? "BridgeUp" : "NoNetworks", ports.length ? nets.map((n) => `${n.p.network}: ${n.bridge}`).join(", ") : "no networks requested", { at: now() });
+  r.done(
+    "NetworkReady",
+    ports.length ? "BridgeUp" : "NoNetworks",
+    ports.length ? nets.map((n) => `${n.p.network}: ${n.bridge}`).join(", ") : "no networks requested",
+    { at: now() },
+  );
 
   const known = d.runtimeState(id);
   if (inst.spec!.running === false) return (await stop(d, inst, id, known, r)) || changed;
@@ -108,20 +146,30 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
 
   let st: InstanceRuntimeStatus;
   if (inst.spec!.kind === "container") {
-    if (nets.length > 1) return (await d.write(inst, r.blocked("NetworkReady", "Unsupported", `a container has one interface (eth0): ${nets.length} networks requested`))) || changed;
+    if (nets.length > 1)
+      return (
+        (await d.write(
+          inst,
+          r.blocked("NetworkReady", "Unsupported", `a container has one interface (eth0): ${nets.length} networks requested`),
+        )) || changed
+      );
     const n = nets[0];
     let net: { netnsPath: string; resolvConf?: string } | undefined;
     if (n) {
       const port = n.p.port!;
       const ip = port.spec!.fixedIPs![0]!.ipAddress;
       const netns = instanceNetns(d.netnsPrefix, uidHash(inst.metadata.uid!));
-      await at("NetworkReady", () => d.net.plug({ portNetns: netns, bridge: n.bridge, mac: port.spec!.macAddress!, mtu: n.mtu, ifName: portIfName(port.metadata.uid!) }));
+      await at("NetworkReady", () =>
+        d.net.plug({ portNetns: netns, bridge: n.bridge, mac: port.spec!.macAddress!, mtu: n.mtu, ifName: portIfName(port.metadata.uid!) }),
+      );
       if (d.addressed.get(id) !== ip && !(await d.net.hasAddress(netns, ip))) {
         const t0 = Date.now();
         const lease = await at("AddressAssigned", () => d.net.dhcp(netns, { stateDir: d.stateDir, timeoutMs: 15_000 }));
         if (lease.ip !== ip) {
           d.event(inst, "Warning", "UnexpectedAddress", `DHCP in ${netns} gave ${lease.ip}, port ${port.metadata.name} has ${ip}`);
-          return (await d.write(inst, r.blocked("AddressAssigned", "UnexpectedAddress", `DHCP gave ${lease.ip}, expected ${ip}`))) || changed;
+          return (
+            (await d.write(inst, r.blocked("AddressAssigned", "UnexpectedAddress", `DHCP gave ${lease.ip}, expected ${ip}`))) || changed
+          );
         }
         r.done("AddressAssigned", "DHCP", `eth0 got ${ip} over DHCP in ${Date.now() - t0} ms`, { at: now() });
         changed = true;
@@ -135,28 +183,67 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
     const nics = nets.map((n) => vmNic(n.p.port!, n.net));
     st = await at("Started", () => d.runtime.ensure(vmRuntimeSpec(inst, id, cached, image.spec!.cmdline, nics)));
   }
-  return (await outcome(d, inst, st, nets.map((n) => n.p.port!), r, signal, hints)) || changed;
+  return (
+    (await outcome(
+      d,
+      inst,
+      st,
+      nets.map((n) => n.p.port!),
+      r,
+      signal,
+      hints,
+    )) || changed
+  );
 }
 
 // Reports what the runtime did: running (and for VMs, the guest's lease), or dead per restart policy.
 async function outcome(
-  d: FlowDeps, inst: Instance, st: InstanceRuntimeStatus, ports: Port[], r: StatusReport, signal: AbortSignal, hints: PassHints,
+  d: FlowDeps,
+  inst: Instance,
+  st: InstanceRuntimeStatus,
+  ports: Port[],
+  r: StatusReport,
+  signal: AbortSignal,
+  hints: PassHints,
 ): Promise<boolean> {
   const kind = inst.spec!.kind;
-  Object.assign(r, { runStartedAt: st.startedAt ?? undefined, startedAt: st.startedAt ?? undefined, restarts: st.restartCount, acceleration: st.acceleration });
-  if (st.restartCount > (inst.status?.restarts ?? 0)) d.event(inst, "Warning", "Restarted", `${kind} exited and was restarted (restart #${st.restartCount}, restartPolicy ${inst.spec!.restartPolicy ?? "Never"})`);
+  Object.assign(r, {
+    runStartedAt: st.startedAt ?? undefined,
+    startedAt: st.startedAt ?? undefined,
+    restarts: st.restartCount,
+    acceleration: st.acceleration,
+  });
+  if (st.restartCount > (inst.status?.restarts ?? 0))
+    d.event(
+      inst,
+      "Warning",
+      "Restarted",
+      `${kind} exited and was restarted (restart #${st.restartCount}, restartPolicy ${inst.spec!.restartPolicy ?? "Never"})`,
+    );
   if (st.state === "exited") {
     const why = st.detail === "oom-killed" ? "OOMKilled" : "Exited";
-    r.set({ type: "Running", status: "False", reason: why, message: `${kind} ${why === "OOMKilled" ? "was killed by the OOM killer" : "exited"}${st.detail && why === "Exited" ? ` (${st.detail})` : ""}` });
+    r.set({
+      type: "Running",
+      status: "False",
+      reason: why,
+      message: `${kind} ${why === "OOMKilled" ? "was killed by the OOM killer" : "exited"}${st.detail && why === "Exited" ? ` (${st.detail})` : ""}`,
+    });
     r.phase = "Failed";
     r.message = `${r.conditions.get("Running")!.message}; restartPolicy ${inst.spec!.restartPolicy ?? "Never"}: not restarted`;
     if (inst.status?.phase !== "Failed") d.event(inst, "Warning", "Failed", r.message);
     return d.write(inst, r);
   }
-  if (st.state !== "running") return d.write(inst, r.blocked("Started", "NotRunning", `runtime reports ${st.state}${st.detail ? ` (${st.detail})` : ""}`));
-  const timings = Object.entries(st.timings).map(([k, ms]) => `${k} ${Math.round(ms)}`).join(", ");
-  const accel = kind === "vm" ? `, ${st.acceleration}${st.acceleration === "tcg" ? ` emulation (${st.accelerationReason ?? "no kvm"})` : ""}` : "";
-  r.done("Started", kind === "vm" ? "QEMU" : "Runc", `pid ${st.pid}${accel}; ms: ${timings}`, { at: st.startedAt ?? undefined, perRun: true });
+  if (st.state !== "running")
+    return d.write(inst, r.blocked("Started", "NotRunning", `runtime reports ${st.state}${st.detail ? ` (${st.detail})` : ""}`));
+  const timings = Object.entries(st.timings)
+    .map(([k, ms]) => `${k} ${Math.round(ms)}`)
+    .join(", ");
+  const accel =
+    kind === "vm" ? `, ${st.acceleration}${st.acceleration === "tcg" ? ` emulation (${st.accelerationReason ?? "no kvm"})` : ""}` : "";
+  r.done("Started", kind === "vm" ? "QEMU" : "Runc", `pid ${st.pid}${accel}; ms: ${timings}`, {
+    at: st.startedAt ?? undefined,
+    perRun: true,
+  });
   if (kind === "vm") {
     const w = await waitForLeases(d, inst, ports, st, r, signal);
     if (!w.leased) {
@@ -164,7 +251,14 @@ async function outcome(
       return w.changed;
     }
   }
-  r.done("Running", "Running", kind === "vm" && st.acceleration === "tcg" ? "running under TCG emulation (no usable KVM): slower than hardware virtualisation" : `running (pid ${st.pid})`, { at: now(), perRun: true });
+  r.done(
+    "Running",
+    "Running",
+    kind === "vm" && st.acceleration === "tcg"
+      ? "running under TCG emulation (no usable KVM): slower than hardware virtualisation"
+      : `running (pid ${st.pid})`,
+    { at: now(), perRun: true },
+  );
   r.phase = "Running";
   r.message = st.acceleration === "tcg" ? `running under TCG emulation: ${st.accelerationReason ?? "KVM unusable"}` : "";
   return d.write(inst, r);
@@ -177,7 +271,12 @@ type LeaseWait = { leased: true } | { leased: false; changed: boolean; requeueAf
 // this run (lease granted after the VM started), re-reading the lease file whenever it changes. The
 // deadline runs from the VM's start, so passes that each wait a slice (leaseSliceMs) share one wait.
 async function waitForLeases(
-  d: FlowDeps, inst: Instance, ports: Port[], st: InstanceRuntimeStatus, r: StatusReport, signal: AbortSignal,
+  d: FlowDeps,
+  inst: Instance,
+  ports: Port[],
+  st: InstanceRuntimeStatus,
+  r: StatusReport,
+  signal: AbortSignal,
 ): Promise<LeaseWait> {
   if (ports.length === 0) {
     r.done("AddressAssigned", "NoNetworks", "no networks requested", { perRun: true });
@@ -222,7 +321,12 @@ async function waitForLeases(
   } finally {
     watches.forEach((w) => w.close());
   }
-  r.done("AddressAssigned", "DHCPLease", ports.map((p) => `${p.spec!.fixedIPs![0]!.ipAddress} leased to ${p.spec!.macAddress}`).join(", "), { at: now(), perRun: true });
+  r.done(
+    "AddressAssigned",
+    "DHCPLease",
+    ports.map((p) => `${p.spec!.fixedIPs![0]!.ipAddress} leased to ${p.spec!.macAddress}`).join(", "),
+    { at: now(), perRun: true },
+  );
   return { leased: true };
 }
 
@@ -257,7 +361,11 @@ async function teardown(d: FlowDeps, inst: Instance, id: string): Promise<boolea
 }
 
 /** Removes a runtime and its container netns (taps go with the VM); idempotent. */
-export async function removeRuntime(d: Pick<FlowDeps, "runtime" | "net" | "netnsPrefix" | "addressed">, id: string, uidOrHash: string): Promise<void> {
+export async function removeRuntime(
+  d: Pick<FlowDeps, "runtime" | "net" | "netnsPrefix" | "addressed">,
+  id: string,
+  uidOrHash: string,
+): Promise<void> {
   await d.runtime.remove(id);
   const hash = /^[0-9a-f]{8}$/.test(uidOrHash) ? uidOrHash : uidHash(uidOrHash);
   // Deleting the netns destroys the veth pair with it (its eth0 end lives there).

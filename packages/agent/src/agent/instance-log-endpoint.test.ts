@@ -31,8 +31,9 @@ before(async () => {
   };
   const log = { warn: () => undefined };
   server = createServer((req, res) => {
-    void serveInstanceLog(req, res, { source, host: "h1", proxyTokenFile: join(dir, "proxy.token"), counts, log, pollMs: 100 })
-      .then(() => handled.push({ url: req.url ?? "", at: Date.now() }));
+    void serveInstanceLog(req, res, { source, host: "h1", proxyTokenFile: join(dir, "proxy.token"), counts, log, pollMs: 100 }).then(() =>
+      handled.push({ url: req.url ?? "", at: Date.now() }),
+    );
   });
   await writeFile(join(dir, "proxy.token"), `${TOKEN}\n`);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

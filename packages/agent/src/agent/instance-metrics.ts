@@ -16,10 +16,15 @@ export class InstanceMetrics {
     this.stepSeconds = new Histogram({
       name: "kumo_agent_instance_step_seconds",
       help: "Time from the previous create-flow step to this one turning True (where start latency goes), by instance kind and step",
-      labelNames: ["kind", "step"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+      labelNames: ["kind", "step"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
     });
     new Gauge({
-      name: "kumo_agent_instances", help: "Instances bound to this host that should run (desired) vs runtimes running (running)", labelNames: ["state"], registers,
+      name: "kumo_agent_instances",
+      help: "Instances bound to this host that should run (desired) vs runtimes running (running)",
+      labelNames: ["state"],
+      registers,
       collect() {
         const c = manager()?.counts();
         this.labels("desired").set(c?.desired ?? 0);
@@ -27,14 +32,34 @@ export class InstanceMetrics {
       },
     });
     const counter = (name: string, help: string, read: () => number) =>
-      new Counter({ name, help, registers, collect() { this.reset(); this.inc(read()); } });
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
     counter("kumo_agent_image_cache_hits_total", "Image ensures served entirely from the cache", () => cache.stats.hits);
     counter("kumo_agent_image_cache_misses_total", "Image ensures that had to download at least one blob", () => cache.stats.misses);
     counter("kumo_agent_image_cache_downloaded_bytes_total", "Blob bytes downloaded and verified", () => cache.stats.downloadedBytes);
-    counter("kumo_agent_image_cache_checksum_failures_total", "Downloads discarded because the sha256 or size did not match", () => cache.stats.checksumFailures);
+    counter(
+      "kumo_agent_image_cache_checksum_failures_total",
+      "Downloads discarded because the sha256 or size did not match",
+      () => cache.stats.checksumFailures,
+    );
     counter("kumo_agent_instance_failures_total", "Instance passes that failed (and backed off)", () => manager()?.counters.failures ?? 0);
-    counter("kumo_agent_instance_orphans_removed_total", "Runtimes removed because no instance claims them", () => manager()?.counters.orphansRemoved ?? 0);
-    counter("kumo_agent_instance_adoptions_total", "Running runtimes found at start-up and adopted (not restarted)", () => manager()?.counters.adopted ?? 0);
+    counter(
+      "kumo_agent_instance_orphans_removed_total",
+      "Runtimes removed because no instance claims them",
+      () => manager()?.counters.orphansRemoved ?? 0,
+    );
+    counter(
+      "kumo_agent_instance_adoptions_total",
+      "Running runtimes found at start-up and adopted (not restarted)",
+      () => manager()?.counters.adopted ?? 0,
+    );
   }
 
   /** Records one step's latency. */

@@ -86,15 +86,25 @@ export function instanceResources(inst: Instance): { cpu: number; memoryMiB: num
 export const DEFAULT_COMMAND = ["/bin/sh", "-c", "exec sleep 2147483647"];
 
 /** The runc spec of a container instance. */
-export function containerRuntimeSpec(inst: Instance, id: string, img: CachedImage, net?: { netnsPath: string; resolvConf?: string }): ContainerRuntimeSpec {
+export function containerRuntimeSpec(
+  inst: Instance,
+  id: string,
+  img: CachedImage,
+  net?: { netnsPath: string; resolvConf?: string },
+): ContainerRuntimeSpec {
   const s = inst.spec!;
   const res = instanceResources(inst);
   if (!img.rootfs) throw new Error(`image ${img.name} (${img.format}) is not a container image: use a rootfs-tar image or --kind vm`);
   return {
-    id, kind: "container", rootfs: img.rootfs,
-    memoryMiB: res.memoryMiB, cpuMillicores: res.cpu,
+    id,
+    kind: "container",
+    rootfs: img.rootfs,
+    memoryMiB: res.memoryMiB,
+    cpuMillicores: res.cpu,
     command: s.command?.length ? s.command : s.args?.length ? [] : DEFAULT_COMMAND,
-    args: s.args, env: s.env, restartPolicy: s.restartPolicy ?? "Never",
+    args: s.args,
+    env: s.env,
+    restartPolicy: s.restartPolicy ?? "Never",
     hostname: inst.metadata.name!.slice(0, 63),
     netnsPath: net?.netnsPath,
     // The DHCP client writes the lease's DNS settings beside the netns; the container sees them.
@@ -107,8 +117,14 @@ export function vmRuntimeSpec(inst: Instance, id: string, img: CachedImage, cmdl
   const s = inst.spec!;
   const res = instanceResources(inst);
   const base = {
-    id, kind: "vm" as const, memoryMiB: res.memoryMiB, vcpus: Math.max(1, Math.ceil(res.cpu / 1000)),
-    restartPolicy: s.restartPolicy ?? "Never", hostname: inst.metadata.name!.slice(0, 63), nics, accel: "auto" as const,
+    id,
+    kind: "vm" as const,
+    memoryMiB: res.memoryMiB,
+    vcpus: Math.max(1, Math.ceil(res.cpu / 1000)),
+    restartPolicy: s.restartPolicy ?? "Never",
+    hostname: inst.metadata.name!.slice(0, 63),
+    nics,
+    accel: "auto" as const,
   };
   if (img.format === "kernel+initrd") return { ...base, kernel: img.files.kernel, initrd: img.files.initrd, cmdline };
   if (img.format === "qcow2" || img.format === "raw") return { ...base, disk: img.files.disk, diskFormat: img.format };
@@ -117,7 +133,12 @@ export function vmRuntimeSpec(inst: Instance, id: string, img: CachedImage, cmdl
 
 /** The NIC of a bound port on its network's bridge. */
 export function vmNic(port: Port, network: Network): VmNicSpec {
-  return { bridge: deviceNames(network.spec!.vni!).bridge, mac: port.spec!.macAddress!, tapName: vmTapName(port.metadata.uid!), mtu: network.spec!.mtu ?? 1450 };
+  return {
+    bridge: deviceNames(network.spec!.vni!).bridge,
+    mac: port.spec!.macAddress!,
+    tapName: vmTapName(port.metadata.uid!),
+    mtu: network.spec!.mtu ?? 1450,
+  };
 }
 
 /** True when a reboot was requested (annotation time) after the running instance started. */
@@ -130,5 +151,9 @@ export function rebootRequested(inst: Instance, startedAt: string | null | undef
 /** What changes of an instance should interrupt a worker busy with it (deletion, stop/start, reboot). */
 export function interruptKey(inst: Instance | undefined): string {
   if (!inst) return "gone";
-  return JSON.stringify([!!inst.metadata.deletionTimestamp, inst.spec!.running !== false, inst.metadata.annotations?.[REBOOT_ANNOTATION] ?? ""]);
+  return JSON.stringify([
+    !!inst.metadata.deletionTimestamp,
+    inst.spec!.running !== false,
+    inst.metadata.annotations?.[REBOOT_ANNOTATION] ?? "",
+  ]);
 }

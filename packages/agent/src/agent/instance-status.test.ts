@@ -12,8 +12,15 @@ const at = (ms: number) => new Date(Date.parse(T0) + ms).toISOString();
 
 function inst(status: Instance["status"] = { host: "h1" }): Instance {
   return {
-    apiVersion: "compute.kumo.dev/v1", kind: "Instance",
-    metadata: { name: "web", namespace: "default", uid: "11111111-2222-3333-4444-555555555555", creationTimestamp: T0, resourceVersion: "5" },
+    apiVersion: "compute.kumo.dev/v1",
+    kind: "Instance",
+    metadata: {
+      name: "web",
+      namespace: "default",
+      uid: "11111111-2222-3333-4444-555555555555",
+      creationTimestamp: T0,
+      resourceVersion: "5",
+    },
     spec: { kind: "container", image: "busybox", networks: [{ network: "net1" }] },
     status,
   };
@@ -45,16 +52,34 @@ describe("applyReport", () => {
   });
 
   it("keeps server-owned conditions and orders conditions like the flow", () => {
-    const start = inst({ host: "h1", conditions: [{ type: "PortBound", status: "True", reason: "Bound", lastTransitionTime: at(50) }, { type: "Scheduled", status: "True", reason: "Placed", lastTransitionTime: at(10) }] });
-    const i = applyReport(start, new StatusReport().done("NetworkReady", "BridgeUp", "kbr-7", { at: at(60) }).done("ImageReady", "Cached", "c", { at: at(20) }), at(70));
-    assert.deepEqual(i.status!.conditions!.map((c) => c.type), ["Scheduled", "ImageReady", "PortBound", "NetworkReady"]);
+    const start = inst({
+      host: "h1",
+      conditions: [
+        { type: "PortBound", status: "True", reason: "Bound", lastTransitionTime: at(50) },
+        { type: "Scheduled", status: "True", reason: "Placed", lastTransitionTime: at(10) },
+      ],
+    });
+    const i = applyReport(
+      start,
+      new StatusReport().done("NetworkReady", "BridgeUp", "kbr-7", { at: at(60) }).done("ImageReady", "Cached", "c", { at: at(20) }),
+      at(70),
+    );
+    assert.deepEqual(
+      i.status!.conditions!.map((c) => c.type),
+      ["Scheduled", "ImageReady", "PortBound", "NetworkReady"],
+    );
     assert.equal(i.status!.host, "h1");
   });
 });
 
 describe("newlyDone", () => {
   it("reports only agent steps that turned True in a write", () => {
-    const before = inst({ conditions: [{ type: "Scheduled", status: "True", lastTransitionTime: at(10) }, { type: "ImageReady", status: "True", lastTransitionTime: at(20) }] });
+    const before = inst({
+      conditions: [
+        { type: "Scheduled", status: "True", lastTransitionTime: at(10) },
+        { type: "ImageReady", status: "True", lastTransitionTime: at(20) },
+      ],
+    });
     const after = applyReport(before, new StatusReport().done("NetworkReady", "BridgeUp", "x", { at: at(70) }), at(70));
     assert.deepEqual(newlyDone(before, after), [{ step: "NetworkReady", ms: 50 }]);
     assert.deepEqual(newlyDone(after, after), []);
@@ -72,10 +97,24 @@ describe("instance-spec", () => {
   });
 
   it("finds the instance's port and says why it is not usable yet", () => {
-    const port = (over: Record<string, unknown>) => ({ apiVersion: "network.kumo.dev/v1", kind: "Port", metadata: { name: "web-net1", namespace: "default", uid: "p1" }, spec: { network: "net1", deviceOwner: "instance:web", macAddress: "52:54:00:00:00:01", fixedIPs: [{ subnet: "s", ipAddress: "10.0.0.5" }], ...over } });
+    const port = (over: Record<string, unknown>) => ({
+      apiVersion: "network.kumo.dev/v1",
+      kind: "Port",
+      metadata: { name: "web-net1", namespace: "default", uid: "p1" },
+      spec: {
+        network: "net1",
+        deviceOwner: "instance:web",
+        macAddress: "52:54:00:00:00:01",
+        fixedIPs: [{ subnet: "s", ipAddress: "10.0.0.5" }],
+        ...over,
+      },
+    });
     assert.match(instancePorts(inst(), [], "h1")[0]!.waiting!, /does not exist/);
     assert.match(instancePorts(inst(), [port({ hostBinding: "h2" })], "h1")[0]!.waiting!, /not bound to this host/);
-    assert.match(instancePorts(inst(), [port({ hostBinding: "h1", deviceOwner: "instance:db" })], "h1")[0]!.waiting!, /belongs to instance:db/);
+    assert.match(
+      instancePorts(inst(), [port({ hostBinding: "h1", deviceOwner: "instance:db" })], "h1")[0]!.waiting!,
+      /belongs to instance:db/,
+    );
     const ok = instancePorts(inst(), [port({ hostBinding: "h1" })], "h1")[0]!;
     assert.deepEqual([ok.waiting, ok.port?.metadata.name], [undefined, "web-net1"]);
   });

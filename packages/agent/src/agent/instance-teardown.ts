@@ -26,7 +26,10 @@ export interface InstanceTeardownReport {
 export async function teardownInstances(stateDir: string, netnsPrefix: string, hostNetns?: string): Promise<InstanceTeardownReport> {
   const rt = runtimeDir(stateDir);
   // Short grace: this is a teardown, not a polite stop.
-  const driver = new CompositeRuntimeDriver(new RuncDriver({ stateDir: rt, stopGraceMs: 1000 }), new QemuDriver({ stateDir: rt, stopGraceMs: 1000 }));
+  const driver = new CompositeRuntimeDriver(
+    new RuncDriver({ stateDir: rt, stopGraceMs: 1000 }),
+    new QemuDriver({ stateDir: rt, stopGraceMs: 1000 }),
+  );
   const out: InstanceTeardownReport = { runtimes: [], netns: [], errors: [] };
   for (const s of await driver.list()) {
     try {
@@ -38,7 +41,8 @@ export async function teardownInstances(stateDir: string, netnsPrefix: string, h
   }
   if (hostNetns) {
     const r = await run("ip", ["-n", hostNetns, "-json", "link", "show"]);
-    const taps = r.code === 0 ? (JSON.parse(r.stdout || "[]") as { ifname: string }[]).map((l) => l.ifname).filter((n) => n.startsWith("kt-")) : [];
+    const taps =
+      r.code === 0 ? (JSON.parse(r.stdout || "[]") as { ifname: string }[]).map((l) => l.ifname).filter((n) => n.startsWith("kt-")) : [];
     for (const t of taps) {
       const d = await run("ip", ["-n", hostNetns, "link", "del", "dev", t]);
       if (d.code !== 0) out.errors.push(`tap ${t}: ${d.stderr.trim()}`);

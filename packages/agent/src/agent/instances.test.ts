@@ -21,9 +21,15 @@ import { agentCaches, cachesComponent } from "./informers.js";
 import { InstanceManager, SWEEP_KEY } from "./instances.js";
 import { runtimeId } from "./instance-spec.js";
 
-interface TestServerLike { url: string; caCert: string; adminToken: string; stop(): Promise<void> }
+interface TestServerLike {
+  url: string;
+  caCert: string;
+  adminToken: string;
+  stop(): Promise<void>;
+}
 const serverModule = "@kumo/server/testing";
-const mod = (await import(serverModule).catch(() => undefined)) as { startTestServer(o?: { scheduler?: boolean }): Promise<TestServerLike> } | undefined;
+const mod = (await import(serverModule).catch(() => undefined)) as
+  { startTestServer(o?: { scheduler?: boolean }): Promise<TestServerLike> } | undefined;
 const skip = mod ? undefined : "packages/server is not built (npx tsc -b packages/server)";
 
 describe("instances loop (in-process API server, fake runtime)", { skip }, () => {
@@ -41,13 +47,27 @@ describe("instances loop (in-process API server, fake runtime)", { skip }, () =>
   const runtime = {
     ensure: async (spec: InstanceRuntimeSpec) => {
       calls.push(`ensure ${spec.id}`);
-      if (failEnsure && spec.id.startsWith("bad")) throw new Error("runc create failed: exec: \"nope\": executable file not found");
-      const st = runtimes.get(spec.id) ?? { id: spec.id, kind: spec.kind, state: "running", pid: 4242, startedAt: new Date().toISOString(), exitCode: null, restartCount: 0, timings: { total: 30 } } as InstanceRuntimeStatus;
+      if (failEnsure && spec.id.startsWith("bad")) throw new Error('runc create failed: exec: "nope": executable file not found');
+      const st =
+        runtimes.get(spec.id) ??
+        ({
+          id: spec.id,
+          kind: spec.kind,
+          state: "running",
+          pid: 4242,
+          startedAt: new Date().toISOString(),
+          exitCode: null,
+          restartCount: 0,
+          timings: { total: 30 },
+        } as InstanceRuntimeStatus);
       runtimes.set(spec.id, st);
       return st;
     },
     stop: async (id: string) => void calls.push(`stop ${id}`),
-    remove: async (id: string) => { calls.push(`remove ${id}`); runtimes.delete(id); },
+    remove: async (id: string) => {
+      calls.push(`remove ${id}`);
+      runtimes.delete(id);
+    },
     list: async () => [...runtimes.values()],
     logs: async () => "",
     logFile: (id: string) => `/nonexistent/${id}.log`,
@@ -102,12 +122,31 @@ describe("instances loop (in-process API server, fake runtime)", { skip }, () =>
     const log = pino({ level: "silent" });
     const caches = agentCaches(client, log);
     manager = new InstanceManager({
-      self: "h1", netnsPrefix: "h1test", stateDir: tmp, client, log, caches,
+      self: "h1",
+      netnsPrefix: "h1test",
+      stateDir: tmp,
+      client,
+      log,
+      caches,
       events: { record: async (_o, type, reason) => void events.push(`${type} ${reason}`) },
-      runtime, images: cache, resyncMs: 60_000,
-      dataplane: { networkState: () => ({ ready: true, reason: "BridgeUp", message: "", bridge: "kbr-1", mtu: 1450 }), leases: async () => [], watchLeases: () => ({ next: async () => undefined, close: () => undefined }) },
+      runtime,
+      images: cache,
+      resyncMs: 60_000,
+      dataplane: {
+        networkState: () => ({ ready: true, reason: "BridgeUp", message: "", bridge: "kbr-1", mtu: 1450 }),
+        leases: async () => [],
+        watchLeases: () => ({ next: async () => undefined, close: () => undefined }),
+      },
       onStep: (_k, step) => void steps.push(step),
-      net: { plug: async () => undefined, unplug: async (o) => void calls.push(`unplug ${o.portNetns}`), dhcp: async () => { throw new Error("no DHCP without networks"); }, hasAddress: async () => false, fileExists: async () => false },
+      net: {
+        plug: async () => undefined,
+        unplug: async (o) => void calls.push(`unplug ${o.portNetns}`),
+        dhcp: async () => {
+          throw new Error("no DHCP without networks");
+        },
+        hasAddress: async () => false,
+        fileExists: async () => false,
+      },
     });
     components = new ComponentManager(new Registry(), log);
     components.add(cachesComponent(caches));
@@ -145,7 +184,16 @@ describe("instances loop (in-process API server, fake runtime)", { skip }, () =>
   });
 
   it("removes a runtime no instance claims, with its netns", async () => {
-    runtimes.set("ghost-0badc0de", { id: "ghost-0badc0de", kind: "container", state: "running", pid: 1, startedAt: null, exitCode: null, restartCount: 0, timings: {} });
+    runtimes.set("ghost-0badc0de", {
+      id: "ghost-0badc0de",
+      kind: "container",
+      state: "running",
+      pid: 1,
+      startedAt: null,
+      exitCode: null,
+      restartCount: 0,
+      timings: {},
+    });
     manager.controller.add(SWEEP_KEY);
     await until("the orphan removed", () => !runtimes.has("ghost-0badc0de") && manager.counters.orphansRemoved === 1);
     assert.ok(calls.includes("remove ghost-0badc0de"));

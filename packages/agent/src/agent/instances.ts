@@ -11,7 +11,14 @@ import { readdir } from "node:fs/promises";
 import { type Image, type Instance, InstanceKind, type Network, type Port, stepTimeline } from "@kumo/api";
 import type { KumoClient } from "@kumo/client";
 import {
-  Controller, type Logger, type ReconcileContext, type ReconcileResult, type Source, informerSource, periodicSource, resyncSource,
+  Controller,
+  type Logger,
+  type ReconcileContext,
+  type ReconcileResult,
+  type Source,
+  informerSource,
+  periodicSource,
+  resyncSource,
 } from "@kumo/runtime";
 import type { HostRuntimeDriver, InstanceRuntimeStatus } from "../runtime/types.js";
 import type { AgentEvents } from "./events.js";
@@ -78,7 +85,10 @@ export class InstanceManager {
 
   constructor(private readonly o: InstanceManagerOptions) {
     this.deps = {
-      self: o.self, netnsPrefix: o.netnsPrefix, stateDir: o.stateDir, images: o.images,
+      self: o.self,
+      netnsPrefix: o.netnsPrefix,
+      stateDir: o.stateDir,
+      images: o.images,
       // Runtime calls keep the state cache current between the sweep's list() calls.
       runtime: {
         ensure: async (spec) => this.remember(await o.runtime.ensure(spec)),
@@ -92,11 +102,16 @@ export class InstanceManager {
           this.runtimes.delete(id);
         },
       },
-      dataplane: o.dataplane, net: o.net ?? linuxNetOps, view: () => this.view(),
+      dataplane: o.dataplane,
+      net: o.net ?? linuxNetOps,
+      view: () => this.view(),
       runtimeState: (id) => this.runtimes.get(id),
       write: (inst, r) => this.write(inst, r),
       event: (inst, type, reason, message) => void o.events.record(inst, type, reason, message),
-      addressed: new Map(), leaseWaitMs: o.leaseWaitMs ?? 180_000, leasePollMs: 250, leaseSliceMs: LEASE_SLICE_MS,
+      addressed: new Map(),
+      leaseWaitMs: o.leaseWaitMs ?? 180_000,
+      leasePollMs: 250,
+      leaseSliceMs: LEASE_SLICE_MS,
     };
     const resyncMs = o.resyncMs ?? 5000;
     // Before the first pass: adopt what is running, so a pass never restarts or reboots by mistake.
@@ -105,12 +120,21 @@ export class InstanceManager {
       start: () => this.listRuntimes().catch((e) => o.log.warn({ err: (e as Error).message }, "listing runtimes failed")),
     };
     this.controller = new Controller({
-      name: "instances", log: o.log, workers: o.workers ?? 64, baseDelayMs: 1000, maxDelayMs: 30_000, backoffHoldsEvents: true,
+      name: "instances",
+      log: o.log,
+      workers: o.workers ?? 64,
+      baseDelayMs: 1000,
+      maxDelayMs: 30_000,
+      backoffHoldsEvents: true,
       sources: [
         adopt,
         periodicSource("sweep", resyncMs, SWEEP_KEY, { atStart: false }),
         informerSource("instances", o.caches.instances, (i, ev, old) => this.keysOf(i, ev, old)),
-        informerSource("images", o.caches.images, (img) => this.mine().filter((i) => i.spec!.image === img.metadata.name).map(key)),
+        informerSource("images", o.caches.images, (img) =>
+          this.mine()
+            .filter((i) => i.spec!.image === img.metadata.name)
+            .map(key),
+        ),
         resyncSource("resync", resyncMs, () => this.localKeys()),
       ],
       reconciler: (ctx, k) => (k === SWEEP_KEY ? this.listRuntimes() : this.reconcile(ctx, k)),
@@ -197,13 +221,24 @@ export class InstanceManager {
   private async write(inst: Instance, r: StatusReport): Promise<boolean> {
     const k = key(inst);
     const mineLast = this.written.get(k);
-    const current = mineLast && mineLast.metadata.uid === inst.metadata.uid && Number(mineLast.metadata.resourceVersion) > Number(inst.metadata.resourceVersion) ? mineLast : inst;
+    const current =
+      mineLast &&
+      mineLast.metadata.uid === inst.metadata.uid &&
+      Number(mineLast.metadata.resourceVersion) > Number(inst.metadata.resourceVersion)
+        ? mineLast
+        : inst;
     let before: Instance = current;
-    const next = await this.o.client.guaranteedUpdate<Instance>(InstanceKind, inst.metadata.namespace, inst.metadata.name!, (cur) => {
-      if (cur.metadata.uid !== inst.metadata.uid || cur.status?.host !== this.o.self) return undefined;
-      before = cur;
-      return applyReport(cur, r);
-    }, { subresource: "status", fieldManager: "kumo-agent", current });
+    const next = await this.o.client.guaranteedUpdate<Instance>(
+      InstanceKind,
+      inst.metadata.namespace,
+      inst.metadata.name!,
+      (cur) => {
+        if (cur.metadata.uid !== inst.metadata.uid || cur.status?.host !== this.o.self) return undefined;
+        before = cur;
+        return applyReport(cur, r);
+      },
+      { subresource: "status", fieldManager: "kumo-agent", current },
+    );
     // guaranteedUpdate hands back the object it read when nothing had to change.
     if (next.metadata.resourceVersion === before.metadata.resourceVersion) return false;
     this.written.set(k, next);
@@ -218,10 +253,19 @@ export class InstanceManager {
   // What a pass over `inst` reads: the instance, its image, its ports, its networks' readiness, its runtime.
   private fingerprint(inst: Instance, v: InstanceView): string {
     const img = v.images.find((i) => i.metadata.name === inst.spec!.image);
-    const ports = v.ports.filter((p) => p.metadata.namespace === inst.metadata.namespace && p.spec!.deviceOwner === `instance:${inst.metadata.name}`);
+    const ports = v.ports.filter(
+      (p) => p.metadata.namespace === inst.metadata.namespace && p.spec!.deviceOwner === `instance:${inst.metadata.name}`,
+    );
     const nets = ports.map((p) => this.o.dataplane.networkState(inst.metadata.namespace!, p.spec!.network, p.spec!.macAddress).ready);
     const rt = this.runtimes.get(runtimeId(inst));
-    return JSON.stringify([inst.metadata.resourceVersion, img?.metadata.resourceVersion, ports.map((p) => p.metadata.resourceVersion), nets, rt?.state, rt?.startedAt]);
+    return JSON.stringify([
+      inst.metadata.resourceVersion,
+      img?.metadata.resourceVersion,
+      ports.map((p) => p.metadata.resourceVersion),
+      nets,
+      rt?.state,
+      rt?.startedAt,
+    ]);
   }
 
   private remember(st: InstanceRuntimeStatus): InstanceRuntimeStatus {
@@ -251,7 +295,10 @@ export class InstanceManager {
     if (this.removing.has(id)) return;
     this.removing.add(id);
     void removeRuntime(this.deps, id, hashOfRuntimeId(id) ?? "00000000")
-      .then(() => { this.counters.orphansRemoved++; this.o.log.info({ runtime: id }, "removed runtime no instance claims"); })
+      .then(() => {
+        this.counters.orphansRemoved++;
+        this.o.log.info({ runtime: id }, "removed runtime no instance claims");
+      })
       .catch((e) => this.o.log.warn({ runtime: id, err: (e as Error).message }, "removing an orphan runtime failed"))
       .finally(() => this.removing.delete(id));
   }
@@ -301,9 +348,15 @@ export class InstanceManager {
         const id = runtimeId(i);
         const w = this.running.get(k);
         return {
-          key: k, id, kind: i.spec!.kind, phase: cur.status?.phase, message: cur.status?.message,
-          steps: stepTimeline(cur), runtime: this.runtimes.get(id),
-          worker: w ? { busyMs: now - w.since } : undefined, failure: failing[k],
+          key: k,
+          id,
+          kind: i.spec!.kind,
+          phase: cur.status?.phase,
+          message: cur.status?.message,
+          steps: stepTimeline(cur),
+          runtime: this.runtimes.get(id),
+          worker: w ? { busyMs: now - w.since } : undefined,
+          failure: failing[k],
         };
       }),
       orphansBeingRemoved: [...this.removing],

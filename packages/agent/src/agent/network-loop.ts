@@ -68,17 +68,24 @@ export class NetworkLoop {
     const always = () => DATAPLANE_KEY;
     const coalesce = { delayMs: COALESCE_MS };
     this.controller = new Controller({
-      name: "network", log: o.log, workers: 1,
+      name: "network",
+      log: o.log,
+      workers: 1,
       // A failed stage is retried after 1 s, then less often, but never less often than the resync.
-      baseDelayMs: 1000, maxDelayMs: resyncMs,
+      baseDelayMs: 1000,
+      maxDelayMs: resyncMs,
       sources: [
         periodicSource("resync", resyncMs, DATAPLANE_KEY, { onTick: () => (this.readKernel = true) }),
         informerSource("networks", o.caches.networks, always, coalesce),
         informerSource("subnets", o.caches.subnets, always, coalesce),
         informerSource("ports", o.caches.ports, always, coalesce),
         // Every agent beats every 2 s; only a peer's VTEP or spec matters to this host's dataplane.
-        informerSource("hosts", o.caches.hosts, (h, ev, old) => (ev !== "update" || peerChanged(old!, h) ? DATAPLANE_KEY : undefined),
-          coalesce),
+        informerSource(
+          "hosts",
+          o.caches.hosts,
+          (h, ev, old) => (ev !== "update" || peerChanged(old!, h) ? DATAPLANE_KEY : undefined),
+          coalesce,
+        ),
       ],
       reconciler: () => this.pass(),
       debug: () => ({ passes: this.passes, syncsSkipped: this.syncsSkipped, lastError: this.lastError }),
@@ -91,8 +98,13 @@ export class NetworkLoop {
     const id = this.o.identity;
     const c = this.o.caches;
     const d = computeDesired({
-      self: id.name, localVtep: id.underlayIP, underlayDev: this.o.underlayDev,
-      hosts: c.hosts.list(), networks: c.networks.list(), subnets: c.subnets.list(), ports: c.ports.list(),
+      self: id.name,
+      localVtep: id.underlayIP,
+      underlayDev: this.o.underlayDev,
+      hosts: c.hosts.list(),
+      networks: c.networks.list(),
+      subnets: c.subnets.list(),
+      ports: c.ports.list(),
     });
     this.desired = d;
     this.o.metrics.problems.reset();
@@ -153,20 +165,29 @@ export class NetworkLoop {
   private async ensureDhcpPorts(d: DesiredHost): Promise<void> {
     const self = this.o.identity.name;
     for (const m of d.missingDhcpPorts) {
-      await this.o.client.create<Port>(PortKind, {
-        apiVersion: "network.kumo.dev/v1", kind: "Port",
-        metadata: { name: dhcpPortName(m.network, self), namespace: m.namespace, labels: { "network.kumo.dev/host": self } },
-        spec: { network: m.network, hostBinding: self, deviceOwner: DHCP_OWNER },
-      }, { fieldManager: AGENT_MANAGER }).catch((e) => {
-        if ((e as { reason?: string }).reason !== "AlreadyExists") throw e;
-      });
+      await this.o.client
+        .create<Port>(
+          PortKind,
+          {
+            apiVersion: "network.kumo.dev/v1",
+            kind: "Port",
+            metadata: { name: dhcpPortName(m.network, self), namespace: m.namespace, labels: { "network.kumo.dev/host": self } },
+            spec: { network: m.network, hostBinding: self, deviceOwner: DHCP_OWNER },
+          },
+          { fieldManager: AGENT_MANAGER },
+        )
+        .catch((e) => {
+          if ((e as { reason?: string }).reason !== "AlreadyExists") throw e;
+        });
     }
     // DHCP ports of networks that no longer have workload ports here give their address back.
     const localNets = new Set(d.dataplane.networks.map((n) => n.name));
     for (const p of this.o.caches.ports.list()) {
       if (p.spec!.deviceOwner !== DHCP_OWNER || p.spec!.hostBinding !== self) continue;
       if (localNets.has(`${p.metadata.namespace}.${p.spec!.network}`)) continue;
-      await this.o.client.delete(PortKind, p.metadata.namespace, p.metadata.name!).catch((e) => { if (!isNotFound(e)) throw e; });
+      await this.o.client.delete(PortKind, p.metadata.namespace, p.metadata.name!).catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
     }
   }
 }

@@ -62,7 +62,8 @@ export class ProbeManager {
       if (done) {
         // Level-triggered: if someone rewrote the port's status, say again what is true.
         const st = p.status;
-        if (st?.phase !== "Active" || st.device !== done.netns || st.leasedAddress !== done.ip) await this.writeStatus(p, done.netns, done.ip!);
+        if (st?.phase !== "Active" || st.device !== done.netns || st.leasedAddress !== done.ip)
+          await this.writeStatus(p, done.netns, done.ip!);
         continue;
       }
       // An agent restart adopts a probe that is still in place instead of re-plugging it.
@@ -104,11 +105,30 @@ export class ProbeManager {
     const lease = { ip };
     const expected = p.spec!.fixedIPs?.[0]?.ipAddress;
     const now = new Date().toISOString();
-    await this.client.guaranteedUpdate<Port>(PortKind, p.metadata.namespace, p.metadata.name!, (cur) => {
-      let conds = setCondition(cur.status?.conditions, { type: "Plugged", status: "True", reason: "ProbeNamespace", message: `netns ${netns}` }, now);
-      conds = setCondition(conds, { type: "AddressAssigned", status: lease.ip === expected ? "True" : "False", reason: lease.ip === expected ? "DHCP" : "UnexpectedAddress", message: `DHCP gave ${lease.ip}${expected && lease.ip !== expected ? ` (expected ${expected})` : ""}` }, now);
-      return { ...cur, status: { ...(cur.status ?? {}), phase: "Active", device: netns, leasedAddress: lease.ip, conditions: conds } };
-    }, { subresource: "status", fieldManager: "kumo-agent" });
+    await this.client.guaranteedUpdate<Port>(
+      PortKind,
+      p.metadata.namespace,
+      p.metadata.name!,
+      (cur) => {
+        let conds = setCondition(
+          cur.status?.conditions,
+          { type: "Plugged", status: "True", reason: "ProbeNamespace", message: `netns ${netns}` },
+          now,
+        );
+        conds = setCondition(
+          conds,
+          {
+            type: "AddressAssigned",
+            status: lease.ip === expected ? "True" : "False",
+            reason: lease.ip === expected ? "DHCP" : "UnexpectedAddress",
+            message: `DHCP gave ${lease.ip}${expected && lease.ip !== expected ? ` (expected ${expected})` : ""}`,
+          },
+          now,
+        );
+        return { ...cur, status: { ...(cur.status ?? {}), phase: "Active", device: netns, leasedAddress: lease.ip, conditions: conds } };
+      },
+      { subresource: "status", fieldManager: "kumo-agent" },
+    );
   }
 
   /** Removes every probe this agent plugged (shutdown with --cleanup). */
@@ -119,6 +139,11 @@ export class ProbeManager {
 
   /** State for /debug/state. */
   snapshot() {
-    return { plugged: [...this.plugged.entries()].map(([uid, p]) => ({ uid, ...p })), failing: [...this.failures.entries()].map(([uid, f]) => ({ uid, attempts: f.count })), pluggedTotal: this.pluggedTotal, unpluggedTotal: this.unpluggedTotal };
+    return {
+      plugged: [...this.plugged.entries()].map(([uid, p]) => ({ uid, ...p })),
+      failing: [...this.failures.entries()].map(([uid, f]) => ({ uid, attempts: f.count })),
+      pluggedTotal: this.pluggedTotal,
+      unpluggedTotal: this.unpluggedTotal,
+    };
   }
 }

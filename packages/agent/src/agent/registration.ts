@@ -28,7 +28,16 @@ export async function registerHost(client: KumoClient, id: HostIdentity): Promis
     if (!isNotFound(e)) throw e;
     const capacity = { cpu: cpus().length * 1000, memoryMiB: Math.floor(totalmem() / 1024 / 1024), instances: 110 };
     await client
-      .create<Host>(HostKind, { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: id.name, annotations }, spec: { underlayIP: id.underlayIP, capacity } }, { fieldManager: AGENT_MANAGER })
+      .create<Host>(
+        HostKind,
+        {
+          apiVersion: "infra.kumo.dev/v1",
+          kind: "Host",
+          metadata: { name: id.name, annotations },
+          spec: { underlayIP: id.underlayIP, capacity },
+        },
+        { fieldManager: AGENT_MANAGER },
+      )
       .catch((err) => {
         if ((err as { reason?: string }).reason !== "AlreadyExists") throw err;
       });

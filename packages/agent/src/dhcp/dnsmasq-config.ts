@@ -54,10 +54,16 @@ export const domainOf = (c: DhcpNetworkConfig): string => (c.domain ?? `${c.netw
 /** Throws listing every malformed field; every value below ends up on a command line or in a file. */
 export function validateDhcpConfig(c: DhcpNetworkConfig): void {
   const p: string[] = [];
-  const ip4 = (v: string | undefined, f: string) => { if (v !== undefined && !isIPv4(v)) p.push(`${f}: not an IPv4 address: ${JSON.stringify(v)}`); };
+  const ip4 = (v: string | undefined, f: string) => {
+    if (v !== undefined && !isIPv4(v)) p.push(`${f}: not an IPv4 address: ${JSON.stringify(v)}`);
+  };
   if (!NAME_RE.test(c.network)) p.push(`network: must match ${NAME_RE}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/.test(c.interface)) p.push("interface: not a device name");
-  try { splitCidr(c.cidr); } catch (e) { p.push(`cidr: ${(e as Error).message}`); }
+  try {
+    splitCidr(c.cidr);
+  } catch (e) {
+    p.push(`cidr: ${(e as Error).message}`);
+  }
   ip4(c.serverAddress, "serverAddress");
   ip4(c.gateway, "gateway");
   (c.dnsServers ?? []).forEach((s, i) => ip4(s, `dnsServers[${i}]`));
@@ -83,8 +89,12 @@ export function dnsmasqArgs(c: DhcpNetworkConfig, paths: DnsmasqPaths): string[]
   const domain = domainOf(c);
   const dns = c.dnsServers?.length ? c.dnsServers : [c.serverAddress];
   return [
-    "--conf-file=/dev/null", "--no-hosts", "--no-resolv",
-    `--interface=${c.interface}`, "--except-interface=lo", "--bind-interfaces",
+    "--conf-file=/dev/null",
+    "--no-hosts",
+    "--no-resolv",
+    `--interface=${c.interface}`,
+    "--except-interface=lo",
+    "--bind-interfaces",
     // static: only MACs in the hosts file get an address; all others are ignored.
     `--dhcp-range=set:${tag},${network},static,${mask},${c.leaseTime ?? "12h"}`,
     "--dhcp-authoritative",
@@ -93,16 +103,23 @@ export function dnsmasqArgs(c: DhcpNetworkConfig, paths: DnsmasqPaths): string[]
     ...(c.gateway ? [`--dhcp-option=tag:${tag},option:router,${c.gateway}`] : []),
     `--dhcp-option=tag:${tag},option:dns-server,${dns.join(",")}`,
     ...(c.mtu ? [`--dhcp-option-force=tag:${tag},option:mtu,${c.mtu}`] : []),
-    `--domain=${domain}`, `--local=/${domain}/`,
+    `--domain=${domain}`,
+    `--local=/${domain}/`,
     `--addn-hosts=${paths.addnHosts}`,
-    `--log-facility=${paths.logFile}`, "--log-dhcp",
+    `--log-facility=${paths.logFile}`,
+    "--log-dhcp",
     `--pid-file=${paths.pidFile}`,
   ];
 }
 
 /** Content of the `--dhcp-hostsfile`: `mac,ip,name` per local port, sorted so equal sets compare equal. */
 export function hostsFileContent(c: DhcpNetworkConfig): string {
-  return c.hosts.map((h) => `${h.mac.toLowerCase()},${h.ip},${h.name.toLowerCase()}`).sort().join("\n") + "\n";
+  return (
+    c.hosts
+      .map((h) => `${h.mac.toLowerCase()},${h.ip},${h.name.toLowerCase()}`)
+      .sort()
+      .join("\n") + "\n"
+  );
 }
 
 /** Content of the `--addn-hosts` file: `ip fqdn short` for local ports and DNS-only records. */

@@ -25,8 +25,14 @@ describe("dnsmasq log and leases", () => {
       assert.equal((await c.update()).discover, 0, "a missing file counts nothing");
       const cut = LOG.indexOf("DHCPREQUEST") + 4;
       await writeFile(path, LOG.slice(0, cut));
-      assert.deepEqual({ ...(await c.update()) }, { discover: 2, offer: 1, request: 0, ack: 0, nak: 0, decline: 0, release: 0, inform: 0, noAddress: 1 });
-      await appendFile(path, LOG.slice(cut) + "Nov 24 22:50:00 dnsmasq-dhcp[7863]: 1 DHCPNAK(kbr-1) 10.77.0.99 02:00:00:00:00:11 wrong address\n");
+      assert.deepEqual(
+        { ...(await c.update()) },
+        { discover: 2, offer: 1, request: 0, ack: 0, nak: 0, decline: 0, release: 0, inform: 0, noAddress: 1 },
+      );
+      await appendFile(
+        path,
+        LOG.slice(cut) + "Nov 24 22:50:00 dnsmasq-dhcp[7863]: 1 DHCPNAK(kbr-1) 10.77.0.99 02:00:00:00:00:11 wrong address\n",
+      );
       const after = await c.update();
       assert.deepEqual([after.request, after.ack, after.nak], [1, 1, 1]);
       await writeFile(path, LOG.split("\n").slice(0, 3).join("\n") + "\n");
@@ -37,9 +43,12 @@ describe("dnsmasq log and leases", () => {
   });
 
   it("parses lease lines, * as absent", () => {
-    assert.deepEqual(parseLeases("1795603752 02:00:00:00:00:11 10.77.0.11 p1 01:02:00:00:00:00:11\n0 02:00:00:00:00:12 10.77.0.12 * *\n\n"), [
-      { expiry: 1795603752, mac: "02:00:00:00:00:11", ip: "10.77.0.11", name: "p1", clientId: "01:02:00:00:00:00:11" },
-      { expiry: 0, mac: "02:00:00:00:00:12", ip: "10.77.0.12", name: undefined, clientId: undefined },
-    ]);
+    assert.deepEqual(
+      parseLeases("1795603752 02:00:00:00:00:11 10.77.0.11 p1 01:02:00:00:00:00:11\n0 02:00:00:00:00:12 10.77.0.12 * *\n\n"),
+      [
+        { expiry: 1795603752, mac: "02:00:00:00:00:11", ip: "10.77.0.11", name: "p1", clientId: "01:02:00:00:00:00:11" },
+        { expiry: 0, mac: "02:00:00:00:00:12", ip: "10.77.0.12", name: undefined, clientId: undefined },
+      ],
+    );
   });
 });

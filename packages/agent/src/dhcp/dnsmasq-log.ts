@@ -8,12 +8,27 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { DhcpCounters, DhcpLeaseEntry } from "./types.js";
 
 /** All-zero counters. */
-export const zeroCounters = (): DhcpCounters =>
-  ({ discover: 0, offer: 0, request: 0, ack: 0, nak: 0, decline: 0, release: 0, inform: 0, noAddress: 0 });
+export const zeroCounters = (): DhcpCounters => ({
+  discover: 0,
+  offer: 0,
+  request: 0,
+  ack: 0,
+  nak: 0,
+  decline: 0,
+  release: 0,
+  inform: 0,
+  noAddress: 0,
+});
 
 const MESSAGE: Record<string, keyof DhcpCounters> = {
-  DHCPDISCOVER: "discover", DHCPOFFER: "offer", DHCPREQUEST: "request", DHCPACK: "ack",
-  DHCPNAK: "nak", DHCPDECLINE: "decline", DHCPRELEASE: "release", DHCPINFORM: "inform",
+  DHCPDISCOVER: "discover",
+  DHCPOFFER: "offer",
+  DHCPREQUEST: "request",
+  DHCPACK: "ack",
+  DHCPNAK: "nak",
+  DHCPDECLINE: "decline",
+  DHCPRELEASE: "release",
+  DHCPINFORM: "inform",
 };
 // e.g. `Nov 24 22:49:12 dnsmasq-dhcp[7863]: 921918564 DHCPACK(kbr-1) 10.77.0.11 02:00:00:00:00:11 p1`
 const LINE_RE = /dnsmasq-dhcp\[\d+\]: (?:\d+ )?(DHCP[A-Z]+)\([^)]*\)(.*)$/;
@@ -42,7 +57,11 @@ export class LogCounter {
     if (!fh) return this.counters;
     try {
       const { size } = await fh.stat();
-      if (size < this.offset) { this.counters = zeroCounters(); this.offset = 0; this.partial = ""; }
+      if (size < this.offset) {
+        this.counters = zeroCounters();
+        this.offset = 0;
+        this.partial = "";
+      }
       if (size === this.offset) return this.counters;
       const buf = Buffer.alloc(size - this.offset);
       const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
@@ -65,7 +84,9 @@ export function parseLeases(text: string): DhcpLeaseEntry[] {
     // DHCPv6 leases add a "duid" line; only 5-field IPv4 lines are leases here.
     if (f.length < 4 || f[0] === "duid" || !/^\d+$/.test(f[0]!)) continue;
     out.push({
-      expiry: Number(f[0]), mac: f[1]!.toLowerCase(), ip: f[2]!,
+      expiry: Number(f[0]),
+      mac: f[1]!.toLowerCase(),
+      ip: f[2]!,
       name: f[3] === "*" ? undefined : f[3],
       clientId: f[4] === undefined || f[4] === "*" ? undefined : f[4],
     });

@@ -22,8 +22,16 @@ const ports = [
   { ns: `${P}-b`, if: `${P}-b`, mac: "02:6b:00:00:01:02", ip: "10.251.0.12", name: "beta" },
 ];
 const cfg = (over: Partial<DhcpNetworkConfig> = {}): DhcpNetworkConfig => ({
-  network: "green", project: "demo", interface: "kbr-7", cidr: "10.251.0.0/24", serverAddress: "10.251.0.1",
-  gateway: "10.251.0.1", mtu: 1450, leaseTime: "1h", hosts: [{ mac: ports[0]!.mac, ip: ports[0]!.ip, name: "alpha" }], ...over,
+  network: "green",
+  project: "demo",
+  interface: "kbr-7",
+  cidr: "10.251.0.0/24",
+  serverAddress: "10.251.0.1",
+  gateway: "10.251.0.1",
+  mtu: 1450,
+  leaseTime: "1h",
+  hosts: [{ mac: ports[0]!.mac, ip: ports[0]!.ip, name: "alpha" }],
+  ...over,
 });
 
 /** Pids of live dnsmasq processes whose command line names `pidFile` (ours only). */
@@ -66,7 +74,10 @@ describe("DnsmasqDriver", { skip }, () => {
     assert.equal(lease.domain, "green.demo.kumo");
     const s = (await driver.observe()).networks[0]!;
     assert.equal(s.running, true);
-    assert.deepEqual(s.leases.map((l) => [l.mac, l.ip, l.name]), [[a.mac, a.ip, "alpha"]]);
+    assert.deepEqual(
+      s.leases.map((l) => [l.mac, l.ip, l.name]),
+      [[a.mac, a.ip, "alpha"]],
+    );
     assert.ok(s.counters.discover >= 1 && s.counters.request >= 1 && s.counters.ack >= 1, JSON.stringify(s.counters));
     assert.equal(s.counters.noAddress, 0);
     assert.equal(driver.snapshot().networks.green!.leases, 1);
@@ -112,7 +123,10 @@ describe("DnsmasqDriver", { skip }, () => {
     const lease = await runDhcpClient(b.ns, { stateDir: `${stateDir}-udhcpc`, timeoutMs: 5000 });
     assert.equal(lease.ip, ports[0]!.ip);
     const leases = (await driver.observe()).networks[0]!.leases;
-    assert.deepEqual(leases.map((l) => [l.mac, l.ip]), [["02:6b:00:00:01:99", ports[0]!.ip]]);
+    assert.deepEqual(
+      leases.map((l) => [l.mac, l.ip]),
+      [["02:6b:00:00:01:99", ports[0]!.ip]],
+    );
   });
 
   it("restarts only when the command line changes, then removes by pid", async () => {

@@ -22,7 +22,13 @@ import type { Logger } from "../network/types.js";
 import { addnHostsContent, dnsmasqArgs, dnsmasqPaths, hostsFileContent, validateDhcpConfig, type DnsmasqPaths } from "./dnsmasq-config.js";
 import { LogCounter, readLeaseFile, zeroCounters } from "./dnsmasq-log.js";
 import type {
-  DhcpDriver, DhcpLeaseEntry, DhcpNetworkConfig, DnsmasqAction, DnsmasqNetworkState, DnsmasqSnapshot, DnsmasqState,
+  DhcpDriver,
+  DhcpLeaseEntry,
+  DhcpNetworkConfig,
+  DnsmasqAction,
+  DnsmasqNetworkState,
+  DnsmasqSnapshot,
+  DnsmasqState,
 } from "./types.js";
 
 /** Options of DnsmasqDriver. */
@@ -77,7 +83,8 @@ export class DnsmasqDriver implements DhcpDriver {
       const paths = dnsmasqPaths(this.opts.stateDir, c.network);
       await this.prepareDirs(paths.dir);
       const args = [...dnsmasqArgs(c, paths), ...(this.opts.user ? [`--user=${this.opts.user}`] : [])];
-      const changed = (await writeIfChanged(paths.hostsFile, hostsFileContent(c))) | (await writeIfChanged(paths.addnHosts, addnHostsContent(c)));
+      const changed =
+        (await writeIfChanged(paths.hostsFile, hostsFileContent(c))) | (await writeIfChanged(paths.addnHosts, addnHostsContent(c)));
       // Read before SIGHUP/restart: dnsmasq rewrites the lease file in place (truncate, then
       // write) right after a reload, and a read in that window sees no leases.
       const stale = await this.staleLeases(c, paths);
@@ -85,11 +92,17 @@ export class DnsmasqDriver implements DhcpDriver {
       let action: DnsmasqAction;
       if (running && sameArgs(running.args, args)) {
         const adopted = !this.last.has(c.network);
-        if (changed) { process.kill(running.pid, "SIGHUP"); this.totals.reloads++; }
+        if (changed) {
+          process.kill(running.pid, "SIGHUP");
+          this.totals.reloads++;
+        }
         if (adopted) this.totals.adoptions++;
         action = changed ? "reloaded" : adopted ? "adopted" : "unchanged";
       } else {
-        if (running) { await terminate(running.pid); this.totals.restarts++; }
+        if (running) {
+          await terminate(running.pid);
+          this.totals.restarts++;
+        }
         await this.start(paths, args);
         action = running ? "restarted" : "started";
       }
@@ -129,7 +142,9 @@ export class DnsmasqDriver implements DhcpDriver {
     if (this.opts.user === "root") return;
     for (let d = dirname(this.opts.stateDir); ; d = dirname(d)) {
       if (((await stat(d)).mode & 0o001) === 0) {
-        throw new Error(`dnsmasq state dir ${this.opts.stateDir}: ${d} is not traversable by others (dnsmasq re-reads its files unprivileged); use a dir under /run or /var/lib, or user "root"`);
+        throw new Error(
+          `dnsmasq state dir ${this.opts.stateDir}: ${d} is not traversable by others (dnsmasq re-reads its files unprivileged); use a dir under /run or /var/lib, or user "root"`,
+        );
       }
       if (d === dirname(d)) break;
     }
@@ -149,7 +164,10 @@ export class DnsmasqDriver implements DhcpDriver {
     if (code !== 0) throw new Error(`dnsmasq for ${paths.dir} failed to start (exit ${code}): ${stderr.trim()}`);
     for (let i = 0; i < 200; i++) {
       const pid = await readPidFile(paths.pidFile);
-      if (pid && (await pidAlive(pid))) { this.totals.starts++; return pid; }
+      if (pid && (await pidAlive(pid))) {
+        this.totals.starts++;
+        return pid;
+      }
       await sleep(5);
     }
     throw new Error(`dnsmasq for ${paths.dir} wrote no pid file`);
@@ -161,7 +179,10 @@ export class DnsmasqDriver implements DhcpDriver {
       if (!NAME_RE.test(network)) throw new Error(`invalid network name ${network}`);
       const paths = dnsmasqPaths(this.opts.stateDir, network);
       const running = await this.ourPid(paths);
-      if (running) { await terminate(running.pid); this.totals.stops++; }
+      if (running) {
+        await terminate(running.pid);
+        this.totals.stops++;
+      }
       await rm(paths.dir, { recursive: true, force: true });
       this.counters.delete(network);
       this.last.delete(network);
@@ -174,7 +195,10 @@ export class DnsmasqDriver implements DhcpDriver {
     return this.serial(async () => {
       for (const network of await this.networks()) {
         const running = await this.ourPid(dnsmasqPaths(this.opts.stateDir, network));
-        if (running) { await terminate(running.pid); this.totals.stops++; }
+        if (running) {
+          await terminate(running.pid);
+          this.totals.stops++;
+        }
         this.last.delete(network);
       }
     });
@@ -182,9 +206,19 @@ export class DnsmasqDriver implements DhcpDriver {
 
   private async networks(): Promise<string[]> {
     const entries = await readdir(this.opts.stateDir, { withFileTypes: true }).catch(() => []);
-    const dirs = entries.filter((e) => e.isDirectory() && NAME_RE.test(e.name)).map((e) => e.name).sort();
+    const dirs = entries
+      .filter((e) => e.isDirectory() && NAME_RE.test(e.name))
+      .map((e) => e.name)
+      .sort();
     // Only directories ensure() made (they hold a hosts file); anything else in the dir is not ours.
-    const ours = await Promise.all(dirs.map((d) => stat(dnsmasqPaths(this.opts.stateDir, d).hostsFile).then(() => true, () => false)));
+    const ours = await Promise.all(
+      dirs.map((d) =>
+        stat(dnsmasqPaths(this.opts.stateDir, d).hostsFile).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     return dirs.filter((_, i) => ours[i]);
   }
 
@@ -211,7 +245,10 @@ export class DnsmasqDriver implements DhcpDriver {
     const [running, leases, hosts, counters] = await Promise.all([
       this.ourPid(paths),
       readLeaseFile(paths.leaseFile),
-      readFile(paths.hostsFile, "utf8").then((t) => t.split("\n").filter(Boolean).length, () => 0),
+      readFile(paths.hostsFile, "utf8").then(
+        (t) => t.split("\n").filter(Boolean).length,
+        () => 0,
+      ),
       counter.update(),
     ]);
     return { network, pid: running?.pid ?? null, running: !!running, leases, hosts, counters: { ...counters } };
@@ -227,7 +264,15 @@ export class DnsmasqDriver implements DhcpDriver {
     const networks: DnsmasqSnapshot["networks"] = {};
     for (const n of this.observed.networks) {
       const l = this.last.get(n.network);
-      networks[n.network] = { pid: n.pid, running: n.running, leases: n.leases.length, hosts: n.hosts, counters: { ...zeroCounters(), ...n.counters }, lastAction: l?.action, lastActionAt: l?.at };
+      networks[n.network] = {
+        pid: n.pid,
+        running: n.running,
+        leases: n.leases.length,
+        hosts: n.hosts,
+        counters: { ...zeroCounters(), ...n.counters },
+        lastAction: l?.action,
+        lastActionAt: l?.at,
+      };
     }
     return { totals: { ...this.totals }, networks };
   }

@@ -91,10 +91,18 @@ export type DnsmasqAction = "started" | "adopted" | "reloaded" | "restarted" | "
 /** Plain-JSON internal state of a DHCP driver (see dnsmasq.ts for metric names); leases/counters as of the last observe(). */
 export interface DnsmasqSnapshot {
   totals: { starts: number; restarts: number; reloads: number; adoptions: number; stops: number; releases: number };
-  networks: Record<string, {
-    pid: number | null; running: boolean; leases: number; hosts: number; counters: DhcpCounters;
-    lastAction?: DnsmasqAction; lastActionAt?: string;
-  }>;
+  networks: Record<
+    string,
+    {
+      pid: number | null;
+      running: boolean;
+      leases: number;
+      hosts: number;
+      counters: DhcpCounters;
+      lastAction?: DnsmasqAction;
+      lastActionAt?: string;
+    }
+  >;
 }
 
 /**

@@ -54,9 +54,22 @@ export function agentMainOf(l: Pick<AgentLaunch, "agentMain" | "repoRoot">): str
 export function agentArgv(n: LabNames, h: HostNet, l: AgentLaunch): string[] {
   const f = hostFiles(n, h.name);
   return [
-    l.node ?? process.execPath, agentMainOf(l),
-    "--server", l.serverUrl, "--ca-file", resolve(l.caFile), "--token-file", resolve(l.tokenFile),
-    "--name", h.name, "--underlay-ip", h.ip, "--underlay-dev", HOST_UNDERLAY_DEV, "--state-dir", f.state,
+    l.node ?? process.execPath,
+    agentMainOf(l),
+    "--server",
+    l.serverUrl,
+    "--ca-file",
+    resolve(l.caFile),
+    "--token-file",
+    resolve(l.tokenFile),
+    "--name",
+    h.name,
+    "--underlay-ip",
+    h.ip,
+    "--underlay-dev",
+    HOST_UNDERLAY_DEV,
+    "--state-dir",
+    f.state,
     ...(l.metricsPort ? ["--metrics-listen", `${h.ip}:${l.metricsPort}`] : []),
     ...(l.proxyTokenFile ? ["--proxy-token-file", resolve(l.proxyTokenFile)] : []),
   ];
@@ -111,7 +124,10 @@ export async function startAgent(n: LabNames, h: HostNet, l: AgentLaunch): Promi
   // Listen before any await: an agent that dies at once may exit while the pid file is written.
   const exited = new Promise<number | null | undefined>((res) => {
     const t = setTimeout(() => res(undefined), l.settleMs ?? 500);
-    child.once("exit", (code) => { clearTimeout(t); res(code); });
+    child.once("exit", (code) => {
+      clearTimeout(t);
+      res(code);
+    });
   });
   await writeFile(f.pid + ".tmp", `${pid}\n`);
   await rename(f.pid + ".tmp", f.pid);

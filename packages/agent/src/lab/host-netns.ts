@@ -57,8 +57,22 @@ export async function ensureHostNet(n: LabNames, u: Underlay, h: HostNet): Promi
   if (!paired) {
     if (o) await runOk("ip", ["link", "del", "dev", h.veth]);
     if (i) await run("ip", ["-n", h.netns, "link", "del", "dev", HOST_UNDERLAY_DEV]);
-    await runOk("ip", ["link", "add", h.veth, "mtu", String(UNDERLAY_MTU), "type", "veth",
-      "peer", "name", HOST_UNDERLAY_DEV, "mtu", String(UNDERLAY_MTU), "netns", h.netns]);
+    await runOk("ip", [
+      "link",
+      "add",
+      h.veth,
+      "mtu",
+      String(UNDERLAY_MTU),
+      "type",
+      "veth",
+      "peer",
+      "name",
+      HOST_UNDERLAY_DEV,
+      "mtu",
+      String(UNDERLAY_MTU),
+      "netns",
+      h.netns,
+    ]);
   }
   const [rootB, nsB] = await Promise.all([
     runBatch("ip", undefined, [`link set dev ${h.veth} mtu ${UNDERLAY_MTU} master ${n.bridge} up`]),
@@ -95,7 +109,12 @@ export async function linksIn(netns: string): Promise<string[]> {
  */
 export async function deleteNetns(netns: string): Promise<void> {
   const links = await linksIn(netns);
-  if (links.length) await runBatch("ip", netns, links.map((l) => `link del dev ${l}`));
+  if (links.length)
+    await runBatch(
+      "ip",
+      netns,
+      links.map((l) => `link del dev ${l}`),
+    );
   if (await netnsExists(netns)) {
     const r = await run("ip", ["netns", "del", netns]);
     if (r.code !== 0 && (await netnsExists(netns))) throw new Error(`ip netns del ${netns}: ${r.stderr.trim()}`);

@@ -18,7 +18,11 @@ describe("labContainer", () => {
     const h = hostNet(n, { bridge: n.bridge, cidr: "10.201.0.0/24", gateway: "10.201.0.1" }, 1);
     const argv = agentArgv(n, h, { serverUrl: "https://10.201.0.1:6443", caFile: "/c", tokenFile: "/t", repoRoot: "/repo" });
     const stateDir = argv[argv.indexOf("--state-dir") + 1]!;
-    const inst: Instance = { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name: "c1", namespace: "default", uid: "u-1" } };
+    const inst: Instance = {
+      apiVersion: "compute.kumo.dev/v1",
+      kind: "Instance",
+      metadata: { name: "c1", namespace: "default", uid: "u-1" },
+    };
     const c = labContainer(home, h.name, inst);
     // The agent's drivers, built as agent.ts builds them.
     assert.equal(c.ociRoot, new RuncDriver({ stateDir: runtimeDir(stateDir) }).cli.root);

@@ -36,14 +36,29 @@ setInterval(() => {}, 1 << 30);
 process.on("SIGTERM", () => process.exit(0));
 `;
 
-const netnsOf = (prefix: string) => sh("ip", "netns", "list").split("\n").map((l) => l.split(" ")[0]!).filter((x) => x.startsWith(prefix + "-"));
-const linksOf = (prefix: string) => (JSON.parse(sh("ip", "-json", "link", "show")) as { ifname: string }[]).map((l) => l.ifname).filter((x) => x.startsWith(prefix + "-"));
+const netnsOf = (prefix: string) =>
+  sh("ip", "netns", "list")
+    .split("\n")
+    .map((l) => l.split(" ")[0]!)
+    .filter((x) => x.startsWith(prefix + "-"));
+const linksOf = (prefix: string) =>
+  (JSON.parse(sh("ip", "-json", "link", "show")) as { ifname: string }[]).map((l) => l.ifname).filter((x) => x.startsWith(prefix + "-"));
 const linkJson = (ns: string | undefined, dev: string) =>
-  (JSON.parse(sh("ip", ...(ns ? ["-n", ns] : []), "-json", "addr", "show", "dev", dev)) as { master?: string; mtu: number; operstate: string; addr_info: { local: string; family: string }[] }[])[0]!;
+  (
+    JSON.parse(sh("ip", ...(ns ? ["-n", ns] : []), "-json", "addr", "show", "dev", dev)) as {
+      master?: string;
+      mtu: number;
+      operstate: string;
+      addr_info: { local: string; family: string }[];
+    }[]
+  )[0]!;
 
 /** Pids still alive whose cmdline mentions a path under `home`. */
 async function processesOf(home: string, extra: number[] = []): Promise<number[]> {
-  const pids = sh("ps", "-e", "-o", "pid=").split("\n").map(Number).filter((p) => p > 1);
+  const pids = sh("ps", "-e", "-o", "pid=")
+    .split("\n")
+    .map(Number)
+    .filter((p) => p > 1);
   const out: number[] = [];
   for (const p of [...pids, ...extra]) {
     if ((await procAlive(p)) && (extra.includes(p) || (await procCmdline(p)).some((a) => a.includes(home + "/")))) out.push(p);
@@ -82,7 +97,13 @@ describe("host lab (root, real namespaces)", { skip }, () => {
   after(async () => {
     server?.close();
     for (const home of [homeA, homeB]) await destroyLab(home, { agentMain: fake, graceMs: 500 }).catch(() => undefined);
-    for (const pid of started) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+    for (const pid of started) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
     // If destroyLab itself is broken, still leave nothing behind: these prefixes are this run's alone.
     for (const p of [A.prefix, B.prefix]) {
       for (const ns of netnsOf(p)) status("ip", "netns", "del", ns);
@@ -92,19 +113,35 @@ describe("host lab (root, real namespaces)", { skip }, () => {
   });
 
   it("refuses a loopback server URL (agents in namespaces could not reach it)", async () => {
-    await assert.rejects(addHost(homeA, { serverUrl: "https://127.0.0.1:6443", caFile: "/c", tokenFile: "/t", agentMain: fake }), /loopback/);
+    await assert.rejects(
+      addHost(homeA, { serverUrl: "https://127.0.0.1:6443", caFile: "/c", tokenFile: "/t", agentMain: fake }),
+      /loopback/,
+    );
   });
 
   it("creates hosts as namespaces on the underlay, with addresses and agents that reach the server", async () => {
-    ({ hosts: hostsA } = await ensureLab({ home: homeA, hosts: 2, serverUrl, caFile: "/dev/null", tokenFile: "/dev/null", agentMain: fake }));
-    assert.deepEqual(hostsA.map((h) => h.name), [A.host(1), A.host(2)]);
+    ({ hosts: hostsA } = await ensureLab({
+      home: homeA,
+      hosts: 2,
+      serverUrl,
+      caFile: "/dev/null",
+      tokenFile: "/dev/null",
+      agentMain: fake,
+    }));
+    assert.deepEqual(
+      hostsA.map((h) => h.name),
+      [A.host(1), A.host(2)],
+    );
     for (const h of hostsA) {
       assert.ok(netnsOf(A.prefix).includes(h.netns));
       const outer = linkJson(undefined, h.veth);
       assert.equal(outer.master, A.bridge);
       const inner = linkJson(h.netns, "eth0");
       assert.equal(inner.mtu, 1500);
-      assert.deepEqual(inner.addr_info.filter((a) => a.family === "inet").map((a) => a.local), [h.ip]);
+      assert.deepEqual(
+        inner.addr_info.filter((a) => a.family === "inet").map((a) => a.local),
+        [h.ip],
+      );
       assert.ok(await procInNetns(h.pid, h.netns), `agent ${h.pid} runs inside ${h.netns}`);
       assert.equal(readFileSync(join(A.hostDir(h.name), "agent.pid"), "utf8").trim(), String(h.pid));
     }
@@ -115,9 +152,15 @@ describe("host lab (root, real namespaces)", { skip }, () => {
 
   it("is idempotent: a second ensureLab keeps the running agents", async () => {
     const again = await ensureLab({ home: homeA, hosts: 2, serverUrl, caFile: "/dev/null", tokenFile: "/dev/null", agentMain: fake });
-    assert.deepEqual(again.hosts.map((h) => h.pid), hostsA.map((h) => h.pid));
+    assert.deepEqual(
+      again.hosts.map((h) => h.pid),
+      hostsA.map((h) => h.pid),
+    );
     const st = await labStatus(homeA, { agentMain: fake });
-    assert.deepEqual(st.hosts.map((h) => [h.name, h.ip, h.pid]), hostsA.map((h) => [h.name, h.ip, h.pid]));
+    assert.deepEqual(
+      st.hosts.map((h) => [h.name, h.ip, h.pid]),
+      hostsA.map((h) => [h.name, h.ip, h.pid]),
+    );
     assert.equal(st.underlay?.up, true);
   });
 
@@ -129,9 +172,19 @@ describe("host lab (root, real namespaces)", { skip }, () => {
     assert.notEqual(b.underlay.cidr, (await labStatus(homeA)).underlay!.cidr);
     assert.ok(netnsOf(B.prefix).includes(B.host(1)));
     assert.notEqual(status("ip", "netns", "exec", B.host(1), "ping", "-c", "1", "-W", "1", hostsA[0]!.ip), 0);
-    await assert.rejects(addHost(homeB, { serverUrl: bUrl, caFile: "/dev/null", tokenFile: "/dev/null", agentMain: crash, settleMs: 5000 }), /exited at once/);
-    await assert.rejects(addHost(homeB, { serverUrl: bUrl, caFile: "/dev/null", tokenFile: "/dev/null", agentMain: join(tmp, "none.mjs") }), /not built/);
-    assert.deepEqual((await labStatus(homeB)).hosts.map((h) => h.name), [B.host(1)], "failed adds are rolled back");
+    await assert.rejects(
+      addHost(homeB, { serverUrl: bUrl, caFile: "/dev/null", tokenFile: "/dev/null", agentMain: crash, settleMs: 5000 }),
+      /exited at once/,
+    );
+    await assert.rejects(
+      addHost(homeB, { serverUrl: bUrl, caFile: "/dev/null", tokenFile: "/dev/null", agentMain: join(tmp, "none.mjs") }),
+      /not built/,
+    );
+    assert.deepEqual(
+      (await labStatus(homeB)).hosts.map((h) => h.name),
+      [B.host(1)],
+      "failed adds are rolled back",
+    );
   });
 
   it("adds the next free host and removes it without a trace", async () => {
@@ -148,7 +201,13 @@ describe("host lab (root, real namespaces)", { skip }, () => {
     };
     const [probe3, probe1] = [probe(h3.netns, "cafe0003"), probe(hostsA[0]!.netns, "cafe0001")];
     const deleted: string[] = [];
-    const removed = await removeHost(homeA, h3.name, { agentMain: fake, graceMs: 500, deleteHostObject: async (name) => { deleted.push(name); } });
+    const removed = await removeHost(homeA, h3.name, {
+      agentMain: fake,
+      graceMs: 500,
+      deleteHostObject: async (name) => {
+        deleted.push(name);
+      },
+    });
     assert.equal(removed.existed, true);
     assert.equal((await removeHost(homeA, h3.name, { agentMain: fake })).existed, false);
     assert.deepEqual(deleted, [h3.name]);
@@ -156,7 +215,10 @@ describe("host lab (root, real namespaces)", { skip }, () => {
     assert.ok(!linksOf(A.prefix).includes(h3.veth));
     assert.equal(await procAlive(h3.pid), false);
     assert.equal(existsSync(A.hostDir(h3.name)), false);
-    assert.deepEqual([probe1, probe3].map((ns) => netnsOf(A.prefix).includes(ns)), [true, false]);
+    assert.deepEqual(
+      [probe1, probe3].map((ns) => netnsOf(A.prefix).includes(ns)),
+      [true, false],
+    );
     assert.equal((await labStatus(homeA)).hosts.length, 2);
   });
 
@@ -172,7 +234,25 @@ describe("host lab (root, real namespaces)", { skip }, () => {
     const portNs = `${A.prefix}-p-deadbeef`;
     sh("ip", "netns", "add", portNs);
     sh("ip", "-n", portNs, "link", "add", "kbr-1", "type", "bridge");
-    sh("ip", "-n", A.host(2), "link", "add", "kvx-5", "type", "vxlan", "id", "5", "local", hostsA[1]!.ip, "dev", "eth0", "dstport", "8472", "nolearning");
+    sh(
+      "ip",
+      "-n",
+      A.host(2),
+      "link",
+      "add",
+      "kvx-5",
+      "type",
+      "vxlan",
+      "id",
+      "5",
+      "local",
+      hostsA[1]!.ip,
+      "dev",
+      "eth0",
+      "dstport",
+      "8472",
+      "nolearning",
+    );
     sh("ip", "-n", A.host(2), "link", "add", "kbr-5", "type", "bridge");
     sh("ip", "netns", "add", A.host(7));
     sh("ip", "link", "add", A.veth(9), "type", "veth", "peer", "name", `${A.prefix}-x9`);
@@ -187,8 +267,14 @@ describe("host lab (root, real namespaces)", { skip }, () => {
     try {
       await waitFor(async () => (await procInNetns(dhcpClient, portNs)) && (await procInNetns(foreign, A.host(2))), 2000);
       const r = await destroyLab(homeA, { agentMain: fake, graceMs: 500 });
-      assert.deepEqual(r.stopped.map((p) => p.pid), [dhcpClient]);
-      assert.deepEqual(r.foreign.map((p) => p.pid), [foreign]);
+      assert.deepEqual(
+        r.stopped.map((p) => p.pid),
+        [dhcpClient],
+      );
+      assert.deepEqual(
+        r.foreign.map((p) => p.pid),
+        [foreign],
+      );
       assert.ok(r.removedNetns.includes(portNs) && r.removedNetns.includes(A.host(7)));
       assert.deepEqual(netnsOf(A.prefix), []);
       assert.deepEqual(linksOf(A.prefix), []);
@@ -197,7 +283,10 @@ describe("host lab (root, real namespaces)", { skip }, () => {
       assert.equal(await procAlive(foreign), true, "a foreign process in a lab netns is reported, not killed");
       // That process keeps host 2's namespace alive without its name: the devices in it are gone anyway.
       const inside = sh("nsenter", `--net=/proc/${foreign}/ns/net`, "ip", "-json", "link", "show");
-      assert.deepEqual((JSON.parse(inside) as { ifname: string }[]).map((l) => l.ifname), ["lo"]);
+      assert.deepEqual(
+        (JSON.parse(inside) as { ifname: string }[]).map((l) => l.ifname),
+        ["lo"],
+      );
       assert.deepEqual(await processesOf(homeA), []);
       assert.equal(existsSync(join(A.hostDir(A.host(1)), "agent.pid")), false);
       assert.ok(existsSync(join(A.hostDir(A.host(1)), "agent.log")), "logs stay for the post-mortem");

@@ -8,7 +8,17 @@ import { join } from "node:path";
 import { run, runOk } from "@kumo/runtime/proc";
 import { netnsExists } from "../network/port-plug.js";
 import { agentMainOf, agentPid, agentState, hostFiles, startAgent, type AgentLaunch } from "./agent-process.js";
-import { createNetns, deleteNetns, deleteRootLink, ensureHostNet, hostNet, HOST_UNDERLAY_DEV, listNetns, listRootLinks, type HostNet } from "./host-netns.js";
+import {
+  createNetns,
+  deleteNetns,
+  deleteRootLink,
+  ensureHostNet,
+  hostNet,
+  HOST_UNDERLAY_DEV,
+  listNetns,
+  listRootLinks,
+  type HostNet,
+} from "./host-netns.js";
 import { withLabLock } from "./lock.js";
 import { teardownInstances } from "../agent/instance-teardown.js";
 import { labNames, MAX_HOST_INDEX, type LabNames } from "./naming.js";
@@ -82,8 +92,10 @@ async function ensureHost(n: LabNames, u: Underlay, index: number, l: AgentLaunc
 function checkServerUrl(url: string): void {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
   if (host === "localhost" || host === "::1" || host.startsWith("127.")) {
-    throw new Error(`server URL ${url} is loopback: agents inside host namespaces cannot reach it; ` +
-      "the API server must listen on the underlay bridge address (see ensureUnderlay)");
+    throw new Error(
+      `server URL ${url} is loopback: agents inside host namespaces cannot reach it; ` +
+        "the API server must listen on the underlay bridge address (see ensureUnderlay)",
+    );
   }
 }
 
@@ -92,12 +104,22 @@ function checkServerUrl(url: string): void {
  * veth, netns and files, then calls `deleteHostObject` (after the agent is gone, so it cannot
  * re-register the Host). `existed` is false when the lab had nothing of that host.
  */
-export async function removeHost(home: string, name: string, o: TeardownOptions & { deleteHostObject?: (name: string) => Promise<void> } = {}): Promise<{ existed: boolean }> {
+export async function removeHost(
+  home: string,
+  name: string,
+  o: TeardownOptions & { deleteHostObject?: (name: string) => Promise<void> } = {},
+): Promise<{ existed: boolean }> {
   const n = labNames(home);
   const index = n.hostIndex(name);
-  if (index === undefined) throw new Error(`${name} is not a host of the lab in ${n.home} (hosts are named ${n.host(1)}, ${n.host(2)}, ...)`);
+  if (index === undefined)
+    throw new Error(`${name} is not a host of the lab in ${n.home} (hosts are named ${n.host(1)}, ${n.host(2)}, ...)`);
   const existed = await withLabLock(n, async () => {
-    const was = (await netnsExists(name)) || (await access(n.hostDir(name)).then(() => true, () => false));
+    const was =
+      (await netnsExists(name)) ||
+      (await access(n.hostDir(name)).then(
+        () => true,
+        () => false,
+      ));
     await teardownHost(n, index, o);
     return was;
   });
@@ -109,8 +131,16 @@ export async function removeHost(home: string, name: string, o: TeardownOptions 
 async function teardownHost(n: LabNames, index: number, o: TeardownOptions): Promise<void> {
   const name = n.host(index);
   const f = hostFiles(n, name);
-  const { lab } = await findLabProcesses({ netns: [name], paths: [f.dir + "/"], agents: [{ pidFile: f.pid, host: name }], agentMain: agentMainOf(o) });
-  await stopAll(lab.map((p) => p.pid), o.graceMs ?? 3000);
+  const { lab } = await findLabProcesses({
+    netns: [name],
+    paths: [f.dir + "/"],
+    agents: [{ pidFile: f.pid, host: name }],
+    agentMain: agentMainOf(o),
+  });
+  await stopAll(
+    lab.map((p) => p.pid),
+    o.graceMs ?? 3000,
+  );
   await teardownInstances(hostFiles(n, name).state, name, name).catch(() => undefined); // after the agent: it would restart them
   await deleteRootLink(n.veth(index));
   await deleteNetns(name);
@@ -124,7 +154,10 @@ async function sweepOrphanPortNetns(n: LabNames, o: TeardownOptions): Promise<vo
   for (const ns of (await listNetns()).filter(n.isPortNetns)) {
     if ((await run("ip", ["-n", ns, "link", "show", "dev", HOST_UNDERLAY_DEV])).code === 0) continue;
     const { lab } = await findLabProcesses({ netns: [ns], paths: [], agents: [], agentMain: agentMainOf(o) });
-    await stopAll(lab.map((p) => p.pid), o.graceMs ?? 3000);
+    await stopAll(
+      lab.map((p) => p.pid),
+      o.graceMs ?? 3000,
+    );
     await deleteNetns(ns);
   }
 }
@@ -149,11 +182,16 @@ export async function destroyLab(home: string, o: TeardownOptions = {}): Promise
     // Inodes first: once the names are gone, /proc is the only way to see who was inside.
     const inodes = await netnsInodes(netns);
     const scope = {
-      netns, paths: [n.hostsDir + "/"], agentMain: agentMainOf(o),
+      netns,
+      paths: [n.hostsDir + "/"],
+      agentMain: agentMainOf(o),
       agents: dirs.map((d) => ({ pidFile: hostFiles(n, d).pid, host: d })),
     };
     const { lab, foreign } = await findLabProcesses(scope, inodes);
-    const survivors = await stopAll(lab.map((p) => p.pid), o.graceMs ?? 3000);
+    const survivors = await stopAll(
+      lab.map((p) => p.pid),
+      o.graceMs ?? 3000,
+    );
     // Containers and VMs outlive their agent by design (restarts adopt them), so they are removed
     // explicitly, after the agents are gone: a live agent would start them again.
     for (const d of dirs) await teardownInstances(hostFiles(n, d).state, d, netns.includes(d) ? d : undefined).catch(() => undefined);
@@ -201,21 +239,40 @@ export async function labStatus(home: string, o: Pick<TeardownOptions, "agentMai
   const all = await listNetns();
   // A host dir alone is only a log kept after `kumo down`; with a pid file it is a host whose netns vanished.
   const dirs = await readdir(n.hostsDir).catch(() => [] as string[]);
-  const withPid = await Promise.all(dirs.map((d) => access(hostFiles(n, d).pid).then(() => d, () => "")));
+  const withPid = await Promise.all(
+    dirs.map((d) =>
+      access(hostFiles(n, d).pid).then(
+        () => d,
+        () => "",
+      ),
+    ),
+  );
   const names = [...new Set([...all, ...withPid])].filter((x) => n.hostIndex(x) !== undefined);
   names.sort((a, b) => n.hostIndex(a)! - n.hostIndex(b)!);
   const u = await readUnderlay(n.home);
-  const hosts = await Promise.all(names.map(async (name): Promise<LabHostStatus> => {
-    const exists = await netnsExists(name);
-    const ip = exists ? await eth0Address(name) : undefined;
-    const pid = await agentPid(n, name, o.agentMain ? agentMainOf(o) : undefined);
-    return { name, index: n.hostIndex(name)!, netns: exists, ...(ip ? { ip } : {}), ...(pid ? { pid } : {}), logPath: join(n.hostDir(name), "agent.log") };
-  }));
+  const hosts = await Promise.all(
+    names.map(async (name): Promise<LabHostStatus> => {
+      const exists = await netnsExists(name);
+      const ip = exists ? await eth0Address(name) : undefined;
+      const pid = await agentPid(n, name, o.agentMain ? agentMainOf(o) : undefined);
+      return {
+        name,
+        index: n.hostIndex(name)!,
+        netns: exists,
+        ...(ip ? { ip } : {}),
+        ...(pid ? { pid } : {}),
+        logPath: join(n.hostDir(name), "agent.log"),
+      };
+    }),
+  );
   const up = u ? (await run("ip", ["link", "show", "dev", u.bridge])).code === 0 : false;
   return { prefix: n.prefix, ...(u ? { underlay: { ...u, up } } : {}), hosts, portNetns: all.filter(n.isPortNetns) };
 }
 
 async function eth0Address(netns: string): Promise<string | undefined> {
-  const out = await runOk("ip", ["-n", netns, "-json", "-4", "addr", "show", "dev", HOST_UNDERLAY_DEV]).then((r) => r.stdout, () => "[]");
+  const out = await runOk("ip", ["-n", netns, "-json", "-4", "addr", "show", "dev", HOST_UNDERLAY_DEV]).then(
+    (r) => r.stdout,
+    () => "[]",
+  );
   return (JSON.parse(out || "[]") as { addr_info?: { local: string }[] }[])[0]?.addr_info?.[0]?.local;
 }

@@ -49,7 +49,10 @@ export function labKind(argv: string[], agentMain?: string): string | undefined 
 
 /** Inode of a namespace file; the same number /proc/PID/ns/net shows as `net:[INO]`. */
 async function netnsInode(name: string): Promise<number | undefined> {
-  return stat(join("/run/netns", name)).then((s) => s.ino, () => undefined);
+  return stat(join("/run/netns", name)).then(
+    (s) => s.ino,
+    () => undefined,
+  );
 }
 
 async function inKumoCgroup(pid: number): Promise<boolean> {
@@ -58,7 +61,10 @@ async function inKumoCgroup(pid: number): Promise<boolean> {
 }
 
 /** Scans /proc once; returns the home's processes and the foreign ones inside its namespaces. */
-export async function findLabProcesses(s: ReapScope, inodes?: Map<number, string>): Promise<{ lab: FoundProcess[]; foreign: FoundProcess[] }> {
+export async function findLabProcesses(
+  s: ReapScope,
+  inodes?: Map<number, string>,
+): Promise<{ lab: FoundProcess[]; foreign: FoundProcess[] }> {
   const byInode = inodes ?? (await netnsInodes(s.netns));
   const agentPids = new Map<number, string>();
   for (const a of s.agents) {
@@ -99,6 +105,13 @@ export async function netnsInodes(names: string[]): Promise<Map<number, string>>
 
 /** SIGTERM, then SIGKILL after `graceMs`, to every pid in parallel; returns those that survived. */
 export async function stopAll(pids: number[], graceMs: number): Promise<number[]> {
-  const results = await Promise.all(pids.map((pid) => terminate(pid, graceMs).then(() => undefined, () => pid)));
+  const results = await Promise.all(
+    pids.map((pid) =>
+      terminate(pid, graceMs).then(
+        () => undefined,
+        () => pid,
+      ),
+    ),
+  );
   return results.filter((p): p is number => p !== undefined);
 }

@@ -87,8 +87,10 @@ export async function ensureUnderlay(home: string): Promise<Underlay> {
     const c = parseCidr(u.cidr)!;
     const clash = used.find((r) => cidrsOverlap(r, c));
     if (clash) {
-      throw new Error(`underlay ${u.cidr} of ${n.home} now overlaps a route to ${clash.first}/${clash.prefix} on this machine; ` +
-        `remove that route, or delete ${recordPath(n)} and ${join(n.home, "pki")} to pick a new subnet (the server certificate names the old address)`);
+      throw new Error(
+        `underlay ${u.cidr} of ${n.home} now overlaps a route to ${clash.first}/${clash.prefix} on this machine; ` +
+          `remove that route, or delete ${recordPath(n)} and ${join(n.home, "pki")} to pick a new subnet (the server certificate names the old address)`,
+      );
     }
   } else {
     const cidr = pickSubnet(n.prefix, used);

@@ -36,11 +36,15 @@ export async function runBatch(tool: "ip" | "bridge", netns: string | undefined,
   let pending: string[] = [];
   for (const l of r.stderr.split("\n")) {
     const m = /^Command failed -:(\d+)$/.exec(l.trim());
-    if (m) { failures.set(Number(m[1]) - 1, pending.join(" ").trim() || "failed"); pending = []; }
-    else if (l.trim()) pending.push(l.trim());
+    if (m) {
+      failures.set(Number(m[1]) - 1, pending.join(" ").trim() || "failed");
+      pending = [];
+    } else if (l.trim()) pending.push(l.trim());
   }
   // -force exits 1 after refused lines; anything else, or messages after the last failure, is an abort.
-  const aborted = r.code !== 0 && (r.code !== 1 || pending.length > 0 || failures.size === 0)
-    ? `${tool} -batch exited ${r.code}: ${pending.join(" ") || r.stderr.trim()}` : undefined;
+  const aborted =
+    r.code !== 0 && (r.code !== 1 || pending.length > 0 || failures.size === 0)
+      ? `${tool} -batch exited ${r.code}: ${pending.join(" ") || r.stderr.trim()}`
+      : undefined;
   return aborted ? { failures, aborted } : { failures };
 }

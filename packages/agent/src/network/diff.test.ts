@@ -6,11 +6,24 @@ import { deviceNames, type HostNetworkState, type NetworkDataplane } from "./typ
 import { InvalidDesiredState, validateDesired } from "./validate.js";
 
 const net = (over: Partial<NetworkDataplane> = {}): NetworkDataplane => ({
-  name: "blue", vni: 42, mtu: 1450, ...deviceNames(42), localVtep: "192.168.77.1", underlayDev: "eth0",
-  addresses: ["10.250.0.1/24"], floodPeers: ["192.168.77.2", "192.168.77.3"],
-  fdb: [{ mac: "02:00:00:00:00:12", dst: "192.168.77.2" }, { mac: "02:00:00:00:00:13", dst: "192.168.77.3" }],
-  neighbours: [{ ip: "10.250.0.12", mac: "02:00:00:00:00:12" }, { ip: "10.250.0.13", mac: "02:00:00:00:00:13" }],
-  routes: [], ...over,
+  name: "blue",
+  vni: 42,
+  mtu: 1450,
+  ...deviceNames(42),
+  localVtep: "192.168.77.1",
+  underlayDev: "eth0",
+  addresses: ["10.250.0.1/24"],
+  floodPeers: ["192.168.77.2", "192.168.77.3"],
+  fdb: [
+    { mac: "02:00:00:00:00:12", dst: "192.168.77.2" },
+    { mac: "02:00:00:00:00:13", dst: "192.168.77.3" },
+  ],
+  neighbours: [
+    { ip: "10.250.0.12", mac: "02:00:00:00:00:12" },
+    { ip: "10.250.0.13", mac: "02:00:00:00:00:13" },
+  ],
+  routes: [],
+  ...over,
 });
 
 /** A host with only its underlay device. */
@@ -25,7 +38,18 @@ function kernelOf(d: HostNetworkState): ObservedHost {
   const o = bare();
   for (const n of validateDesired(d).networks) {
     o.bridges.set(n.bridge, { name: n.bridge, mtu: n.mtu, up: true, network: n.name, addresses: [...n.addresses] });
-    o.vxlans.set(n.vxlan, { name: n.vxlan, vni: n.vni, local: n.localVtep, dev: n.underlayDev, port: 8472, learning: false, proxy: true, mtu: n.mtu, up: true, master: n.bridge });
+    o.vxlans.set(n.vxlan, {
+      name: n.vxlan,
+      vni: n.vni,
+      local: n.localVtep,
+      dev: n.underlayDev,
+      port: 8472,
+      learning: false,
+      proxy: true,
+      mtu: n.mtu,
+      up: true,
+      master: n.bridge,
+    });
     o.flood.set(n.vxlan, new Set(n.floodPeers));
     o.fdb.set(n.vxlan, new Map(n.fdb.map((e) => [e.mac, e.dst])));
     o.neighbours.set(n.vxlan, new Map(n.neighbours.map((e) => [e.ip, e.mac])));
@@ -40,17 +64,23 @@ const run = (d: HostNetworkState, o: ObservedHost, last: AppliedState = new Map(
 describe("diff", () => {
   it("creates a network from nothing, FDB with replace and flood with append", () => {
     const p = run({ networks: [net()] }, bare());
-    assert.deepEqual(p.linkLines.map((l) => l.line), [
-      "link add kbr-42 type bridge",
-      "link set dev kbr-42 mtu 1450 alias kumo-net=blue up",
-      "link add kvx-42 type vxlan id 42 local 192.168.77.1 dev eth0 dstport 8472 nolearning proxy",
-      "link set dev kvx-42 mtu 1450 master kbr-42 up",
-      "addr replace 10.250.0.1/24 dev kbr-42",
-    ]);
-    assert.deepEqual(p.ipLines.map((l) => l.line), [
-      "neigh replace 10.250.0.12 lladdr 02:00:00:00:00:12 dev kvx-42 nud permanent",
-      "neigh replace 10.250.0.13 lladdr 02:00:00:00:00:13 dev kvx-42 nud permanent",
-    ]);
+    assert.deepEqual(
+      p.linkLines.map((l) => l.line),
+      [
+        "link add kbr-42 type bridge",
+        "link set dev kbr-42 mtu 1450 alias kumo-net=blue up",
+        "link add kvx-42 type vxlan id 42 local 192.168.77.1 dev eth0 dstport 8472 nolearning proxy",
+        "link set dev kvx-42 mtu 1450 master kbr-42 up",
+        "addr replace 10.250.0.1/24 dev kbr-42",
+      ],
+    );
+    assert.deepEqual(
+      p.ipLines.map((l) => l.line),
+      [
+        "neigh replace 10.250.0.12 lladdr 02:00:00:00:00:12 dev kvx-42 nud permanent",
+        "neigh replace 10.250.0.13 lladdr 02:00:00:00:00:13 dev kvx-42 nud permanent",
+      ],
+    );
     assert.deepEqual(p.bridgeLines.map((l) => l.line).sort(), [
       "fdb append 00:00:00:00:00:00 dev kvx-42 dst 192.168.77.2",
       "fdb append 00:00:00:00:00:00 dev kvx-42 dst 192.168.77.3",
@@ -101,11 +131,14 @@ describe("diff", () => {
     o.fdb.get("kvx-42")!.set("02:00:00:00:00:12", "192.168.77.9");
     o.fdb.get("kvx-42")!.set("02:00:00:00:00:13", "192.168.77.3,192.168.77.9");
     const p = run(d, o);
-    assert.deepEqual(p.bridgeLines.map((l) => l.line), [
-      "fdb replace 02:00:00:00:00:12 dev kvx-42 dst 192.168.77.2",
-      "fdb del 02:00:00:00:00:13 dev kvx-42",
-      "fdb replace 02:00:00:00:00:13 dev kvx-42 dst 192.168.77.3",
-    ]);
+    assert.deepEqual(
+      p.bridgeLines.map((l) => l.line),
+      [
+        "fdb replace 02:00:00:00:00:12 dev kvx-42 dst 192.168.77.2",
+        "fdb del 02:00:00:00:00:13 dev kvx-42",
+        "fdb replace 02:00:00:00:00:13 dev kvx-42 dst 192.168.77.3",
+      ],
+    );
     assert.equal(p.reports[0]!.kinds.fdb.updated, 2);
     assert.ok(!lines(p).some((l) => l.startsWith("fdb append 02:")), "unicast entries are never appended");
   });
@@ -139,11 +172,14 @@ describe("diff", () => {
     const o = kernelOf(d);
     o.vxlans.get("kvx-42")!.local = "192.168.77.50";
     const p = run(d, o);
-    assert.deepEqual(p.linkLines.map((l) => l.line), [
-      "link del dev kvx-42",
-      "link add kvx-42 type vxlan id 42 local 192.168.77.1 dev eth0 dstport 8472 nolearning proxy",
-      "link set dev kvx-42 mtu 1450 master kbr-42 up",
-    ]);
+    assert.deepEqual(
+      p.linkLines.map((l) => l.line),
+      [
+        "link del dev kvx-42",
+        "link add kvx-42 type vxlan id 42 local 192.168.77.1 dev eth0 dstport 8472 nolearning proxy",
+        "link set dev kvx-42 mtu 1450 master kbr-42 up",
+      ],
+    );
     assert.equal(p.bridgeLines.length, 4);
     assert.equal(p.ipLines.length, 2);
     assert.equal(p.bridgeAfterIp, true);
@@ -185,16 +221,36 @@ describe("diff", () => {
 
 describe("validateDesired", () => {
   it("rejects values that could inject batch commands and lists every problem", () => {
-    const bad = net({ fdb: [{ mac: "02:00:00:00:00:12\nlink del dev eth0", dst: "192.168.77.2" }], localVtep: "1.2.3.4 dev x", bridge: "eth0" });
-    assert.throws(() => validateDesired({ networks: [bad] }), (e: unknown) => {
-      assert.ok(e instanceof InvalidDesiredState);
-      assert.equal(e.problems.length, 3, e.problems.join("\n"));
-      return true;
+    const bad = net({
+      fdb: [{ mac: "02:00:00:00:00:12\nlink del dev eth0", dst: "192.168.77.2" }],
+      localVtep: "1.2.3.4 dev x",
+      bridge: "eth0",
     });
+    assert.throws(
+      () => validateDesired({ networks: [bad] }),
+      (e: unknown) => {
+        assert.ok(e instanceof InvalidDesiredState);
+        assert.equal(e.problems.length, 3, e.problems.join("\n"));
+        return true;
+      },
+    );
   });
 
   it("rejects conflicting duplicates and duplicate VNIs", () => {
-    assert.throws(() => validateDesired({ networks: [net({ fdb: [{ mac: "02:00:00:00:00:12", dst: "192.168.77.2" }, { mac: "02:00:00:00:00:12", dst: "192.168.77.3" }] })] }), /conflicting/);
+    assert.throws(
+      () =>
+        validateDesired({
+          networks: [
+            net({
+              fdb: [
+                { mac: "02:00:00:00:00:12", dst: "192.168.77.2" },
+                { mac: "02:00:00:00:00:12", dst: "192.168.77.3" },
+              ],
+            }),
+          ],
+        }),
+      /conflicting/,
+    );
     assert.throws(() => validateDesired({ networks: [net(), net({ name: "red" })] }), /duplicate vni/);
   });
 });

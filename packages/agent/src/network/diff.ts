@@ -6,8 +6,17 @@
  */
 import type { ObservedHost, ObservedVxlan } from "./ip-json.js";
 import {
-  ALIAS_PREFIX, BRIDGE_PREFIX, ENTRY_KINDS, VXLAN_PREFIX, FLOOD_MAC, KUMO_ROUTE_PROTO,
-  type EntryKind, type HostNetworkState, type KindCounts, type NetworkDataplane, type NetworkSyncReport,
+  ALIAS_PREFIX,
+  BRIDGE_PREFIX,
+  ENTRY_KINDS,
+  VXLAN_PREFIX,
+  FLOOD_MAC,
+  KUMO_ROUTE_PROTO,
+  type EntryKind,
+  type HostNetworkState,
+  type KindCounts,
+  type NetworkDataplane,
+  type NetworkSyncReport,
 } from "./types.js";
 
 /** Per network, per kind: key → value the driver last wrote successfully (the drift baseline). */
@@ -85,51 +94,81 @@ export function observedMaps(o: ObservedHost, bridge: string, vxlan: string): Re
 }
 
 /** How an entry is written: the device may be missing or need a delete + add first. */
-interface WriteMode { exists: boolean; recreate: boolean; clearExtra: boolean }
+interface WriteMode {
+  exists: boolean;
+  recreate: boolean;
+  clearExtra: boolean;
+}
 
 /** Batch lines writing one entry (add or update). */
 function writeLines(n: NetworkDataplane, kind: EntryKind, key: string, value: string, m: WriteMode): string[] {
   const del = m.recreate ? [`link del dev ${key}`] : [];
   switch (kind) {
     case "bridge":
-      return [...del, ...(m.recreate || !m.exists ? [`link add ${key} type bridge`] : []),
-        `link set dev ${key} mtu ${n.mtu} alias ${ALIAS_PREFIX}${n.name} up`];
+      return [
+        ...del,
+        ...(m.recreate || !m.exists ? [`link add ${key} type bridge`] : []),
+        `link set dev ${key} mtu ${n.mtu} alias ${ALIAS_PREFIX}${n.name} up`,
+      ];
     case "vxlan":
-      return [...del, ...(m.recreate || !m.exists
-        ? [`link add ${key} type vxlan id ${n.vni} local ${n.localVtep} dev ${n.underlayDev} dstport ${n.dstPort ?? 8472} nolearning proxy`]
-        : []), `link set dev ${key} mtu ${n.mtu} master ${n.bridge} up`];
-    case "address": return [`addr replace ${key} dev ${n.bridge}`];
-    case "flood": return [`fdb append ${FLOOD_MAC} dev ${n.vxlan} dst ${key}`];
+      return [
+        ...del,
+        ...(m.recreate || !m.exists
+          ? [
+              `link add ${key} type vxlan id ${n.vni} local ${n.localVtep} dev ${n.underlayDev} dstport ${n.dstPort ?? 8472} nolearning proxy`,
+            ]
+          : []),
+        `link set dev ${key} mtu ${n.mtu} master ${n.bridge} up`,
+      ];
+    case "address":
+      return [`addr replace ${key} dev ${n.bridge}`];
+    case "flood":
+      return [`fdb append ${FLOOD_MAC} dev ${n.vxlan} dst ${key}`];
     // A unicast MAC holding several remotes (someone used `append`) is cleared first: replace
     // only rewrites the first remote.
-    case "fdb": return [...(m.clearExtra ? [`fdb del ${key} dev ${n.vxlan}`] : []), `fdb replace ${key} dev ${n.vxlan} dst ${value}`];
-    case "neighbour": return [`neigh replace ${key} lladdr ${value} dev ${n.vxlan} nud permanent`];
-    case "route": return [`route replace ${key}${value ? ` via ${value}` : ""} dev ${n.bridge} proto ${KUMO_ROUTE_PROTO}`];
+    case "fdb":
+      return [...(m.clearExtra ? [`fdb del ${key} dev ${n.vxlan}`] : []), `fdb replace ${key} dev ${n.vxlan} dst ${value}`];
+    case "neighbour":
+      return [`neigh replace ${key} lladdr ${value} dev ${n.vxlan} nud permanent`];
+    case "route":
+      return [`route replace ${key}${value ? ` via ${value}` : ""} dev ${n.bridge} proto ${KUMO_ROUTE_PROTO}`];
   }
 }
 
 /** Batch line for deleting one entry of a network that stays. */
 function removeLine(n: NetworkDataplane, kind: EntryKind, key: string): string {
   switch (kind) {
-    case "address": return `addr del ${key} dev ${n.bridge}`;
-    case "flood": return `fdb del ${FLOOD_MAC} dev ${n.vxlan} dst ${key}`;
-    case "fdb": return `fdb del ${key} dev ${n.vxlan}`;
-    case "neighbour": return `neigh del ${key} dev ${n.vxlan}`;
-    case "route": return `route del ${key} dev ${n.bridge} proto ${KUMO_ROUTE_PROTO}`;
-    default: return `link del dev ${key}`;
+    case "address":
+      return `addr del ${key} dev ${n.bridge}`;
+    case "flood":
+      return `fdb del ${FLOOD_MAC} dev ${n.vxlan} dst ${key}`;
+    case "fdb":
+      return `fdb del ${key} dev ${n.vxlan}`;
+    case "neighbour":
+      return `neigh del ${key} dev ${n.vxlan}`;
+    case "route":
+      return `route del ${key} dev ${n.bridge} proto ${KUMO_ROUTE_PROTO}`;
+    default:
+      return `link del dev ${key}`;
   }
 }
 
 const target = (kind: EntryKind, p: Plan): PlannedLine[] =>
-  kind === "bridge" || kind === "vxlan" || kind === "address" ? p.linkLines
-    : kind === "flood" || kind === "fdb" ? p.bridgeLines : p.ipLines;
+  kind === "bridge" || kind === "vxlan" || kind === "address"
+    ? p.linkLines
+    : kind === "flood" || kind === "fdb"
+      ? p.bridgeLines
+      : p.ipLines;
 
 /** Diffs one desired network against the kernel and appends its lines and report to `plan`. */
 function diffNetwork(n: NetworkDataplane, o: ObservedHost, last: Record<EntryKind, KV> | undefined, plan: Plan): void {
   const want = desiredMaps(n);
   const have = observedMaps(o, n.bridge, n.vxlan);
   const report: NetworkSyncReport = { name: n.name, removed: false, kinds: emptyKinds() };
-  for (const k of ENTRY_KINDS) { report.kinds[k].desired = want[k].size; report.kinds[k].actualBefore = have[k].size; }
+  for (const k of ENTRY_KINDS) {
+    report.kinds[k].desired = want[k].size;
+    report.kinds[k].actualBefore = have[k].size;
+  }
   const br = o.bridges.get(n.bridge);
   const vx = o.vxlans.get(n.vxlan);
   const recreateBridge = br !== undefined && br.mtu < 0;
@@ -137,9 +176,16 @@ function diffNetwork(n: NetworkDataplane, o: ObservedHost, last: Record<EntryKin
   // A new or recreated device starts empty: everything that hung off it must be written again.
   const bridgeFresh = !br || recreateBridge;
   const vxlanFresh = !vx || recreateVxlan;
-  if (bridgeFresh) { have.address.clear(); have.route.clear(); }
+  if (bridgeFresh) {
+    have.address.clear();
+    have.route.clear();
+  }
   if (bridgeFresh && vx) have.vxlan.set(n.vxlan, (have.vxlan.get(n.vxlan) ?? "").replace(/master=\S*/, "master="));
-  if (vxlanFresh) { have.flood.clear(); have.fdb.clear(); have.neighbour.clear(); }
+  if (vxlanFresh) {
+    have.flood.clear();
+    have.fdb.clear();
+    have.neighbour.clear();
+  }
   plan.bridgeAfterIp ||= vxlanFresh;
   // Entries lost because *we* recreate the VXLAN device (its VNI/VTEP changed in desired state)
   // are not drift; entries lost because someone removed or rebuilt it by hand are.
@@ -152,7 +198,8 @@ function diffNetwork(n: NetworkDataplane, o: ObservedHost, last: Record<EntryKin
       const recreate = (kind === "bridge" && recreateBridge) || (kind === "vxlan" && recreateVxlan);
       if (cur === value && !recreate) continue;
       const op = cur === undefined ? "add" : "update";
-      if (op === "add") c.added++; else c.updated++;
+      if (op === "add") c.added++;
+      else c.updated++;
       if (last?.[kind].get(key) === value && !(ourRecreate && dependsOnVxlan(kind))) c.repaired++;
       const lines = writeLines(n, kind, key, value, { exists: cur !== undefined, recreate, clearExtra: cur?.includes(",") ?? false });
       for (const line of lines) target(kind, plan).push({ line, network: n.name, kind, key, op });
@@ -191,7 +238,13 @@ export function diff(desired: HostNetworkState, observed: ObservedHost, lastAppl
       for (const k of ENTRY_KINDS) r.kinds[k].actualBefore = r.kinds[k].removed = have[k].size;
       gone.set(name, r);
     }
-    plan.linkLines.push({ line: `link del dev ${dev}`, network: name, kind: dev.startsWith(VXLAN_PREFIX) ? "vxlan" : "bridge", key: dev, op: "remove" });
+    plan.linkLines.push({
+      line: `link del dev ${dev}`,
+      network: name,
+      kind: dev.startsWith(VXLAN_PREFIX) ? "vxlan" : "bridge",
+      key: dev,
+      op: "remove",
+    });
   }
   plan.reports.push(...gone.values());
   for (const n of desired.networks) {
@@ -202,7 +255,10 @@ export function diff(desired: HostNetworkState, observed: ObservedHost, lastAppl
       const report: NetworkSyncReport = { name: n.name, removed: false, problem, kinds: emptyKinds() };
       const have = observedMaps(observed, n.bridge, n.vxlan);
       const want = desiredMaps(n);
-      for (const k of ENTRY_KINDS) { report.kinds[k].desired = want[k].size; report.kinds[k].actualBefore = have[k].size; }
+      for (const k of ENTRY_KINDS) {
+        report.kinds[k].desired = want[k].size;
+        report.kinds[k].actualBefore = have[k].size;
+      }
       plan.reports.push(report);
       plan.problems.push(`network ${n.name}: ${problem}`);
       continue;

@@ -4,8 +4,13 @@
  * so the diff can never decide to delete something kumo did not make.
  */
 import {
-  ALIAS_PREFIX, BRIDGE_PREFIX, DEFAULT_VXLAN_PORT, FLOOD_MAC, VXLAN_PREFIX,
-  type HostNetworkState, type NetworkDataplane,
+  ALIAS_PREFIX,
+  BRIDGE_PREFIX,
+  DEFAULT_VXLAN_PORT,
+  FLOOD_MAC,
+  VXLAN_PREFIX,
+  type HostNetworkState,
+  type NetworkDataplane,
 } from "./types.js";
 
 /** A kumo bridge as the kernel holds it. */
@@ -51,7 +56,15 @@ export interface ObservedHost {
 
 /** An empty ObservedHost. */
 export function emptyObserved(): ObservedHost {
-  return { links: new Set(), bridges: new Map(), vxlans: new Map(), flood: new Map(), fdb: new Map(), neighbours: new Map(), routes: new Map() };
+  return {
+    links: new Set(),
+    bridges: new Map(),
+    vxlans: new Map(),
+    flood: new Map(),
+    fdb: new Map(),
+    neighbours: new Map(),
+    routes: new Map(),
+  };
 }
 
 /**
@@ -60,7 +73,10 @@ export function emptyObserved(): ObservedHost {
  */
 export function splitJsonValues(text: string): unknown[] {
   const out: unknown[] = [];
-  let depth = 0, start = -1, inString = false, escaped = false;
+  let depth = 0,
+    start = -1,
+    inString = false,
+    escaped = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (inString) {
@@ -70,8 +86,9 @@ export function splitJsonValues(text: string): unknown[] {
       continue;
     }
     if (c === '"') inString = true;
-    else if (c === "[" || c === "{") { if (depth++ === 0) start = i; }
-    else if (c === "]" || c === "}") {
+    else if (c === "[" || c === "{") {
+      if (depth++ === 0) start = i;
+    } else if (c === "]" || c === "}") {
       if (--depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
     }
   }
@@ -80,8 +97,7 @@ export function splitJsonValues(text: string): unknown[] {
 }
 
 type Json = Record<string, unknown>;
-const isOwned = (n: unknown): n is string =>
-  typeof n === "string" && (n.startsWith(BRIDGE_PREFIX) || n.startsWith(VXLAN_PREFIX));
+const isOwned = (n: unknown): n is string => typeof n === "string" && (n.startsWith(BRIDGE_PREFIX) || n.startsWith(VXLAN_PREFIX));
 const arr = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
 const flagsOf = (l: Json): string[] => (Array.isArray(l.flags) ? (l.flags as string[]) : []);
 
@@ -109,7 +125,9 @@ export function readLinks(into: ObservedHost, links: unknown): void {
       into.bridges.set(name, { name, mtu, up, network: alias, addresses });
     } else if (info.info_kind === "vxlan" && name.startsWith(VXLAN_PREFIX)) {
       into.vxlans.set(name, {
-        name, mtu, up,
+        name,
+        mtu,
+        up,
         vni: Number(data.id),
         local: String(data.local ?? data.local6 ?? ""),
         dev: String(data.link ?? ""),
@@ -198,8 +216,16 @@ export function toHostState(o: ObservedHost): HostNetworkState {
   for (const vx of o.vxlans.values()) {
     if (o.bridges.has(BRIDGE_PREFIX + vx.name.slice(VXLAN_PREFIX.length))) continue;
     networks.push({
-      name: vx.name, vni: vx.vni, mtu: vx.mtu, bridge: "", vxlan: vx.name, localVtep: vx.local, underlayDev: vx.dev, dstPort: vx.port,
-      addresses: [], floodPeers: [...(o.flood.get(vx.name) ?? [])],
+      name: vx.name,
+      vni: vx.vni,
+      mtu: vx.mtu,
+      bridge: "",
+      vxlan: vx.name,
+      localVtep: vx.local,
+      underlayDev: vx.dev,
+      dstPort: vx.port,
+      addresses: [],
+      floodPeers: [...(o.flood.get(vx.name) ?? [])],
       fdb: [...(o.fdb.get(vx.name) ?? new Map<string, string>())].map(([mac, dst]) => ({ mac, dst })),
       neighbours: [...(o.neighbours.get(vx.name) ?? new Map<string, string>())].map(([ip, mac]) => ({ ip, mac })),
       routes: [],

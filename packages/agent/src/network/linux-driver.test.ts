@@ -16,9 +16,19 @@ const { bridge, vxlan } = deviceNames(77);
 const PEER_MAC = "02:6b:00:00:07:01";
 
 const net = (over: Partial<NetworkDataplane> = {}): NetworkDataplane => ({
-  name: "amber", vni: 77, mtu: 1450, bridge, vxlan, localVtep: "10.97.0.1", underlayDev: "eth0",
-  addresses: ["10.252.0.1/24"], floodPeers: ["10.97.0.2"], fdb: [{ mac: PEER_MAC, dst: "10.97.0.2" }],
-  neighbours: [{ ip: "10.252.0.21", mac: PEER_MAC }], routes: [{ dst: "10.253.0.0/24", via: "10.252.0.254" }], ...over,
+  name: "amber",
+  vni: 77,
+  mtu: 1450,
+  bridge,
+  vxlan,
+  localVtep: "10.97.0.1",
+  underlayDev: "eth0",
+  addresses: ["10.252.0.1/24"],
+  floodPeers: ["10.97.0.2"],
+  fdb: [{ mac: PEER_MAC, dst: "10.97.0.2" }],
+  neighbours: [{ ip: "10.252.0.21", mac: PEER_MAC }],
+  routes: [{ dst: "10.253.0.0/24", via: "10.252.0.254" }],
+  ...over,
 });
 
 describe("LinuxNetworkDriver on a real kernel", { skip }, () => {
@@ -36,7 +46,11 @@ describe("LinuxNetworkDriver on a real kernel", { skip }, () => {
   after(() => cleanup.run());
 
   it("detects a batch iproute2 aborted mid-way (not just a refused line)", async () => {
-    const r = await runBatch("ip", NS, ["link set dev nosuch up", "link add kvx-5 type vxlan id 5 local 10.97.0.1 dev nosuch dstport 8472", "link set dev lo up"]);
+    const r = await runBatch("ip", NS, [
+      "link set dev nosuch up",
+      "link add kvx-5 type vxlan id 5 local 10.97.0.1 dev nosuch dstport 8472",
+      "link set dev lo up",
+    ]);
     assert.deepEqual([...r.failures.keys()], [0]);
     assert.match(r.aborted ?? "", /nosuch/);
   });
@@ -64,7 +78,10 @@ describe("LinuxNetworkDriver on a real kernel", { skip }, () => {
     let r = await driver.sync({ networks: [net()] });
     assert.deepEqual([r.networks[0]!.kinds.fdb.updated, r.networks[0]!.kinds.fdb.repaired], [1, 1]);
     sh("bridge", "-n", NS, "fdb", "append", PEER_MAC, "dev", vxlan, "dst", "10.97.0.67");
-    const remotes = () => sh("bridge", "-n", NS, "fdb", "show", "dev", vxlan).split("\n").filter((l) => l.startsWith(PEER_MAC));
+    const remotes = () =>
+      sh("bridge", "-n", NS, "fdb", "show", "dev", vxlan)
+        .split("\n")
+        .filter((l) => l.startsWith(PEER_MAC));
     if (remotes().length > 1) {
       // This kernel kept the appended remote: the driver must clear it.
       r = await driver.sync({ networks: [net()] });

@@ -19,8 +19,18 @@ import { IPROUTE_TIMEOUT_MS, nsArgs, runBatch, type BatchResult } from "./batch.
 import { diff, type AppliedState, type PlannedLine } from "./diff.js";
 import { parseObserved, toHostState, type ObservedHost } from "./ip-json.js";
 import {
-  BRIDGE_PREFIX, ENTRY_KINDS, KUMO_ROUTE_PROTO, VXLAN_PREFIX, type EntryKind, type HostNetworkState, type KindSnapshot, type Logger,
-  type NetworkDriver, type NetworkDriverSnapshot, type NetworkSyncReport, type SyncReport,
+  BRIDGE_PREFIX,
+  ENTRY_KINDS,
+  KUMO_ROUTE_PROTO,
+  VXLAN_PREFIX,
+  type EntryKind,
+  type HostNetworkState,
+  type KindSnapshot,
+  type Logger,
+  type NetworkDriver,
+  type NetworkDriverSnapshot,
+  type NetworkSyncReport,
+  type SyncReport,
 } from "./types.js";
 import { validateDesired } from "./validate.js";
 
@@ -92,29 +102,50 @@ export class LinuxNetworkDriver implements NetworkDriver {
         const ipAll: PlannedLine[] = [...plan.linkLines, ...plan.ipLines];
         const steps: ["ip" | "bridge", PlannedLine[]][][] = plan.bridgeAfterIp
           ? [[["ip", ipAll]], [["bridge", plan.bridgeLines]]]
-          : [[["ip", ipAll], ["bridge", plan.bridgeLines]]];
+          : [
+              [
+                ["ip", ipAll],
+                ["bridge", plan.bridgeLines],
+              ],
+            ];
         const gaps = new Map<string, number>();
         const errors: string[] = [...plan.problems];
         let spawns = 2;
         for (const step of steps) {
           const batches = step.filter(([, lines]) => lines.length > 0);
           spawns += batches.length;
-          const results = await Promise.all(batches.map(([tool, lines]) => runBatch(tool, this.netns, lines.map((l) => l.line))));
+          const results = await Promise.all(
+            batches.map(([tool, lines]) =>
+              runBatch(
+                tool,
+                this.netns,
+                lines.map((l) => l.line),
+              ),
+            ),
+          );
           batches.forEach(([, lines], i) => errors.push(...this.account(plan.reports, plan.applied, lines, results[i]!, gaps)));
         }
         const t3 = performance.now();
         this.lastApplied = plan.applied;
         const writes = plan.linkLines.length + plan.ipLines.length + plan.bridgeLines.length;
         const report: SyncReport = {
-          startedAt, durationMs: t3 - started, phasesMs: { observe: t1 - started, diff: t2 - t1, apply: t3 - t2 },
-          networks: plan.reports, writes, spawns,
+          startedAt,
+          durationMs: t3 - started,
+          phasesMs: { observe: t1 - started, diff: t2 - t1, apply: t3 - t2 },
+          networks: plan.reports,
+          writes,
+          spawns,
           driftRepairs: plan.reports.reduce((s, r) => s + ENTRY_KINDS.reduce((t, k) => t + r.kinds[k].repaired, 0), 0),
           failedWrites: errors.length - plan.problems.length,
           // One missing underlay device can refuse thousands of lines: keep the report readable.
           errors: errors.length > MAX_ERRORS ? [...errors.slice(0, MAX_ERRORS), `... and ${errors.length - MAX_ERRORS} more`] : errors,
         };
         this.record(report, gaps);
-        if (report.driftRepairs || errors.length) this.log.warn?.({ netns: this.netns, driftRepairs: report.driftRepairs, errors: report.errors }, "network sync repaired drift or had errors");
+        if (report.driftRepairs || errors.length)
+          this.log.warn?.(
+            { netns: this.netns, driftRepairs: report.driftRepairs, errors: report.errors },
+            "network sync repaired drift or had errors",
+          );
         else if (writes) this.log.info?.({ netns: this.netns, writes, ms: report.durationMs }, "network sync applied changes");
         return report;
       } catch (e) {
@@ -128,7 +159,13 @@ export class LinuxNetworkDriver implements NetworkDriver {
   }
 
   /** Marks refused lines in the reports and drops their entries from the drift baseline. */
-  private account(reports: NetworkSyncReport[], applied: AppliedState, lines: PlannedLine[], result: BatchResult, gaps: Map<string, number>): string[] {
+  private account(
+    reports: NetworkSyncReport[],
+    applied: AppliedState,
+    lines: PlannedLine[],
+    result: BatchResult,
+    gaps: Map<string, number>,
+  ): string[] {
     const errors: string[] = [];
     const failed = new Map(result.failures);
     if (result.aborted) {
@@ -163,8 +200,12 @@ export class LinuxNetworkDriver implements NetworkDriver {
     this.lastSyncEnd = Date.now();
     const networks: NetworkDriverSnapshot["networks"] = {};
     for (const n of r.networks) {
-      if (n.removed) { this.repairsByNetwork.delete(n.name); continue; }
-      const repairs = this.repairsByNetwork.get(n.name) ?? (Object.fromEntries(ENTRY_KINDS.map((k) => [k, 0])) as Record<EntryKind, number>);
+      if (n.removed) {
+        this.repairsByNetwork.delete(n.name);
+        continue;
+      }
+      const repairs =
+        this.repairsByNetwork.get(n.name) ?? (Object.fromEntries(ENTRY_KINDS.map((k) => [k, 0])) as Record<EntryKind, number>);
       this.repairsByNetwork.set(n.name, repairs);
       const kinds = {} as Record<EntryKind, KindSnapshot>;
       for (const k of ENTRY_KINDS) {

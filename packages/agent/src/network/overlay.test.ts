@@ -21,25 +21,44 @@ const P = uniquePrefix();
 const VNI = 4242;
 const { bridge, vxlan } = deviceNames(VNI);
 const hosts = [1, 2].map((i) => ({
-  ns: `${P}-h${i}`, vtep: `192.168.77.${i}`, gw: `10.250.0.${i}`,
+  ns: `${P}-h${i}`,
+  vtep: `192.168.77.${i}`,
+  gw: `10.250.0.${i}`,
   port: { name: `web${i}`, ns: `${P}-p${i}`, mac: `02:6b:00:00:00:1${i}`, ip: `10.250.0.1${i}` },
 }));
 
 /** Desired dataplane of host `i`: everything about the other host's port, nothing about its own. */
 function desired(i: number): NetworkDataplane {
-  const me = hosts[i]!, peer = hosts[1 - i]!;
+  const me = hosts[i]!,
+    peer = hosts[1 - i]!;
   return {
-    name: "blue", vni: VNI, mtu: 1450, bridge, vxlan, localVtep: me.vtep, underlayDev: "eth0",
-    addresses: [`${me.gw}/24`], floodPeers: [peer.vtep],
-    fdb: [{ mac: peer.port.mac, dst: peer.vtep }], neighbours: [{ ip: peer.port.ip, mac: peer.port.mac }],
+    name: "blue",
+    vni: VNI,
+    mtu: 1450,
+    bridge,
+    vxlan,
+    localVtep: me.vtep,
+    underlayDev: "eth0",
+    addresses: [`${me.gw}/24`],
+    floodPeers: [peer.vtep],
+    fdb: [{ mac: peer.port.mac, dst: peer.vtep }],
+    neighbours: [{ ip: peer.port.ip, mac: peer.port.mac }],
   };
 }
 
 function dhcpConfig(i: number): DhcpNetworkConfig {
-  const me = hosts[i]!, peer = hosts[1 - i]!;
+  const me = hosts[i]!,
+    peer = hosts[1 - i]!;
   return {
-    network: "blue", project: "demo", interface: bridge, cidr: "10.250.0.0/24", serverAddress: me.gw, gateway: me.gw, mtu: 1450,
-    hosts: [{ mac: me.port.mac, ip: me.port.ip, name: me.port.name }], dnsRecords: [{ ip: peer.port.ip, name: peer.port.name }],
+    network: "blue",
+    project: "demo",
+    interface: bridge,
+    cidr: "10.250.0.0/24",
+    serverAddress: me.gw,
+    gateway: me.gw,
+    mtu: 1450,
+    hosts: [{ mac: me.port.mac, ip: me.port.ip, name: me.port.name }],
+    dnsRecords: [{ ip: peer.port.ip, name: peer.port.name }],
   };
 }
 
@@ -77,8 +96,10 @@ describe("overlay across two namespace hosts", { skip }, () => {
       await plugPort({ hostNetns: h.ns, portNetns: h.port.ns, bridge, mac: h.port.mac, mtu: 1450, ifName: portIfName(h.port.name) });
       assert.equal(await dhcp[i]!.ensure(dhcpConfig(i)), "started");
       const lease = await runDhcpClient(h.port.ns, { stateDir: join(stateDir, "udhcpc"), timeoutMs: 5000 });
-      assert.deepEqual({ ip: lease.ip, len: lease.prefixLength, router: lease.router, dns: lease.dns, mtu: lease.mtu },
-        { ip: h.port.ip, len: 24, router: h.gw, dns: [h.gw], mtu: 1450 });
+      assert.deepEqual(
+        { ip: lease.ip, len: lease.prefixLength, router: lease.router, dns: lease.dns, mtu: lease.mtu },
+        { ip: h.port.ip, len: 24, router: h.gw, dns: [h.gw], mtu: 1450 },
+      );
       assert.match(sh("ip", "-n", h.port.ns, "-json", "route", "show", "default"), new RegExp(`"gateway":"${h.gw}"`));
     }
     const ping = await portExec(hosts[0]!.port.ns, ["ping", "-c", "3", "-i", "0.2", "-W", "2", hosts[1]!.port.ip]);
@@ -100,7 +121,8 @@ describe("overlay across two namespace hosts", { skip }, () => {
   });
 
   it("repairs an FDB and a neighbour entry deleted by hand, and counts them", async () => {
-    const h = hosts[0]!, peer = hosts[1]!;
+    const h = hosts[0]!,
+      peer = hosts[1]!;
     sh("bridge", "-n", h.ns, "fdb", "del", peer.port.mac, "dev", vxlan);
     sh("ip", "-n", h.ns, "neigh", "del", peer.port.ip, "dev", vxlan);
     const r = await drivers[0]!.sync({ networks: [desired(0)] });
@@ -120,8 +142,10 @@ describe("overlay across two namespace hosts", { skip }, () => {
     // Only the VXLAN device's own ("self") entries are programmed; the bridge keeps learning MACs
     // from whatever traffic is on the wire (IPv6 router solicitations of a new veth), so those
     // entries may come and go between two reads and say nothing about the driver.
-    const programmed = (ns: string) => (JSON.parse(sh("bridge", "-n", ns, "-json", "fdb", "show", "dev", vxlan)) as { flags?: string[] }[])
-      .filter((e) => e.flags?.includes("self"));
+    const programmed = (ns: string) =>
+      (JSON.parse(sh("bridge", "-n", ns, "-json", "fdb", "show", "dev", vxlan)) as { flags?: string[] }[]).filter((e) =>
+        e.flags?.includes("self"),
+      );
     for (const [i, h] of hosts.entries()) {
       const before = programmed(h.ns);
       assert.ok(before.length >= 2, "the flood entry and the peer's port are programmed");
@@ -138,7 +162,10 @@ describe("overlay across two namespace hosts", { skip }, () => {
   it("observes what it programmed and removes a network no longer desired", async () => {
     const seen = (await drivers[1]!.observe()).networks;
     const want = desired(1);
-    assert.deepEqual(seen.map((n) => ({ ...n, routes: undefined })), [{ ...want, dstPort: 8472, routes: undefined }]);
+    assert.deepEqual(
+      seen.map((n) => ({ ...n, routes: undefined })),
+      [{ ...want, dstPort: 8472, routes: undefined }],
+    );
     await unplugPort({ hostNetns: hosts[1]!.ns, portNetns: hosts[1]!.port.ns, ifName: portIfName("web2") });
     const r = await drivers[1]!.sync({ networks: [] });
     assert.equal(r.networks[0]!.removed, true);

@@ -33,7 +33,10 @@ export function portIfName(portId: string): string {
 
 /** Whether the named netns exists (iproute2 keeps a bind mount under /run/netns). */
 export async function netnsExists(name: string): Promise<boolean> {
-  return access(join("/run/netns", name)).then(() => true, () => false);
+  return access(join("/run/netns", name)).then(
+    () => true,
+    () => false,
+  );
 }
 
 const NS_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -59,8 +62,25 @@ export async function plugPort(o: PlugPortOptions): Promise<void> {
   if (!reusable) {
     if (h) await runOk("ip", [...host, "link", "del", "dev", o.ifName]);
     if (p) await runOk("ip", ["-n", o.portNetns, "link", "del", "dev", PORT_DEVICE]);
-    await runOk("ip", [...host, "link", "add", o.ifName, "mtu", String(o.mtu), "type", "veth",
-      "peer", "name", PORT_DEVICE, "address", mac, "mtu", String(o.mtu), "netns", o.portNetns]);
+    await runOk("ip", [
+      ...host,
+      "link",
+      "add",
+      o.ifName,
+      "mtu",
+      String(o.mtu),
+      "type",
+      "veth",
+      "peer",
+      "name",
+      PORT_DEVICE,
+      "address",
+      mac,
+      "mtu",
+      String(o.mtu),
+      "netns",
+      o.portNetns,
+    ]);
   }
   const [hf, pf] = await Promise.all([
     runBatch("ip", o.hostNetns, [`link set dev ${o.ifName} mtu ${o.mtu} master ${o.bridge} up`]),
@@ -147,22 +167,48 @@ export async function runDhcpClient(portNetns: string, opts: DhcpClientOptions =
   await runOk("ip", ["-n", portNetns, "link", "set", "dev", PORT_DEVICE, "up"]);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const tries = Math.max(2, Math.floor(timeoutMs / 1000));
-  const r = await run("ip", ["netns", "exec", portNetns, "env", `KUMO_RESOLV=${join(etc, "resolv.conf")}`,
-    "busybox", "udhcpc", "-i", PORT_DEVICE, "-f", "-q", "-n", "-t", String(tries), "-T", "1", "-O", "mtu", "-s", script],
-  { timeoutMs: timeoutMs + 2000 });
+  const r = await run(
+    "ip",
+    [
+      "netns",
+      "exec",
+      portNetns,
+      "env",
+      `KUMO_RESOLV=${join(etc, "resolv.conf")}`,
+      "busybox",
+      "udhcpc",
+      "-i",
+      PORT_DEVICE,
+      "-f",
+      "-q",
+      "-n",
+      "-t",
+      String(tries),
+      "-T",
+      "1",
+      "-O",
+      "mtu",
+      "-s",
+      script,
+    ],
+    { timeoutMs: timeoutMs + 2000 },
+  );
   const kv = new Map<string, string>();
   for (const line of r.stdout.split("\n")) {
     const m = /^kumo-lease:(\w+)=(.*)$/.exec(line);
     if (m) kv.set(m[1]!, m[2]!.trim());
   }
   const ip = kv.get("ip");
-  if (r.code !== 0 || !ip) throw new Error(`udhcpc in ${portNetns} got no lease (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  if (r.code !== 0 || !ip)
+    throw new Error(`udhcpc in ${portNetns} got no lease (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
   const num = (k: string) => (kv.get(k) ? Number(kv.get(k)) : undefined);
   return {
-    ip, prefixLength: num("mask") ?? 32,
+    ip,
+    prefixLength: num("mask") ?? 32,
     router: kv.get("router")?.split(" ")[0] || undefined,
     dns: (kv.get("dns") ?? "").split(" ").filter(Boolean),
     domain: kv.get("domain") || undefined,
-    mtu: num("mtu"), leaseSeconds: num("lease"),
+    mtu: num("mtu"),
+    leaseSeconds: num("lease"),
   };
 }

@@ -9,7 +9,12 @@ import { randomBytes } from "node:crypto";
 export function skipUnlessRoot(tools: string[]): string | false {
   if (process.getuid?.() !== 0) return "needs root (creates network namespaces)";
   const missing = tools.filter((t) => {
-    try { execFileSync("which", [t], { stdio: "ignore" }); return false; } catch { return true; }
+    try {
+      execFileSync("which", [t], { stdio: "ignore" });
+      return false;
+    } catch {
+      return true;
+    }
   });
   return missing.length ? `needs ${missing.join(", ")} (apt-get install -y iproute2 dnsmasq-base busybox-static iputils-ping)` : false;
 }
@@ -24,18 +29,31 @@ export function sh(cmd: string, ...args: string[]): string {
 
 /** Runs a command, returns its exit status instead of throwing. */
 export function status(cmd: string, ...args: string[]): number {
-  try { execFileSync(cmd, args, { stdio: "ignore", timeout: 15_000 }); return 0; } catch (e) { return (e as { status?: number }).status ?? 1; }
+  try {
+    execFileSync(cmd, args, { stdio: "ignore", timeout: 15_000 });
+    return 0;
+  } catch (e) {
+    return (e as { status?: number }).status ?? 1;
+  }
 }
 
 /** LIFO undo list; run() executes every step even if some throw. */
 export class Cleanup {
   private steps: (() => unknown)[] = [];
   /** Registers an undo step. */
-  add(step: () => unknown): void { this.steps.push(step); }
+  add(step: () => unknown): void {
+    this.steps.push(step);
+  }
   /** Runs all steps newest first; errors are collected and rethrown together at the end. */
   async run(): Promise<void> {
     const errors: unknown[] = [];
-    for (const s of this.steps.reverse()) { try { await s(); } catch (e) { errors.push(e); } }
+    for (const s of this.steps.reverse()) {
+      try {
+        await s();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
     this.steps = [];
     if (errors.length) throw new AggregateError(errors, "cleanup failed");
   }

@@ -78,19 +78,42 @@ function checkNetwork(n: NetworkDataplane, at: string, problems: string[]): Netw
     ...n,
     dstPort: port,
     localVtep: ip(n.localVtep, "localVtep"),
-    addresses: uniq(n.addresses.map((a, i) => normCidr(a) ?? (bad(`addresses[${i}]`, `not a CIDR: ${JSON.stringify(a)}`), a)), (a) => a, "addresses", () => true),
-    floodPeers: uniq(n.floodPeers.map((p, i) => ip(p, `floodPeers[${i}]`)), (p) => p, "floodPeers", () => true),
-    fdb: uniq(n.fdb.map((e, i) => ({ mac: mac(e.mac, `fdb[${i}].mac`), dst: ip(e.dst, `fdb[${i}].dst`) })),
-      (e) => e.mac, "fdb", (a, b) => a.dst === b.dst),
-    neighbours: uniq(n.neighbours.map((e, i) => ({ ip: ip(e.ip, `neighbours[${i}].ip`), mac: mac(e.mac, `neighbours[${i}].mac`) })),
-      (e) => e.ip, "neighbours", (a, b) => a.mac === b.mac),
-    routes: uniq((n.routes ?? []).map((r, i) => {
-      // IPv4 only: the driver reads routes back with `ip route show` (inet), so an IPv6 route would
-      // never be seen and would be rewritten on every sync.
-      const dst = normRouteDst(r.dst) ?? (bad(`routes[${i}].dst`, `not a destination: ${JSON.stringify(r.dst)}`), r.dst);
-      if (dst.includes(":") || (r.via ?? "").includes(":")) bad(`routes[${i}]`, "IPv4 routes only");
-      return r.via === undefined ? { dst } : { dst, via: ip(r.via, `routes[${i}].via`) };
-    }), (r) => r.dst, "routes", (a, b) => a.via === b.via),
+    addresses: uniq(
+      n.addresses.map((a, i) => normCidr(a) ?? (bad(`addresses[${i}]`, `not a CIDR: ${JSON.stringify(a)}`), a)),
+      (a) => a,
+      "addresses",
+      () => true,
+    ),
+    floodPeers: uniq(
+      n.floodPeers.map((p, i) => ip(p, `floodPeers[${i}]`)),
+      (p) => p,
+      "floodPeers",
+      () => true,
+    ),
+    fdb: uniq(
+      n.fdb.map((e, i) => ({ mac: mac(e.mac, `fdb[${i}].mac`), dst: ip(e.dst, `fdb[${i}].dst`) })),
+      (e) => e.mac,
+      "fdb",
+      (a, b) => a.dst === b.dst,
+    ),
+    neighbours: uniq(
+      n.neighbours.map((e, i) => ({ ip: ip(e.ip, `neighbours[${i}].ip`), mac: mac(e.mac, `neighbours[${i}].mac`) })),
+      (e) => e.ip,
+      "neighbours",
+      (a, b) => a.mac === b.mac,
+    ),
+    routes: uniq(
+      (n.routes ?? []).map((r, i) => {
+        // IPv4 only: the driver reads routes back with `ip route show` (inet), so an IPv6 route would
+        // never be seen and would be rewritten on every sync.
+        const dst = normRouteDst(r.dst) ?? (bad(`routes[${i}].dst`, `not a destination: ${JSON.stringify(r.dst)}`), r.dst);
+        if (dst.includes(":") || (r.via ?? "").includes(":")) bad(`routes[${i}]`, "IPv4 routes only");
+        return r.via === undefined ? { dst } : { dst, via: ip(r.via, `routes[${i}].via`) };
+      }),
+      (r) => r.dst,
+      "routes",
+      (a, b) => a.via === b.via,
+    ),
   };
 }
 

@@ -30,9 +30,16 @@ async function containers(rootfs: string, n: number, runtime: OciRuntimeName): P
   const bundle = join(tmp, "bundle");
   const spec = (id: string): ContainerRuntimeSpec => ({ id, kind: "container", rootfs, memoryMiB: 64, command: ["sleep", "1000"] });
   await mkdir(bundle, { recursive: true });
-  await writeFile(join(bundle, "config.json"), JSON.stringify(buildOciConfig(spec("plain"), {
-    rootPath: rootfs, readonly: true, cgroupsPath: `/${cgroupParent}/plain`,
-  })));
+  await writeFile(
+    join(bundle, "config.json"),
+    JSON.stringify(
+      buildOciConfig(spec("plain"), {
+        rootPath: rootfs,
+        readonly: true,
+        cgroupsPath: `/${cgroupParent}/plain`,
+      }),
+    ),
+  );
   const viaDriver: number[] = [];
   const viaPlain: number[] = [];
   const steps: Record<string, number[]> = {};
@@ -59,7 +66,9 @@ async function containers(rootfs: string, n: number, runtime: OciRuntimeName): P
     await rm(tmp, { recursive: true, force: true });
   }
   const stepP50 = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, summarize(v).p50]));
-  console.log(JSON.stringify({ runtime, driverEnsureMs: summarize(viaDriver), plainCreateStartMs: summarize(viaPlain), driverStepP50Ms: stepP50 }));
+  console.log(
+    JSON.stringify({ runtime, driverEnsureMs: summarize(viaDriver), plainCreateStartMs: summarize(viaPlain), driverStepP50Ms: stepP50 }),
+  );
 }
 
 async function vms(imageDir: string, n: number, kernel: string): Promise<void> {
@@ -71,8 +80,13 @@ async function vms(imageDir: string, n: number, kernel: string): Promise<void> {
     for (let i = 0; i < n; i++) {
       const t = performance.now();
       await driver.ensure({
-        id: "m", kind: "vm", vcpus: 1, memoryMiB: 256, accel: "tcg",
-        kernel: join(imageDir, kernel), initrd: join(imageDir, "initramfs.cpio.gz"),
+        id: "m",
+        kind: "vm",
+        vcpus: 1,
+        memoryMiB: 256,
+        accel: "tcg",
+        kernel: join(imageDir, kernel),
+        initrd: join(imageDir, "initramfs.cpio.gz"),
       });
       ensureMs.push(performance.now() - t);
       const ok = await waitFor(async () => (await driver.logs("m")).includes("kumo-vm: init"), 60_000, 20);
@@ -96,4 +110,3 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()
     process.exitCode = 2;
   }
 }
-

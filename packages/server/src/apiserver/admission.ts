@@ -51,20 +51,34 @@ export class Admission {
 
   /** Creates through the store, running the kind's hooks; a failed create rolls back what they claimed. */
   create<K extends KindDefinition, T extends ObjectOf<K> = ObjectOf<K>>(
-    kind: K, namespace: string | undefined, input: T, ctx: WriteContext, operation?: "Update" | "Apply",
+    kind: K,
+    namespace: string | undefined,
+    input: T,
+    ctx: WriteContext,
+    operation?: "Update" | "Apply",
   ): Promise<ObjectOf<K>>;
   create(
-    kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext, operation?: "Update" | "Apply",
+    kind: KindDefinition,
+    namespace: string | undefined,
+    input: KObject,
+    ctx: WriteContext,
+    operation?: "Update" | "Apply",
   ): Promise<KObject>;
   async create(
-    kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext, operation: "Update" | "Apply" = "Update",
+    kind: KindDefinition,
+    namespace: string | undefined,
+    input: KObject,
+    ctx: WriteContext,
+    operation: "Update" | "Apply" = "Update",
   ): Promise<KObject> {
     const obj = structuredClone(input);
     obj.metadata = obj.metadata ?? {};
     const req: CreateRequest = { kind, namespace, obj, uid: crypto.randomUUID(), ctx };
     const hooks = this.for(kind);
     const rollbacks: Rollback[] = [];
-    const rollback = async () => { for (const r of rollbacks.reverse()) await r().catch(() => undefined); };
+    const rollback = async () => {
+      for (const r of rollbacks.reverse()) await r().catch(() => undefined);
+    };
     let created: KObject;
     try {
       for (const h of hooks) {

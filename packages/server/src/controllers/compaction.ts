@@ -24,7 +24,8 @@ export class Compactor {
     private keepFrom: number,
   ) {
     this.loop = new Controller({
-      name: "compaction", log,
+      name: "compaction",
+      log,
       sources: [periodicSource("every", everyMs, TICK, { atStart: false })],
       reconciler: () => this.compact(),
       debug: () => ({ everyMs, compactedTo: this.compactedTo, nextTarget: this.keepFrom }),

@@ -11,7 +11,13 @@
  * `sweep` queues every dependent whose owner the informer does not know.
  */
 import {
-  type KindDefinition, type KindRegistry, type KObject, type OwnerReference, ORPHAN_FINALIZER, isNotFound, parseApiVersion,
+  type KindDefinition,
+  type KindRegistry,
+  type KObject,
+  type OwnerReference,
+  ORPHAN_FINALIZER,
+  isNotFound,
+  parseApiVersion,
 } from "@kumo/api";
 import { Controller, type Enqueue, periodicSource } from "@kumo/runtime";
 import type { Logger } from "pino";
@@ -55,11 +61,16 @@ export class GarbageCollector {
     const followed = kinds.all().filter((k) => k.kind !== "Event");
     this.informer = new LocalInformer("objects", store, cache, followed, (c, enqueue) => this.onChange(c, enqueue));
     this.loop = new Controller({
-      name: "gc", log, workers: 4,
+      name: "gc",
+      log,
+      workers: 4,
       sources: [this.informer, periodicSource("sweep", sweepMs, SWEEP)],
       reconciler: (_ctx, key) => this.reconcile(key),
       debug: () => ({
-        deletedTotal: this.deletedTotal, orphanedTotal: this.orphanedTotal, lastSweep: this.lastSweep, owners: this.dependents.size,
+        deletedTotal: this.deletedTotal,
+        orphanedTotal: this.orphanedTotal,
+        lastSweep: this.lastSweep,
+        owners: this.dependents.size,
       }),
     });
   }
@@ -74,7 +85,10 @@ export class GarbageCollector {
       return;
     }
     this.byUid.set(obj.metadata.uid!, key);
-    this.index(key, (obj.metadata.ownerReferences ?? []).map((r) => r.uid));
+    this.index(
+      key,
+      (obj.metadata.ownerReferences ?? []).map((r) => r.uid),
+    );
     if (obj.metadata.deletionTimestamp && (obj.metadata.finalizers ?? []).includes(ORPHAN_FINALIZER)) enqueue(`orphan:${key}`);
   }
 
@@ -165,7 +179,14 @@ export class GarbageCollector {
       this.log.info({ kind: ref.kind.kind, namespace: ref.namespace, name: ref.name, owners }, "garbage collected dependent");
       return;
     }
-    if (await this.detach(ref, dep.metadata.uid!, detach.map((r) => r.uid))) this.orphanedTotal++;
+    if (
+      await this.detach(
+        ref,
+        dep.metadata.uid!,
+        detach.map((r) => r.uid),
+      )
+    )
+      this.orphanedTotal++;
   }
 
   /** Detaches every dependent of a terminating owner that asked for it (read from the store: a dependent the
@@ -182,23 +203,31 @@ export class GarbageCollector {
         if (await this.detach(dep, o.metadata.uid!, [uid])) this.orphanedTotal++;
       }
     }
-    await this.store.guaranteedUpdate(ref.kind, ref.namespace, ref.name, GC, (cur) => {
-      if (cur.metadata.uid !== uid) return cur;
-      cur.metadata.finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== ORPHAN_FINALIZER);
-      return cur;
-    }).catch((e) => { if (!isNotFound(e)) throw e; });
+    await this.store
+      .guaranteedUpdate(ref.kind, ref.namespace, ref.name, GC, (cur) => {
+        if (cur.metadata.uid !== uid) return cur;
+        cur.metadata.finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== ORPHAN_FINALIZER);
+        return cur;
+      })
+      .catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
   }
 
   /** Removes references to `ownerUids` from one object; false when it is gone or was re-created. */
   private async detach(r: Ref, uid: string, ownerUids: string[]): Promise<boolean> {
     let done = false;
-    await this.store.guaranteedUpdate(r.kind, r.namespace, r.name, GC, (cur) => {
-      done = cur.metadata.uid === uid && !!cur.metadata.ownerReferences?.some((o) => ownerUids.includes(o.uid));
-      if (!done) return cur;
-      cur.metadata.ownerReferences = (cur.metadata.ownerReferences ?? []).filter((o) => !ownerUids.includes(o.uid));
-      if (!cur.metadata.ownerReferences.length) delete cur.metadata.ownerReferences;
-      return cur;
-    }).catch((e) => { if (!isNotFound(e)) throw e; });
+    await this.store
+      .guaranteedUpdate(r.kind, r.namespace, r.name, GC, (cur) => {
+        done = cur.metadata.uid === uid && !!cur.metadata.ownerReferences?.some((o) => ownerUids.includes(o.uid));
+        if (!done) return cur;
+        cur.metadata.ownerReferences = (cur.metadata.ownerReferences ?? []).filter((o) => !ownerUids.includes(o.uid));
+        if (!cur.metadata.ownerReferences.length) delete cur.metadata.ownerReferences;
+        return cur;
+      })
+      .catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
     return done;
   }
 

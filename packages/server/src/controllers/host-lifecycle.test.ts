@@ -12,7 +12,11 @@ after(async () => {
 });
 
 const HOSTS = "/apis/infra.kumo.dev/v1/hosts";
-const beat = () => s.call("PATCH", `${HOSTS}/hb1/status?fieldManager=kumo-agent`, { body: { status: { lastHeartbeatTime: new Date().toISOString() } }, contentType: "application/merge-patch+json" });
+const beat = () =>
+  s.call("PATCH", `${HOSTS}/hb1/status?fieldManager=kumo-agent`, {
+    body: { status: { lastHeartbeatTime: new Date().toISOString() } },
+    contentType: "application/merge-patch+json",
+  });
 const ready = async () => (await s.call("GET", `${HOSTS}/hb1`)).body.status?.conditions?.find((c: any) => c.type === "Ready")?.status;
 
 async function until(pred: () => Promise<boolean>, ms: number) {

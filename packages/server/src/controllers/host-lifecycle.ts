@@ -45,8 +45,10 @@ export class HostLifecycleController {
       enqueue(obj.metadata.name!);
     }));
     new Gauge({
-      name: "kumo_host_heartbeat_age_seconds", help: "Seconds since each host's agent last beat, as the server sees it",
-      labelNames: ["host"], registers: [registry],
+      name: "kumo_host_heartbeat_age_seconds",
+      help: "Seconds since each host's agent last beat, as the server sees it",
+      labelNames: ["host"],
+      registers: [registry],
       collect() {
         // Read at scrape time from the cache: always current, and a deleted host's series goes with it.
         this.reset();
@@ -58,13 +60,20 @@ export class HostLifecycleController {
       },
     });
     this.transitions = new Counter({
-      name: "kumo_host_ready_transitions_total", help: "Host readiness changes by new state", labelNames: ["ready"], registers: [registry],
+      name: "kumo_host_ready_transitions_total",
+      help: "Host readiness changes by new state",
+      labelNames: ["ready"],
+      registers: [registry],
     });
     this.transitions.labels("True").inc(0);
     this.transitions.labels("False").inc(0);
     this.loop = new Controller({
-      name: "host-lifecycle", log, workers: 64, sources: [informer],
-      reconciler: (_ctx, name) => this.reconcile(name), debug: () => this.debug(),
+      name: "host-lifecycle",
+      log,
+      workers: 64,
+      sources: [informer],
+      reconciler: (_ctx, name) => this.reconcile(name),
+      debug: () => this.debug(),
     });
   }
 
@@ -83,9 +92,11 @@ export class HostLifecycleController {
     const cond: Condition = fresh
       ? { type: "Ready", status: "True", reason: "AgentHeartbeating", message: "the host agent is sending heartbeats" }
       : {
-        type: "Ready", status: "False", reason: "HeartbeatMissed",
-        message: `no heartbeat from the host agent for ${Math.round(age)}s (grace ${this.graceMs / 1000}s)`,
-      };
+          type: "Ready",
+          status: "False",
+          reason: "HeartbeatMissed",
+          message: `no heartbeat from the host agent for ${Math.round(age)}s (grace ${this.graceMs / 1000}s)`,
+        };
     let updated: Host;
     try {
       updated = await this.store.guaranteedUpdate(HostKind, undefined, name, CTX, (cur) => {

@@ -57,12 +57,22 @@ export class NamespaceController {
   private readonly waiting = new Map<string, Waiting>();
   finalizedTotal = 0;
 
-  constructor(private readonly store: ObjectStore, private readonly kinds: KindRegistry, cache: WatchCache, private readonly log: Logger) {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly kinds: KindRegistry,
+    cache: WatchCache,
+    private readonly log: Logger,
+  ) {
     const informer = new LocalInformer("namespaces", store, cache, [NamespaceKind], ({ obj }, enqueue) => {
       if (terminating(obj)) enqueue(obj.metadata.name!);
     });
     this.loop = new Controller({
-      name: "namespace", log, workers: 4, sources: [informer], reconciler: (_ctx, name) => this.reconcile(name), debug: () => this.debug(),
+      name: "namespace",
+      log,
+      workers: 4,
+      sources: [informer],
+      reconciler: (_ctx, name) => this.reconcile(name),
+      debug: () => this.debug(),
     });
   }
 
@@ -91,14 +101,20 @@ export class NamespaceController {
           if (heldBy.length < 10) heldBy.push(`${k.kind} ${o.metadata.name} (finalizers: ${(o.metadata.finalizers ?? []).join(", ")})`);
           continue;
         }
-        await this.store.delete(k, name, o.metadata.name!, CTX).catch((e) => { if (!isNotFound(e)) throw e; });
+        await this.store.delete(k, name, o.metadata.name!, CTX).catch((e) => {
+          if (!isNotFound(e)) throw e;
+        });
       }
     }
     if (Object.keys(remaining).length === 0) {
-      await this.store.guaranteedUpdate(NamespaceKind, undefined, name, CTX, (cur) => {
-        cur.metadata.finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== NAMESPACE_FINALIZER);
-        return cur;
-      }).catch((e) => { if (!isNotFound(e)) throw e; });
+      await this.store
+        .guaranteedUpdate(NamespaceKind, undefined, name, CTX, (cur) => {
+          cur.metadata.finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== NAMESPACE_FINALIZER);
+          return cur;
+        })
+        .catch((e) => {
+          if (!isNotFound(e)) throw e;
+        });
       this.waiting.delete(name);
       this.finalizedTotal++;
       this.log.info({ namespace: name }, "namespace emptied and removed");

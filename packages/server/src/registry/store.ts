@@ -4,8 +4,18 @@
  * write-pipeline.ts, and what it did is handed on as a WriteRecord (history, metrics, events).
  */
 import {
-  type ErrorTarget, type KindDefinition, type KindRegistry, type KObject, type KList, type ObjectOf,
-  alreadyExists, forbidden, notFound, staleConflict, typedConflict, NamespaceKind,
+  type ErrorTarget,
+  type KindDefinition,
+  type KindRegistry,
+  type KObject,
+  type KList,
+  type ObjectOf,
+  alreadyExists,
+  forbidden,
+  notFound,
+  staleConflict,
+  typedConflict,
+  NamespaceKind,
 } from "@kumo/api";
 import { KeyedLock } from "@kumo/runtime";
 import type { Backend, KeyValue } from "../storage/backend.js";
@@ -51,7 +61,11 @@ export class ObjectStore {
   onConflict?: ConflictListener;
 
   /** `recorder` (the write history) gets every write before it commits (to add its entry) and after. */
-  constructor(readonly backend: Backend, readonly kinds: KindRegistry, private readonly recorder: WriteRecorder) {}
+  constructor(
+    readonly backend: Backend,
+    readonly kinds: KindRegistry,
+    private readonly recorder: WriteRecorder,
+  ) {}
 
   /** Reads one object; 404 when absent. */
   get<K extends KindDefinition>(kind: K, namespace: string | undefined, name: string): Promise<ObjectOf<K>>;
@@ -69,15 +83,28 @@ export class ObjectStore {
 
   /** Creates an object (POST, or server-side apply of an absent object). */
   create<K extends KindDefinition, T extends ObjectOf<K> = ObjectOf<K>>(
-    kind: K, namespace: string | undefined, input: T, ctx: WriteContext, operation?: "Update" | "Apply", opts?: { uid?: string },
+    kind: K,
+    namespace: string | undefined,
+    input: T,
+    ctx: WriteContext,
+    operation?: "Update" | "Apply",
+    opts?: { uid?: string },
   ): Promise<ObjectOf<K>>;
   create(
-    kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext,
-    operation?: "Update" | "Apply", opts?: { uid?: string },
+    kind: KindDefinition,
+    namespace: string | undefined,
+    input: KObject,
+    ctx: WriteContext,
+    operation?: "Update" | "Apply",
+    opts?: { uid?: string },
   ): Promise<KObject>;
   async create(
-    kind: KindDefinition, namespace: string | undefined, input: KObject, ctx: WriteContext,
-    operation: "Update" | "Apply" = "Update", opts: { uid?: string } = {},
+    kind: KindDefinition,
+    namespace: string | undefined,
+    input: KObject,
+    ctx: WriteContext,
+    operation: "Update" | "Apply" = "Update",
+    opts: { uid?: string } = {},
   ): Promise<KObject> {
     const req = { kind, namespace, input, ctx, operation, uid: opts.uid };
     const { obj, changes } = await prepareCreate(req, (ns) => this.checkNamespaceOpen(ns));
@@ -98,16 +125,28 @@ export class ObjectStore {
    * next version (or throws). Retries on lost compare-and-swap unless `expectRV` pins a version (then 409).
    */
   guaranteedUpdate<K extends KindDefinition>(
-    kind: K, namespace: string | undefined, name: string, ctx: WriteContext,
-    mutate: (cur: ObjectOf<K>) => ObjectOf<K> | Promise<ObjectOf<K>>, opts?: GuaranteedUpdateOptions<ObjectOf<K>>,
+    kind: K,
+    namespace: string | undefined,
+    name: string,
+    ctx: WriteContext,
+    mutate: (cur: ObjectOf<K>) => ObjectOf<K> | Promise<ObjectOf<K>>,
+    opts?: GuaranteedUpdateOptions<ObjectOf<K>>,
   ): Promise<ObjectOf<K>>;
   guaranteedUpdate(
-    kind: KindDefinition, namespace: string | undefined, name: string, ctx: WriteContext,
-    mutate: (cur: KObject) => KObject | Promise<KObject>, opts?: GuaranteedUpdateOptions,
+    kind: KindDefinition,
+    namespace: string | undefined,
+    name: string,
+    ctx: WriteContext,
+    mutate: (cur: KObject) => KObject | Promise<KObject>,
+    opts?: GuaranteedUpdateOptions,
   ): Promise<KObject>;
   async guaranteedUpdate(
-    kind: KindDefinition, namespace: string | undefined, name: string, ctx: WriteContext,
-    mutate: (cur: KObject) => KObject | Promise<KObject>, opts: GuaranteedUpdateOptions = {},
+    kind: KindDefinition,
+    namespace: string | undefined,
+    name: string,
+    ctx: WriteContext,
+    mutate: (cur: KObject) => KObject | Promise<KObject>,
+    opts: GuaranteedUpdateOptions = {},
   ): Promise<KObject> {
     const key = objectKey(kind, namespace, name);
     const t = targetOf(kind, name);
@@ -149,10 +188,18 @@ export class ObjectStore {
 
   /** Deletes an object; with finalizers it only gets a deletionTimestamp. Returns the (last) object and whether it is gone. */
   delete<K extends KindDefinition>(
-    kind: K, namespace: string | undefined, name: string, ctx: WriteContext, pre?: Preconditions,
+    kind: K,
+    namespace: string | undefined,
+    name: string,
+    ctx: WriteContext,
+    pre?: Preconditions,
   ): Promise<{ obj: ObjectOf<K>; gone: boolean }>;
   async delete(
-    kind: KindDefinition, namespace: string | undefined, name: string, ctx: WriteContext, pre: Preconditions = {},
+    kind: KindDefinition,
+    namespace: string | undefined,
+    name: string,
+    ctx: WriteContext,
+    pre: Preconditions = {},
   ): Promise<{ obj: KObject; gone: boolean }> {
     const key = objectKey(kind, namespace, name);
     const t = targetOf(kind, name);
@@ -188,7 +235,10 @@ export class ObjectStore {
    * compare-and-swap race; after MAX_RETRIES lost races the writer gets a 409 saying so.
    */
   private retried<T>(
-    key: string, gaveUp: string, t: ErrorTarget, attempt: (kv: KeyValue | undefined) => Promise<T | typeof LOST>,
+    key: string,
+    gaveUp: string,
+    t: ErrorTarget,
+    attempt: (kv: KeyValue | undefined) => Promise<T | typeof LOST>,
   ): Promise<T> {
     return this.lock.run(key, async () => {
       for (let i = 0; i < MAX_RETRIES; i++) {
@@ -205,9 +255,8 @@ export class ObjectStore {
    */
   private async put(key: string, w: WriteRecord, value: string, modRevision?: number): Promise<number | typeof LOST> {
     const opts = { attach: this.recorder.attachment(w) };
-    const res = modRevision === undefined
-      ? await this.backend.create(key, value, opts)
-      : await this.backend.update(key, value, modRevision, opts);
+    const res =
+      modRevision === undefined ? await this.backend.create(key, value, opts) : await this.backend.update(key, value, modRevision, opts);
     return res.ok ? res.revision : LOST;
   }
 

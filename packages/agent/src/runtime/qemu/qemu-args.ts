@@ -19,17 +19,29 @@ export const BASE_CMDLINE = "console=ttyS0 panic=-1";
 /** argv (without the binary) for a daemonized QEMU. */
 export function buildQemuArgs(spec: VmRuntimeSpec, paths: VmPaths, accel: Acceleration, kvmCpu = "host"): string[] {
   const a: string[] = [
-    "-name", `kumo-${spec.id},process=kumo-${spec.id}`,
-    "-machine", "pc",
-    "-accel", accel,
+    "-name",
+    `kumo-${spec.id},process=kumo-${spec.id}`,
+    "-machine",
+    "pc",
+    "-accel",
+    accel,
     // KVM: the host CPU by default. TCG: QEMU's default model (emulating "max" costs more).
     ...(accel === "kvm" ? ["-cpu", kvmCpu] : []),
-    "-m", String(spec.memoryMiB),
-    "-smp", String(Math.max(1, spec.vcpus)),
-    "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-    "-chardev", `file,id=ser0,path=${paths.serialLog},append=on`,
-    "-serial", "chardev:ser0",
-    "-qmp", `unix:${paths.qmpSocket},server=on,wait=off`,
+    "-m",
+    String(spec.memoryMiB),
+    "-smp",
+    String(Math.max(1, spec.vcpus)),
+    "-nodefaults",
+    "-no-user-config",
+    "-display",
+    "none",
+    "-no-reboot",
+    "-chardev",
+    `file,id=ser0,path=${paths.serialLog},append=on`,
+    "-serial",
+    "chardev:ser0",
+    "-qmp",
+    `unix:${paths.qmpSocket},server=on,wait=off`,
   ];
   if (spec.kernel) {
     const extra = [spec.hostname ? `kumo.hostname=${spec.hostname}` : "", spec.cmdline ?? ""].filter(Boolean);

@@ -35,12 +35,18 @@ describe("QemuDriver (real qemu)", { skip }, () => {
     ids.add(id);
     return {
       // vmlinux (PVH entry) boots ~2x faster under TCG than the bzImage (vmlinuz: measure-start.ts).
-      id, kind: "vm", vcpus: 1, memoryMiB: 256, kernel: join(img, "vmlinux"), initrd: join(img, "initramfs.cpio.gz"),
-      netns, nics: [{ bridge: "br0", mac: "52:54:00:6b:75:01", tapName: `tap-${id}` }], ...over,
+      id,
+      kind: "vm",
+      vcpus: 1,
+      memoryMiB: 256,
+      kernel: join(img, "vmlinux"),
+      initrd: join(img, "initramfs.cpio.gz"),
+      netns,
+      nics: [{ bridge: "br0", mac: "52:54:00:6b:75:01", tapName: `tap-${id}` }],
+      ...over,
     };
   };
-  const logHas = (d: QemuDriver, id: string, text: string, ms: number) =>
-    waitFor(async () => (await d.logs(id)).includes(text), ms, 50);
+  const logHas = (d: QemuDriver, id: string, text: string, ms: number) => waitFor(async () => (await d.logs(id)).includes(text), ms, 50);
 
   before(async () => {
     tmp = await mkdtemp(join(tmpdir(), "kumo-qemu-test-"));
@@ -72,7 +78,9 @@ describe("QemuDriver (real qemu)", { skip }, () => {
     assert.ok(await logHas(d, "tiny", "kumo-vm: init", 20_000), "init marker on the serial console");
     const initMs = Math.round(performance.now() - t0);
     assert.ok(await logHas(d, "tiny", "kumo-vm: eth0 up", 10_000), "virtio-net loaded, eth0 up");
-    console.log(`# vm: ensure ${s.timings.total} ms, init marker after ${initMs} ms, eth0 up after ${Math.round(performance.now() - t0)} ms`);
+    console.log(
+      `# vm: ensure ${s.timings.total} ms, init marker after ${initMs} ms, eth0 up after ${Math.round(performance.now() - t0)} ms`,
+    );
     assert.equal((await d.qmp<{ status: string }>("tiny", "query-status")).status, "running");
 
     const fresh = driver();

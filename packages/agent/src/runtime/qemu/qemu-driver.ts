@@ -6,9 +6,15 @@ import { KeyedLock } from "@kumo/runtime";
 import { pidAlive, run } from "@kumo/runtime/proc";
 import { StepTimer, readJson, tailFile, waitFor } from "../support.js";
 import {
-  assertInstanceId, shouldRestart,
-  type Acceleration, type InstanceRuntimeSpec, type InstanceRuntimeStatus, type LogOptions, type RuntimeDriver,
-  type StepTimings, type VmRuntimeSpec,
+  assertInstanceId,
+  shouldRestart,
+  type Acceleration,
+  type InstanceRuntimeSpec,
+  type InstanceRuntimeStatus,
+  type LogOptions,
+  type RuntimeDriver,
+  type StepTimings,
+  type VmRuntimeSpec,
 } from "../types.js";
 import { AccelChooser } from "./accel.js";
 import { buildQemuArgs, type VmPaths } from "./qemu-args.js";
@@ -68,8 +74,12 @@ export class QemuDriver implements RuntimeDriver {
   paths(id: string): VmPaths {
     const dir = join(this.vmsDir, id);
     const p = {
-      dir, pidFile: join(dir, "qemu.pid"), qmpSocket: join(dir, "qmp.sock"), serialLog: join(dir, "serial.log"),
-      qemuLog: join(dir, "qemu.log"), metaFile: join(dir, "meta.json"),
+      dir,
+      pidFile: join(dir, "qemu.pid"),
+      qmpSocket: join(dir, "qmp.sock"),
+      serialLog: join(dir, "serial.log"),
+      qemuLog: join(dir, "qemu.log"),
+      metaFile: join(dir, "meta.json"),
     };
     // sun_path holds 108 bytes: fail clearly instead of QEMU's "path too long".
     if (Buffer.byteLength(p.qmpSocket) > 107) throw new Error(`QMP socket path too long: ${p.qmpSocket}`);
@@ -104,7 +114,13 @@ export class QemuDriver implements RuntimeDriver {
     await mkdir(p.dir, { recursive: true });
     await Promise.all([rm(p.qmpSocket, { force: true }), rm(p.pidFile, { force: true })]);
     const meta: VmMeta = {
-      spec, pid: null, startedAt: null, acceleration: null, accelerationReason: "", timings: {}, restartCount,
+      spec,
+      pid: null,
+      startedAt: null,
+      acceleration: null,
+      accelerationReason: "",
+      timings: {},
+      restartCount,
       stoppedByRequest: false,
     };
     await writeFile(p.metaFile, JSON.stringify(meta));
@@ -244,8 +260,14 @@ export class QemuDriver implements RuntimeDriver {
 
   private async toStatus(id: string, meta: VmMeta, knownAlive?: boolean): Promise<InstanceRuntimeStatus> {
     const base = {
-      id, kind: "vm" as const, exitCode: null, startedAt: meta.startedAt, restartCount: meta.restartCount,
-      timings: meta.timings, acceleration: meta.acceleration ?? undefined, accelerationReason: meta.accelerationReason || undefined,
+      id,
+      kind: "vm" as const,
+      exitCode: null,
+      startedAt: meta.startedAt,
+      restartCount: meta.restartCount,
+      timings: meta.timings,
+      acceleration: meta.acceleration ?? undefined,
+      accelerationReason: meta.accelerationReason || undefined,
     };
     const alive = knownAlive ?? (await this.alive(id, meta));
     if (alive) {

@@ -14,12 +14,20 @@ export async function isOurQemu(pid: number, p: VmPaths): Promise<boolean> {
 /** True once the serial log grows within timeoutMs; false on silence or when QEMU dies first. */
 export async function consoleOutputWithin(log: string, pid: number, timeoutMs: number): Promise<boolean> {
   // The log is opened with append=on, so compare with its size at launch.
-  const size = () => stat(log).then((s) => s.size, () => 0);
+  const size = () =>
+    stat(log).then(
+      (s) => s.size,
+      () => 0,
+    );
   const before = await size();
-  const seen = await waitFor(async () => {
-    if ((await size()) > before) return "output";
-    return (await pidAlive(pid)) ? undefined : "died";
-  }, timeoutMs, 50);
+  const seen = await waitFor(
+    async () => {
+      if ((await size()) > before) return "output";
+      return (await pidAlive(pid)) ? undefined : "died";
+    },
+    timeoutMs,
+    50,
+  );
   return seen === "output";
 }
 

@@ -30,15 +30,7 @@ export class OciCli {
     // but works in a private mount namespace without the cgroup2 mount, so wrap every call.
     if (runtime === "crun" && existsSync("/sys/fs/cgroup/unified/cgroup.controllers")) {
       this.argv0 = "unshare";
-      this.prefix = [
-        "-m",
-        "sh",
-        "-c",
-        'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"',
-        binary,
-        "--root",
-        root,
-      ];
+      this.prefix = ["-m", "sh", "-c", 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"', binary, "--root", root];
     } else {
       this.argv0 = binary;
       this.prefix = ["--root", root];

@@ -58,11 +58,13 @@ for (const runtime of ["runc", "crun"] as const) {
     });
 
     it("starts in the given netns with stdout in the log and cgroup limits applied", async () => {
-      const s = await driver.ensure(spec("web", {
-        command: ["sh", "-c", "echo hello-stdout; echo hello-stderr >&2; exec sleep 1000"],
-        cpuMillicores: 500,
-        pidsLimit: 64,
-      }));
+      const s = await driver.ensure(
+        spec("web", {
+          command: ["sh", "-c", "echo hello-stdout; echo hello-stderr >&2; exec sleep 1000"],
+          cpuMillicores: 500,
+          pidsLimit: 64,
+        }),
+      );
       assert.equal(s.state, "running");
       assert.ok(s.pid && (await pidAlive(s.pid)));
       for (const k of ["prepare", "create", "start", "total"]) assert.equal(typeof s.timings[k], "number", k);
@@ -97,8 +99,19 @@ for (const runtime of ["runc", "crun"] as const) {
       const code = `const { RuncDriver } = await import(process.argv[1]);
         const s = await new RuncDriver(JSON.parse(process.argv[2])).ensure(JSON.parse(process.argv[3]));
         console.log(JSON.stringify(s));`;
-      const child = spawn(process.execPath, [...(ext === ".ts" ? ["--import", "tsx"] : []), "--input-type=module", "-e", code,
-        mod, JSON.stringify(opts), JSON.stringify(spec("adoptee"))], { stdio: ["ignore", "pipe", "inherit"] });
+      const child = spawn(
+        process.execPath,
+        [
+          ...(ext === ".ts" ? ["--import", "tsx"] : []),
+          "--input-type=module",
+          "-e",
+          code,
+          mod,
+          JSON.stringify(opts),
+          JSON.stringify(spec("adoptee")),
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));
       const exitCode = await new Promise<number | null>((r) => child.on("close", r));
@@ -121,7 +134,9 @@ for (const runtime of ["runc", "crun"] as const) {
       const exited = await waitFor(async () => (await driver.list()).find((x) => x.id === "oneshot" && x.state === "exited"), 5000);
       assert.ok(exited, "exit detected");
       assert.equal((await driver.ensure(spec("oneshot", { restartPolicy: "Never" }))).state, "exited");
-      const restarted = await driver.ensure(spec("oneshot", { command: ["sh", "-c", "echo ran-once; exec sleep 1000"], restartPolicy: "Always" }));
+      const restarted = await driver.ensure(
+        spec("oneshot", { command: ["sh", "-c", "echo ran-once; exec sleep 1000"], restartPolicy: "Always" }),
+      );
       assert.deepEqual([restarted.state, restarted.restartCount], ["running", 1]);
       assert.notEqual(restarted.startedAt, s.startedAt);
       assert.ok(await waitFor(async () => (await driver.logs("oneshot")).split("ran-once").length === 3, 3000), "both runs logged");
@@ -149,14 +164,20 @@ for (const runtime of ["runc", "crun"] as const) {
       const pid = (await driver.list()).find((s) => s.id === "web")?.pid;
       await driver.remove("web");
       assert.ok(pid && !(await pidAlive(pid)));
-      assert.equal((await driver.cli.list()).some((c) => c.id === "web"), false);
+      assert.equal(
+        (await driver.cli.list()).some((c) => c.id === "web"),
+        false,
+      );
       for (const c of CONTROLLERS) {
         const entries = await readdir(`/sys/fs/cgroup/${c}/${cgroupParent}`).catch(() => [] as string[]);
         assert.equal(entries.includes("web"), false, `cgroup ${c}`);
       }
       assert.equal(await isMountPoint(join(opts.stateDir, "containers", "web", "rootfs")), false);
       await assert.rejects(stat(driver.dir("web")));
-      assert.equal((await driver.list()).some((s) => s.id === "web"), false);
+      assert.equal(
+        (await driver.list()).some((s) => s.id === "web"),
+        false,
+      );
     });
   });
 }

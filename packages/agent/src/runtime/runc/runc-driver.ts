@@ -7,9 +7,14 @@ import { KeyedLock } from "@kumo/runtime";
 import { pidAlive } from "@kumo/runtime/proc";
 import { StepTimer, readJson, tailFile, waitFor } from "../support.js";
 import {
-  assertInstanceId, shouldRestart,
-  type ContainerRuntimeSpec, type InstanceRuntimeSpec, type InstanceRuntimeStatus, type LogOptions,
-  type RuntimeDriver, type StepTimings,
+  assertInstanceId,
+  shouldRestart,
+  type ContainerRuntimeSpec,
+  type InstanceRuntimeSpec,
+  type InstanceRuntimeStatus,
+  type LogOptions,
+  type RuntimeDriver,
+  type StepTimings,
 } from "../types.js";
 import { buildOciConfig } from "./oci-config.js";
 import { OciCli, type OciContainerState, type OciRuntimeName } from "./oci-cli.js";
@@ -245,8 +250,12 @@ export class RuncDriver implements RuntimeDriver {
 
   private async toStatus(id: string, meta: ContainerMeta, st: OciContainerState | null): Promise<InstanceRuntimeStatus> {
     const base = {
-      id, kind: "container" as const, exitCode: null, startedAt: meta.startedAt,
-      restartCount: meta.restartCount, timings: meta.timings,
+      id,
+      kind: "container" as const,
+      exitCode: null,
+      startedAt: meta.startedAt,
+      restartCount: meta.restartCount,
+      timings: meta.timings,
     };
     if (st && (st.status === "running" || st.status === "paused")) {
       return { ...base, state: "running", pid: st.pid, detail: st.status === "paused" ? "paused" : undefined };

@@ -14,7 +14,12 @@ after(async () => {
   await s?.stop();
 });
 
-const image = (name: string, format: string) => ({ apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name }, spec: { format } });
+const image = (name: string, format: string) => ({
+  apiVersion: "compute.kumo.dev/v1",
+  kind: "Image",
+  metadata: { name },
+  spec: { format },
+});
 // The test client sends strings as UTF-8, so bodies here are ASCII (one byte per character).
 const put = (name: string, part: string, body: string, digest = sha256(body), token?: string) =>
   s.call("PUT", `${P.images}/${name}/blobs/${part}?sha256=${digest}`, { body, contentType: "application/octet-stream", token });
@@ -39,7 +44,10 @@ describe("image blobs", () => {
     assert.deepEqual(await temps(), []);
     const ev = (await eventsFor(s, "tiny-vm")).filter((e) => e.reason === "BlobStored").map((e) => e.message);
     assert.equal(ev.length, 2);
-    assert.ok(ev.some((m) => m.includes(`part initrd: sha256:${sha256("initramfs")}`) && m.endsWith("image Ready")), ev.join(" | "));
+    assert.ok(
+      ev.some((m) => m.includes(`part initrd: sha256:${sha256("initramfs")}`) && m.endsWith("image Ready")),
+      ev.join(" | "),
+    );
   });
 
   it("refuses a corrupted upload with 422 naming both digests and keeps nothing", async () => {
@@ -49,7 +57,10 @@ describe("image blobs", () => {
     const r = await put("disk1", "disk", "a corrupted disk", claimed);
     assert.equal(r.status, 422);
     assert.equal(r.body.reason, "Invalid");
-    assert.ok(r.body.message.includes(`expected ${claimed}`) && r.body.message.includes(`actual ${sha256("a corrupted disk")}`), r.body.message);
+    assert.ok(
+      r.body.message.includes(`expected ${claimed}`) && r.body.message.includes(`actual ${sha256("a corrupted disk")}`),
+      r.body.message,
+    );
     assert.deepEqual(await stored(), before, "no blob written");
     assert.deepEqual(await temps(), [], "no temp file left");
     const img = (await s.call("GET", `${P.images}/disk1`)).body;
@@ -106,10 +117,31 @@ describe("image blobs", () => {
   it("authorizes like the images resource: get to download, update to upload", async () => {
     await s.call("POST", P.images, { body: image("shared", "rootfs-tar") });
     assert.equal((await put("shared", "rootfs", "tree")).status, 200);
-    await s.call("POST", "/apis/iam.kumo.dev/v1/users", { body: { apiVersion: "iam.kumo.dev/v1", kind: "User", metadata: { name: "reader" }, spec: {} } });
-    await s.call("POST", "/apis/iam.kumo.dev/v1/roles", { body: { apiVersion: "iam.kumo.dev/v1", kind: "Role", metadata: { name: "image-reader" }, rules: [{ apiGroups: ["compute.kumo.dev"], resources: ["images"], verbs: ["get"] }] } });
-    await s.call("POST", "/apis/iam.kumo.dev/v1/clusterrolebindings", { body: { apiVersion: "iam.kumo.dev/v1", kind: "ClusterRoleBinding", metadata: { name: "reader-images" }, roleRef: { name: "image-reader" }, subjects: [{ kind: "User", name: "reader" }] } });
-    const tok = (await s.call("POST", "/apis/iam.kumo.dev/v1/tokens", { body: { apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { name: "reader-1" }, spec: { user: "reader" } } })).body.status.bearerToken;
+    await s.call("POST", "/apis/iam.kumo.dev/v1/users", {
+      body: { apiVersion: "iam.kumo.dev/v1", kind: "User", metadata: { name: "reader" }, spec: {} },
+    });
+    await s.call("POST", "/apis/iam.kumo.dev/v1/roles", {
+      body: {
+        apiVersion: "iam.kumo.dev/v1",
+        kind: "Role",
+        metadata: { name: "image-reader" },
+        rules: [{ apiGroups: ["compute.kumo.dev"], resources: ["images"], verbs: ["get"] }],
+      },
+    });
+    await s.call("POST", "/apis/iam.kumo.dev/v1/clusterrolebindings", {
+      body: {
+        apiVersion: "iam.kumo.dev/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: "reader-images" },
+        roleRef: { name: "image-reader" },
+        subjects: [{ kind: "User", name: "reader" }],
+      },
+    });
+    const tok = (
+      await s.call("POST", "/apis/iam.kumo.dev/v1/tokens", {
+        body: { apiVersion: "iam.kumo.dev/v1", kind: "Token", metadata: { name: "reader-1" }, spec: { user: "reader" } },
+      })
+    ).body.status.bearerToken;
     const got = await until("reader token active", async () => {
       const r = await s.call("GET", `${P.images}/shared/blobs/rootfs`, { token: tok });
       return r.status === 200 && r;

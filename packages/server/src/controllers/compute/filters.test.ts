@@ -7,7 +7,14 @@ import { hostCapacity, instanceResources, RESOURCES_ANNOTATION, resolveResources
 
 const R = (cpu: number, memoryMiB: number, instances = 1) => ({ cpu, memoryMiB, instances });
 const host = (name: string, o: Partial<HostFacts> = {}): HostFacts => ({
-  name, labels: {}, ready: true, unschedulable: false, capacity: R(4000, 8192, 10), allocated: R(0, 0, 0), groups: new Set(), ...o,
+  name,
+  labels: {},
+  ready: true,
+  unschedulable: false,
+  capacity: R(4000, 8192, 10),
+  allocated: R(0, 0, 0),
+  groups: new Set(),
+  ...o,
 });
 const req = (cpu = 500, mem = 512, extra: Record<string, unknown> = {}) => ({ resources: R(cpu, mem), ...extra });
 
@@ -42,10 +49,19 @@ describe("filters", () => {
 });
 
 describe("resources", () => {
-  const h = (spec: HostSpec | undefined, status: HostStatus | undefined): Host => ({ apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name: "h" }, spec, status });
+  const h = (spec: HostSpec | undefined, status: HostStatus | undefined): Host => ({
+    apiVersion: "infra.kumo.dev/v1",
+    kind: "Host",
+    metadata: { name: "h" },
+    spec,
+    status,
+  });
 
   it("takes capacity from status.allocatable per dimension, else spec.capacity; unknown slots are unlimited", () => {
-    assert.deepEqual(hostCapacity(h({ capacity: { cpu: 1000, memoryMiB: 2048, instances: 5 } }, { allocatable: { cpu: 800 } })), R(800, 2048, 5));
+    assert.deepEqual(
+      hostCapacity(h({ capacity: { cpu: 1000, memoryMiB: 2048, instances: 5 } }, { allocatable: { cpu: 800 } })),
+      R(800, 2048, 5),
+    );
     assert.deepEqual(hostCapacity(h(undefined, undefined)), R(0, 0, Number.POSITIVE_INFINITY));
   });
 

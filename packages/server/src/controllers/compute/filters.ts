@@ -25,7 +25,15 @@ export interface PlacementRequest {
 }
 
 /** Why a host was filtered out, in the order the filters run. */
-export const FILTER_ORDER = ["NotReady", "Unschedulable", "NodeSelectorMismatch", "InsufficientCpu", "InsufficientMemory", "TooManyInstances", "AntiAffinity"] as const;
+export const FILTER_ORDER = [
+  "NotReady",
+  "Unschedulable",
+  "NodeSelectorMismatch",
+  "InsufficientCpu",
+  "InsufficientMemory",
+  "TooManyInstances",
+  "AntiAffinity",
+] as const;
 
 /** One filter failure. */
 export type FilterFailure = (typeof FILTER_ORDER)[number];

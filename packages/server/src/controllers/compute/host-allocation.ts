@@ -15,11 +15,25 @@ import { type Host, HostKind, type Instance, InstanceKind, isNotFound } from "@k
 import type { Logger } from "pino";
 import type { ObjectStore, WriteContext } from "../../registry/store.js";
 import { type FilterFailure, resourceFailure } from "./filters.js";
-import { type Resources, addResources, holdsReservation, hostAllocated, hostCapacity, hostReady, instanceResources, sameResources, subResources, ZERO } from "./resources.js";
+import {
+  type Resources,
+  addResources,
+  holdsReservation,
+  hostAllocated,
+  hostCapacity,
+  hostReady,
+  instanceResources,
+  sameResources,
+  subResources,
+  ZERO,
+} from "./resources.js";
 
 /** Thrown by reserve when the latest Host cannot take the request; carries that Host so caches can catch up. */
 export class ReservationRefused extends Error {
-  constructor(readonly host: Host, readonly failure: FilterFailure) {
+  constructor(
+    readonly host: Host,
+    readonly failure: FilterFailure,
+  ) {
     super(`host "${host.metadata.name}" refused the reservation: ${failure}`);
     this.name = "ReservationRefused";
   }
@@ -46,7 +60,9 @@ export function reserve(store: ObjectStore, hostName: string, req: Resources, ct
 /** Gives `req` back to the host; undefined when the host no longer exists (nothing to give back to). */
 export async function release(store: ObjectStore, hostName: string, req: Resources, ctx: WriteContext): Promise<Host | undefined> {
   try {
-    return await store.guaranteedUpdate(HostKind, undefined, hostName, { ...ctx, subresource: "status" }, (cur) => withAllocated(cur, subResources(hostAllocated(cur), req)));
+    return await store.guaranteedUpdate(HostKind, undefined, hostName, { ...ctx, subresource: "status" }, (cur) =>
+      withAllocated(cur, subResources(hostAllocated(cur), req)),
+    );
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;

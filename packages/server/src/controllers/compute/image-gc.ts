@@ -48,13 +48,16 @@ export class ImageBlobCollector {
     sweepMs = 5 * 60_000,
   ) {
     this.deleted = new Counter({
-      name: "kumo_images_blob_gc_deleted_total", help: "Stored image blobs deleted because no Image references them any more",
+      name: "kumo_images_blob_gc_deleted_total",
+      help: "Stored image blobs deleted because no Image references them any more",
       registers: [registry],
     });
     this.events = new EventRecorder(store, "kumo-image-service", log);
     const informer = new LocalInformer("images", store, cache, [ImageKind], (c, enqueue) => this.onChange(c, enqueue));
     this.loop = new Controller({
-      name: "image-gc", log, workers: 1,
+      name: "image-gc",
+      log,
+      workers: 1,
       sources: [informer, periodicSource("sweep", sweepMs, SWEEP, { atStart: false })],
       reconciler: (_ctx, key) => this.reconcile(key),
       debug: () => ({ ...this.blobs.snapshot(), deletedTotal: this.deletedTotal, lastSweep: this.lastSweep, pending: this.dropped.size }),

@@ -14,8 +14,16 @@
  * can only leak capacity, which the startup resync repairs, never release twice), and removes the finalizer.
  */
 import {
-  FlavorKind, HostKind, type Instance, type InstanceStatus, InstanceKind, PortKind, findCondition,
-  isNotFound, setCondition, type Condition,
+  FlavorKind,
+  HostKind,
+  type Instance,
+  type InstanceStatus,
+  InstanceKind,
+  PortKind,
+  findCondition,
+  isNotFound,
+  setCondition,
+  type Condition,
 } from "@kumo/api";
 import { Controller, type Enqueue, type ReconcileResult } from "@kumo/runtime";
 import type { Logger } from "pino";
@@ -26,7 +34,19 @@ import type { WatchCache } from "../../registry/watch-cache.js";
 import type { EventRecorder } from "../../observability/events.js";
 import { release } from "./host-allocation.js";
 import { INSTANCE_CTX, type PortNote, bindPorts, ensurePorts, releasePorts } from "./instance-ports.js";
-import { INSTANCE_FINALIZER, RELEASED_REASON, RESOURCES_ANNOTATION, encodeResources, formatResources, holdsReservation, hostReady, instanceResources, keyOf, resolveResources, splitKey } from "./resources.js";
+import {
+  INSTANCE_FINALIZER,
+  RELEASED_REASON,
+  RESOURCES_ANNOTATION,
+  encodeResources,
+  formatResources,
+  holdsReservation,
+  hostReady,
+  instanceResources,
+  keyOf,
+  resolveResources,
+  splitKey,
+} from "./resources.js";
 
 /** How often a deleting instance re-checks while waiting for its agent (watch events usually come first). */
 const AGENT_WAIT_RECHECK_MS = 10_000;
@@ -49,7 +69,11 @@ export class InstanceController {
     const kinds = [InstanceKind, PortKind, HostKind, FlavorKind];
     this.informer = new LocalInformer("compute", store, cache, kinds, (c, enqueue) => this.onChange(c, enqueue));
     this.loop = new Controller({
-      name: "instance", log, workers: 8, sources: [this.informer], reconciler: (_ctx, key) => this.reconcile(key),
+      name: "instance",
+      log,
+      workers: 8,
+      sources: [this.informer],
+      reconciler: (_ctx, key) => this.reconcile(key),
       debug: () => ({ instances: this.informer.count(InstanceKind), finalizedTotal: this.finalizedTotal }),
     });
   }
@@ -100,12 +124,24 @@ export class InstanceController {
       ? { type: "PortBound", status: "False", reason: state.problem.reason, message: state.problem.message }
       : !spec.networks?.length
         ? { type: "PortBound", status: "True", reason: "NoNetworks", message: "the instance has no networks" }
-        : { type: "PortBound", status: "True", reason: "PortsReady", message: state.ports.map((p) => `${p.metadata.name} ${p.spec?.fixedIPs?.[0]?.ipAddress}`).join(", ") };
-    const addresses = state.problem ? undefined : state.ports.map((p, i) => {
-      const ps = p.spec!;
-      return { network: spec.networks![i].network, ip: ps.fixedIPs![0].ipAddress, mac: ps.macAddress, port: p.metadata.name! };
-    });
-    inst = await this.writeStatus(inst, (st) => ({ ...st, phase: st.phase ?? "Pending", conditions: setCondition(st.conditions, cond), ...(addresses ? { addresses } : {}) }));
+        : {
+            type: "PortBound",
+            status: "True",
+            reason: "PortsReady",
+            message: state.ports.map((p) => `${p.metadata.name} ${p.spec?.fixedIPs?.[0]?.ipAddress}`).join(", "),
+          };
+    const addresses = state.problem
+      ? undefined
+      : state.ports.map((p, i) => {
+          const ps = p.spec!;
+          return { network: spec.networks![i].network, ip: ps.fixedIPs![0].ipAddress, mac: ps.macAddress, port: p.metadata.name! };
+        });
+    inst = await this.writeStatus(inst, (st) => ({
+      ...st,
+      phase: st.phase ?? "Pending",
+      conditions: setCondition(st.conditions, cond),
+      ...(addresses ? { addresses } : {}),
+    }));
     const host = inst.status?.host;
     if (host && !state.problem) await this.note(inst, await bindPorts(this.store, state.ports, host));
     if (state.problem) throw new Error(`${state.problem.reason}: ${state.problem.message}`); // retry with backoff
@@ -134,11 +170,20 @@ export class InstanceController {
     });
     if (!res) {
       const message = `flavor "${spec.flavor}" not found; the instance waits until it exists`;
-      await this.writeStatus(updated, (st) => ({ ...st, phase: st.phase ?? "Pending", conditions: setCondition(st.conditions, { type: "Scheduled", status: "False", reason: "FlavorNotFound", message }) }));
+      await this.writeStatus(updated, (st) => ({
+        ...st,
+        phase: st.phase ?? "Pending",
+        conditions: setCondition(st.conditions, { type: "Scheduled", status: "False", reason: "FlavorNotFound", message }),
+      }));
       await this.warn(updated, "FlavorNotFound", message);
       return undefined;
     }
-    await this.events.record(updated, "Normal", "Accepted", `reserving ${formatResources(res)}${spec.flavor ? ` (flavor ${spec.flavor})` : ""}`);
+    await this.events.record(
+      updated,
+      "Normal",
+      "Accepted",
+      `reserving ${formatResources(res)}${spec.flavor ? ` (flavor ${spec.flavor})` : ""}`,
+    );
     return updated;
   }
 
@@ -148,7 +193,12 @@ export class InstanceController {
     const st: InstanceStatus = inst.status ?? {};
     if (st.phase !== "Terminating") {
       inst = await this.writeStatus(inst, (s) => ({ ...s, phase: "Terminating" }));
-      await this.events.record(inst, "Normal", "Terminating", st.host ? `waiting for the agent on host ${st.host} to remove the instance` : "the instance was never scheduled");
+      await this.events.record(
+        inst,
+        "Normal",
+        "Terminating",
+        st.host ? `waiting for the agent on host ${st.host} to remove the instance` : "the instance was never scheduled",
+      );
     }
     const host = st.host;
     if (host) {
@@ -157,7 +207,12 @@ export class InstanceController {
       const h = this.informer.get(HostKind, `/${host}`);
       if (!agentDone) {
         if (h && hostReady(h)) return { requeueAfterMs: AGENT_WAIT_RECHECK_MS };
-        await this.events.record(inst, "Warning", "HostNotReady", `host ${host} is ${h ? "NotReady" : "gone"}: releasing the instance's ports and capacity without its agent's confirmation`);
+        await this.events.record(
+          inst,
+          "Warning",
+          "HostNotReady",
+          `host ${host} is ${h ? "NotReady" : "gone"}: releasing the instance's ports and capacity without its agent's confirmation`,
+        );
       }
     }
     await this.note(inst, await releasePorts(this.store, inst));
@@ -167,7 +222,9 @@ export class InstanceController {
       const message = `released ${formatResources(res)} on host ${host}`;
       inst = await this.writeStatus(inst, (s) => {
         marked = findCondition(s.conditions, "Scheduled")?.status === "True";
-        return marked ? { ...s, conditions: setCondition(s.conditions, { type: "Scheduled", status: "False", reason: RELEASED_REASON, message }) } : s;
+        return marked
+          ? { ...s, conditions: setCondition(s.conditions, { type: "Scheduled", status: "False", reason: RELEASED_REASON, message }) }
+          : s;
       });
       if (marked) {
         await release(this.store, host, res, INSTANCE_CTX);
@@ -175,10 +232,14 @@ export class InstanceController {
       }
     }
     await this.events.record(inst, "Normal", "Finalized", "ports and host capacity released; removing the finalizer");
-    await this.store.guaranteedUpdate(InstanceKind, inst.metadata.namespace, inst.metadata.name!, INSTANCE_CTX, (cur) => {
-      cur.metadata.finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== INSTANCE_FINALIZER);
-      return cur;
-    }).catch((e) => { if (!isNotFound(e)) throw e; });
+    await this.store
+      .guaranteedUpdate(InstanceKind, inst.metadata.namespace, inst.metadata.name!, INSTANCE_CTX, (cur) => {
+        cur.metadata.finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== INSTANCE_FINALIZER);
+        return cur;
+      })
+      .catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
     this.finalizedTotal++;
     this.log.info({ instance: keyOf(inst), host }, "instance finalized");
   }
@@ -186,10 +247,16 @@ export class InstanceController {
   private async writeStatus(inst: Instance, f: (st: InstanceStatus) => InstanceStatus): Promise<Instance> {
     const next = f(structuredClone(inst.status ?? {}));
     if (JSON.stringify(next) === JSON.stringify(inst.status ?? {})) return inst;
-    return this.store.guaranteedUpdate(InstanceKind, inst.metadata.namespace, inst.metadata.name!, { ...INSTANCE_CTX, subresource: "status" }, (cur) => {
-      if (cur.metadata.uid !== inst.metadata.uid) return cur;
-      return { ...cur, status: f(cur.status ?? {}) };
-    });
+    return this.store.guaranteedUpdate(
+      InstanceKind,
+      inst.metadata.namespace,
+      inst.metadata.name!,
+      { ...INSTANCE_CTX, subresource: "status" },
+      (cur) => {
+        if (cur.metadata.uid !== inst.metadata.uid) return cur;
+        return { ...cur, status: f(cur.status ?? {}) };
+      },
+    );
   }
 
   private async note(inst: Instance, notes: PortNote[]): Promise<void> {

@@ -56,33 +56,69 @@ export async function ensurePorts(store: ObjectStore, admission: Admission, inst
       if (!isNotFound(e)) throw e;
     }
     if (adopt) {
-      if (!port) return { ...state, problem: { reason: "PortNotFound", message: `port "${adopt}" (spec.networks[${net.network}].port) not found` } };
+      if (!port)
+        return { ...state, problem: { reason: "PortNotFound", message: `port "${adopt}" (spec.networks[${net.network}].port) not found` } };
       const ps = port.spec!;
-      if (ps.network !== net.network) return { ...state, problem: { reason: "PortNetworkMismatch", message: `port "${adopt}" is on network "${ps.network}", not "${net.network}"` } };
-      if (ps.deviceOwner && ps.deviceOwner !== owner) return { ...state, problem: { reason: "PortInUse", message: `port "${adopt}" is in use by ${ps.deviceOwner}` } };
+      if (ps.network !== net.network)
+        return {
+          ...state,
+          problem: { reason: "PortNetworkMismatch", message: `port "${adopt}" is on network "${ps.network}", not "${net.network}"` },
+        };
+      if (ps.deviceOwner && ps.deviceOwner !== owner)
+        return { ...state, problem: { reason: "PortInUse", message: `port "${adopt}" is in use by ${ps.deviceOwner}` } };
       if (ps.deviceOwner !== owner) {
-        port = await store.guaranteedUpdate(PortKind, ns, name, INSTANCE_CTX, (cur) => mergePatch(cur, { spec: { deviceOwner: owner } }) as Port);
+        port = await store.guaranteedUpdate(
+          PortKind,
+          ns,
+          name,
+          INSTANCE_CTX,
+          (cur) => mergePatch(cur, { spec: { deviceOwner: owner } }) as Port,
+        );
         state.notes.push({ type: "Normal", reason: "PortAdopted", message: `adopted port ${name} on network ${net.network}` });
       }
     } else if (port) {
-      if (!ownedBy(port, inst)) return { ...state, problem: { reason: "PortConflict", message: `port "${name}" already exists and does not belong to this instance; name the port in spec.networks[].port to adopt it` } };
+      if (!ownedBy(port, inst))
+        return {
+          ...state,
+          problem: {
+            reason: "PortConflict",
+            message: `port "${name}" already exists and does not belong to this instance; name the port in spec.networks[].port to adopt it`,
+          },
+        };
     } else {
       const desired: Port = {
-        apiVersion: apiVersionOfKind(PortKind), kind: "Port",
+        apiVersion: apiVersionOfKind(PortKind),
+        kind: "Port",
         metadata: {
-          name, namespace: ns, labels: { "compute.kumo.dev/instance": inst.metadata.name! },
-          ownerReferences: [{ apiVersion: apiVersionOfKind(InstanceKind), kind: "Instance", name: inst.metadata.name!, uid: inst.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+          name,
+          namespace: ns,
+          labels: { "compute.kumo.dev/instance": inst.metadata.name! },
+          ownerReferences: [
+            {
+              apiVersion: apiVersionOfKind(InstanceKind),
+              kind: "Instance",
+              name: inst.metadata.name!,
+              uid: inst.metadata.uid!,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
         },
         spec: { network: net.network, deviceOwner: owner, ...hostBinding(inst) },
       };
       try {
         port = await admission.create(PortKind, ns, desired, INSTANCE_CTX);
       } catch (e) {
-        if (e instanceof ApiError && e.code < 500 && e.reason !== "AlreadyExists") return { ...state, problem: { reason: "PortCreateFailed", message: `port for network "${net.network}": ${e.message}` } };
+        if (e instanceof ApiError && e.code < 500 && e.reason !== "AlreadyExists")
+          return { ...state, problem: { reason: "PortCreateFailed", message: `port for network "${net.network}": ${e.message}` } };
         throw e; // AlreadyExists (a racing reconcile) and server errors: retry with backoff
       }
       const ps = port.spec!;
-      state.notes.push({ type: "Normal", reason: "PortCreated", message: `created port ${name} on network ${net.network} (${ps.fixedIPs?.[0]?.ipAddress ?? "no IP"}, ${ps.macAddress ?? "no MAC"})` });
+      state.notes.push({
+        type: "Normal",
+        reason: "PortCreated",
+        message: `created port ${name} on network ${net.network} (${ps.fixedIPs?.[0]?.ipAddress ?? "no IP"}, ${ps.macAddress ?? "no MAC"})`,
+      });
     }
     state.ports.push(port);
   }
@@ -99,7 +135,13 @@ export async function bindPorts(store: ObjectStore, ports: Port[], host: string)
   const notes: PortNote[] = [];
   for (const p of ports) {
     if (p.spec?.hostBinding === host) continue;
-    await store.guaranteedUpdate(PortKind, p.metadata.namespace, p.metadata.name!, INSTANCE_CTX, (cur) => mergePatch(cur, { spec: { hostBinding: host } }) as Port);
+    await store.guaranteedUpdate(
+      PortKind,
+      p.metadata.namespace,
+      p.metadata.name!,
+      INSTANCE_CTX,
+      (cur) => mergePatch(cur, { spec: { hostBinding: host } }) as Port,
+    );
     notes.push({ type: "Normal", reason: "PortBound", message: `bound port ${p.metadata.name} to host ${host}` });
   }
   return notes;
@@ -119,7 +161,13 @@ export async function releasePorts(store: ObjectStore, inst: KObject): Promise<P
       } else if (p.spec?.deviceOwner === owner) {
         // Another manager may own these fields (the user who pre-set them): handing the port back is this
         // controller's job, so it forces; the store records the override as a FieldsOverridden event.
-        await store.guaranteedUpdate(PortKind, ns, name, { ...INSTANCE_CTX, force: true }, (cur) => mergePatch(cur, { spec: { deviceOwner: null, hostBinding: null } }) as Port);
+        await store.guaranteedUpdate(
+          PortKind,
+          ns,
+          name,
+          { ...INSTANCE_CTX, force: true },
+          (cur) => mergePatch(cur, { spec: { deviceOwner: null, hostBinding: null } }) as Port,
+        );
         notes.push({ type: "Normal", reason: "PortReleased", message: `released adopted port ${name}` });
       }
     } catch (e) {

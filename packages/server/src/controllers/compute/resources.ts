@@ -34,7 +34,11 @@ export function addResources(a: Resources, b: Resources): Resources {
 
 /** a − b, never below zero (a release must not manufacture capacity). */
 export function subResources(a: Resources, b: Resources): Resources {
-  return { cpu: Math.max(0, a.cpu - b.cpu), memoryMiB: Math.max(0, a.memoryMiB - b.memoryMiB), instances: Math.max(0, a.instances - b.instances) };
+  return {
+    cpu: Math.max(0, a.cpu - b.cpu),
+    memoryMiB: Math.max(0, a.memoryMiB - b.memoryMiB),
+    instances: Math.max(0, a.instances - b.instances),
+  };
 }
 
 /** Equal in every dimension. */
@@ -81,7 +85,11 @@ export function encodeResources(r: Resources): string {
 export function hostCapacity(host: Host): Resources {
   const a = host.status?.allocatable ?? {};
   const c = host.spec?.capacity ?? {};
-  return { cpu: a.cpu ?? c.cpu ?? 0, memoryMiB: a.memoryMiB ?? c.memoryMiB ?? 0, instances: a.instances ?? c.instances ?? Number.POSITIVE_INFINITY };
+  return {
+    cpu: a.cpu ?? c.cpu ?? 0,
+    memoryMiB: a.memoryMiB ?? c.memoryMiB ?? 0,
+    instances: a.instances ?? c.instances ?? Number.POSITIVE_INFINITY,
+  };
 }
 
 /** What is reserved on a host (status.allocated, written only by reservations and releases). */
@@ -104,7 +112,12 @@ export function holdsReservation(inst: Instance): boolean {
 /** True for instances the scheduler must place: admitted by the instance controller, unbound, not deleting. */
 export function needsScheduling(inst: Instance): boolean {
   const st = inst.status;
-  return !st?.host && !inst.metadata.deletionTimestamp && (inst.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER) && !!instanceResources(inst);
+  return (
+    !st?.host &&
+    !inst.metadata.deletionTimestamp &&
+    (inst.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER) &&
+    !!instanceResources(inst)
+  );
 }
 
 /** The work-queue key of an object (the informer's key): `namespace/name`, or `/name` when cluster-scoped. */

@@ -33,7 +33,10 @@ it("repairs a reservation leaked by a crash and keeps bindings and blobs", async
   s = await open();
   assert.deepEqual(await allocatedOf(s, "r1"), { cpu: 250, memoryMiB: 64, instances: 1 }, "only the bound instance holds capacity");
   const repairs = (await s.call("GET", "/debug/state")).body.scheduler.allocationRepairsAtStart;
-  assert.deepEqual(repairs.map((r: { host: string }) => r.host), ["r1"]);
+  assert.deepEqual(
+    repairs.map((r: { host: string }) => r.host),
+    ["r1"],
+  );
   assert.equal((await getInstance(s, "survivor")).status.host, "r1");
   const blob = await s.call("GET", `${P.images}/busybox/blobs/rootfs`);
   assert.equal(blob.status, 200);

@@ -31,19 +31,33 @@ export function schedulerMetrics(registry: Registry): SchedulerMetrics {
   m = {
     queues,
     queueDepth: new Gauge({
-      name: "kumo_scheduler_queue_depth", help: "Instances waiting for a scheduling decision", registers: [registry],
+      name: "kumo_scheduler_queue_depth",
+      help: "Instances waiting for a scheduling decision",
+      registers: [registry],
       collect() {
         let n = 0;
         for (const q of queues) n += q();
         this.set(n);
       },
     }),
-    decisions: new Counter({ name: "kumo_scheduler_decisions_total", help: "Scheduling decisions by result", labelNames: ["result"], registers: [registry] }),
-    decisionSeconds: new Histogram({
-      name: "kumo_scheduler_decision_duration_seconds", help: "Time from taking an instance off the queue to its binding (or refusal) being stored",
-      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1], registers: [registry],
+    decisions: new Counter({
+      name: "kumo_scheduler_decisions_total",
+      help: "Scheduling decisions by result",
+      labelNames: ["result"],
+      registers: [registry],
     }),
-    failures: new Counter({ name: "kumo_scheduler_failures_total", help: "Scheduling failures by reason (filter that excluded the most hosts, image, or commit conflict)", labelNames: ["reason"], registers: [registry] }),
+    decisionSeconds: new Histogram({
+      name: "kumo_scheduler_decision_duration_seconds",
+      help: "Time from taking an instance off the queue to its binding (or refusal) being stored",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    failures: new Counter({
+      name: "kumo_scheduler_failures_total",
+      help: "Scheduling failures by reason (filter that excluded the most hosts, image, or commit conflict)",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
   };
   for (const r of DECISION_RESULTS) m.decisions.labels(r).inc(0);
   for (const r of FAILURE_REASONS) m.failures.labels(r).inc(0);

@@ -32,16 +32,30 @@ export class SchedulerView {
   setHost(obj: Host): boolean {
     const name = obj.metadata.name!;
     const f: HostFacts = {
-      name, labels: obj.metadata.labels ?? {}, ready: hostReady(obj), unschedulable: !!obj.spec?.unschedulable,
-      capacity: hostCapacity(obj), allocated: hostAllocated(obj), groups: NO_GROUPS,
+      name,
+      labels: obj.metadata.labels ?? {},
+      ready: hostReady(obj),
+      unschedulable: !!obj.spec?.unschedulable,
+      capacity: hostCapacity(obj),
+      allocated: hostAllocated(obj),
+      groups: NO_GROUPS,
     };
     const b = this.facts.get(name);
     this.facts.set(name, f);
     this.rv.set(name, Number(obj.metadata.resourceVersion));
     // Heartbeats change hosts every few seconds: only more room, readiness, cordon or labels are news.
-    return !b || f.ready !== b.ready || f.unschedulable !== b.unschedulable || JSON.stringify(f.labels) !== JSON.stringify(b.labels) ||
-      f.capacity.cpu !== b.capacity.cpu || f.capacity.memoryMiB !== b.capacity.memoryMiB || f.capacity.instances !== b.capacity.instances ||
-      f.allocated.cpu < b.allocated.cpu || f.allocated.memoryMiB < b.allocated.memoryMiB || f.allocated.instances < b.allocated.instances;
+    return (
+      !b ||
+      f.ready !== b.ready ||
+      f.unschedulable !== b.unschedulable ||
+      JSON.stringify(f.labels) !== JSON.stringify(b.labels) ||
+      f.capacity.cpu !== b.capacity.cpu ||
+      f.capacity.memoryMiB !== b.capacity.memoryMiB ||
+      f.capacity.instances !== b.capacity.instances ||
+      f.allocated.cpu < b.allocated.cpu ||
+      f.allocated.memoryMiB < b.allocated.memoryMiB ||
+      f.allocated.instances < b.allocated.instances
+    );
   }
 
   /** Forgets a deleted Host. */
@@ -106,7 +120,11 @@ export class SchedulerView {
       const f = this.facts.get(name);
       if (!f) continue;
       const add = extra.get(name);
-      out.set(name, { ...f, allocated: add ? addResources(f.allocated, add) : f.allocated, groups: withGroup.has(name) ? groupSet : NO_GROUPS });
+      out.set(name, {
+        ...f,
+        allocated: add ? addResources(f.allocated, add) : f.allocated,
+        groups: withGroup.has(name) ? groupSet : NO_GROUPS,
+      });
     }
     return out;
   }

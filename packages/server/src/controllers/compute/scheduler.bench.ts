@@ -36,9 +36,11 @@ async function until(what: string, pred: () => Promise<boolean>, ms: number): Pr
 /** Runs `f(i)` for i < n with at most `conc` in flight. */
 async function pool(n: number, conc: number, f: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(conc, n) }, async () => {
-    while (next < n) await f(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(conc, n) }, async () => {
+      while (next < n) await f(next++);
+    }),
+  );
 }
 
 async function ok(p: Promise<{ status: number; text: string }>, want: number, what: string): Promise<void> {
@@ -48,10 +50,38 @@ async function ok(p: Promise<{ status: number; text: string }>, want: number, wh
 
 async function registerHosts(s: TestServer, n: number): Promise<number> {
   const t = performance.now();
-  await pool(n, 50, (i) => ok(s.call("POST", P.hosts, { body: hostObject(`bench-${String(i).padStart(4, "0")}`, { cpu: 64_000, memoryMiB: 262_144, instances: 110 }, { rack: `r${i % 40}` }) }), 201, "host"));
-  await pool(n, 50, (i) => ok(s.call("PATCH", `${P.hosts}/bench-${String(i).padStart(4, "0")}/status?fieldManager=kumo-agent`, { body: { status: { lastHeartbeatTime: new Date().toISOString() } }, contentType: "application/merge-patch+json" }), 200, "heartbeat"));
+  await pool(n, 50, (i) =>
+    ok(
+      s.call("POST", P.hosts, {
+        body: hostObject(
+          `bench-${String(i).padStart(4, "0")}`,
+          { cpu: 64_000, memoryMiB: 262_144, instances: 110 },
+          { rack: `r${i % 40}` },
+        ),
+      }),
+      201,
+      "host",
+    ),
+  );
+  await pool(n, 50, (i) =>
+    ok(
+      s.call("PATCH", `${P.hosts}/bench-${String(i).padStart(4, "0")}/status?fieldManager=kumo-agent`, {
+        body: { status: { lastHeartbeatTime: new Date().toISOString() } },
+        contentType: "application/merge-patch+json",
+      }),
+      200,
+      "heartbeat",
+    ),
+  );
   const { store } = s.deps;
-  await until("all hosts Ready", async () => (await store.list(HostKind, undefined)).items.filter((h) => h.status!.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === n, 120_000);
+  await until(
+    "all hosts Ready",
+    async () =>
+      (await store.list(HostKind, undefined)).items.filter((h) =>
+        h.status!.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      ).length === n,
+    120_000,
+  );
   return (performance.now() - t) / 1000;
 }
 
@@ -60,14 +90,24 @@ async function createInstances(s: TestServer, prefix: string, n: number): Promis
 }
 
 async function admitted(s: TestServer, n: number): Promise<void> {
-  await until(`${n} instances admitted`, async () => (await s.deps.store.list(InstanceKind, "default")).items.filter((i) => instanceResources(i)).length >= n, 300_000);
+  await until(
+    `${n} instances admitted`,
+    async () => (await s.deps.store.list(InstanceKind, "default")).items.filter((i) => instanceResources(i)).length >= n,
+    300_000,
+  );
 }
 
 /** The same number of read-modify-write pairs on plain objects: what the store alone can do. */
 async function storeFloor(s: TestServer, pairs: number): Promise<number> {
   const { store } = s.deps;
   const ctx = { user: "bench", manager: "bench" };
-  for (let i = 0; i < 1000; i++) await store.create(SecretKind, "default", { apiVersion: "v1", kind: "Secret", metadata: { name: `floor-${i}` }, data: { n: "MA==" } }, ctx);
+  for (let i = 0; i < 1000; i++)
+    await store.create(
+      SecretKind,
+      "default",
+      { apiVersion: "v1", kind: "Secret", metadata: { name: `floor-${i}` }, data: { n: "MA==" } },
+      ctx,
+    );
   const t = performance.now();
   await pool(pairs, WORKERS, async (i) => {
     const bump = (cur: Record<string, unknown>) => ({ ...cur, data: { n: Buffer.from(String(i)).toString("base64") } }) as never;
@@ -78,14 +118,28 @@ async function storeFloor(s: TestServer, pairs: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { hosts: { type: "string", default: "1000" }, instances: { type: "string", default: "2000" }, live: { type: "string", default: "1000" }, datastore: { type: "string", default: "sqlite" }, policy: { type: "string", default: "spread" }, workers: { type: "string", default: "32" } } });
+  const { values } = parseArgs({
+    options: {
+      hosts: { type: "string", default: "1000" },
+      instances: { type: "string", default: "2000" },
+      live: { type: "string", default: "1000" },
+      datastore: { type: "string", default: "sqlite" },
+      policy: { type: "string", default: "spread" },
+      workers: { type: "string", default: "32" },
+    },
+  });
   WORKERS = Number(values.workers);
   const hosts = Number(values.hosts);
   const n = Number(values.instances);
   const live = Number(values.live);
   const dir = await mkdtemp(join(tmpdir(), "kumo-sched-bench-"));
   process.env.KUMO_LOG_LEVEL ??= "error";
-  const s = await startTestServer({ dataDir: dir, datastore: values.datastore === "memory" ? "memory://" : `sqlite://${join(dir, "kumo.db")}`, heartbeatGraceMs: 3_600_000, scheduler: false });
+  const s = await startTestServer({
+    dataDir: dir,
+    datastore: values.datastore === "memory" ? "memory://" : `sqlite://${join(dir, "kumo.db")}`,
+    heartbeatGraceMs: 3_600_000,
+    scheduler: false,
+  });
   let sched: Scheduler | undefined;
   try {
     const regSecs = await registerHosts(s, hosts);
@@ -96,7 +150,10 @@ async function main(): Promise<void> {
     await createInstances(s, "backlog", n);
     await admitted(s, n);
     const { store, cache, log, metrics } = s.deps;
-    sched = new Scheduler(store, cache, new EventRecorder(store, "kumo-scheduler", log), log, metrics.registry, { policy: values.policy as SchedulePolicy, workers: WORKERS });
+    sched = new Scheduler(store, cache, new EventRecorder(store, "kumo-scheduler", log), log, metrics.registry, {
+      policy: values.policy as SchedulePolicy,
+      workers: WORKERS,
+    });
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     await sched.start();
@@ -131,10 +188,18 @@ async function main(): Promise<void> {
     console.log(`\nscheduler, ${hosts} hosts, policy ${values.policy}, ${WORKERS} commit workers, ${values.datastore}`);
     console.log(`  backlog  ${n} placements in ${backlogSecs.toFixed(2)} s = ${rate.toFixed(0)} placements/s (target >= 500)`);
     console.log(`  cpu      ${cpuPerPlacementMs.toFixed(2)} ms of process CPU per backlog placement`);
-    console.log(`  decision latency (dequeue -> bind stored): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms over the last ${lat.samples}`);
-    console.log(`  baseline store floor: ${floor.toFixed(0)} read-modify-write pairs/s -> scheduler at ${(rate / floor * 100).toFixed(0)}% of the store's commit rate`);
-    console.log(`  live     ${live} created through the API and placed in ${liveSecs.toFixed(2)} s = ${(live / liveSecs).toFixed(0)} instances/s end to end`);
-    console.log(`  single   200 created one at a time: decision latency p50 ${single.p50.toFixed(2)} ms, p99 ${single.p99.toFixed(2)} ms (no queueing)`);
+    console.log(
+      `  decision latency (dequeue -> bind stored): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms over the last ${lat.samples}`,
+    );
+    console.log(
+      `  baseline store floor: ${floor.toFixed(0)} read-modify-write pairs/s -> scheduler at ${((rate / floor) * 100).toFixed(0)}% of the store's commit rate`,
+    );
+    console.log(
+      `  live     ${live} created through the API and placed in ${liveSecs.toFixed(2)} s = ${(live / liveSecs).toFixed(0)} instances/s end to end`,
+    );
+    console.log(
+      `  single   200 created one at a time: decision latency p50 ${single.p50.toFixed(2)} ms, p99 ${single.p99.toFixed(2)} ms (no queueing)`,
+    );
     console.log(`  bound ${bound}/${all.length} instances on ${usedHosts} hosts; decisions: ${JSON.stringify(sched.results)}`);
   } finally {
     await sched?.stop();

@@ -10,7 +10,15 @@
  * the Host to re-check).
  */
 import {
-  type Host, HostKind, ImageKind, type Instance, type InstanceStatus, InstanceKind, findCondition, isNotFound, setCondition,
+  type Host,
+  HostKind,
+  ImageKind,
+  type Instance,
+  type InstanceStatus,
+  InstanceKind,
+  findCondition,
+  isNotFound,
+  setCondition,
 } from "@kumo/api";
 import { Controller, type Enqueue, type ReconcileResult } from "@kumo/runtime";
 import type { Logger } from "pino";
@@ -70,15 +78,26 @@ export class Scheduler {
   /** Decisions of this scheduler by result (the metric sums all schedulers of the process). */
   readonly results: Record<string, number> = { scheduled: 0, unschedulable: 0, conflict: 0 };
 
-  constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly events: EventRecorder, private readonly log: Logger, registry: Registry, private readonly opts: SchedulerOptions = {}) {
+  constructor(
+    private readonly store: ObjectStore,
+    cache: WatchCache,
+    private readonly events: EventRecorder,
+    private readonly log: Logger,
+    registry: Registry,
+    private readonly opts: SchedulerOptions = {},
+  ) {
     this.name = opts.name ?? "kumo-scheduler";
     this.policy = opts.policy ?? "spread";
     this.m = schedulerMetrics(registry);
     this.informer = new LocalInformer("scheduling", store, cache, [HostKind, ImageKind, InstanceKind], (c, q) => this.onChange(c, q));
     this.loop = new Controller({
-      name: opts.name ?? "scheduler", log, workers: opts.workers ?? 32,
-      baseDelayMs: opts.retryBaseMs ?? 500, maxDelayMs: opts.retryMaxMs ?? 30_000,
-      sources: [this.informer], reconciler: (_ctx, key) => this.reconcile(key),
+      name: opts.name ?? "scheduler",
+      log,
+      workers: opts.workers ?? 32,
+      baseDelayMs: opts.retryBaseMs ?? 500,
+      maxDelayMs: opts.retryMaxMs ?? 30_000,
+      sources: [this.informer],
+      reconciler: (_ctx, key) => this.reconcile(key),
     });
   }
 
@@ -145,7 +164,11 @@ export class Scheduler {
     const image = this.informer.get(ImageKind, `/${spec.image}`);
     // Only a missing Image blocks placement: an image still uploading is the agent's to wait for (ImageReady).
     if (!image) return this.refuse(inst, "ImageNotFound", `image "${spec.image}" not found`, "ImageNotFound", t0);
-    const req: PlacementRequest = { resources: instanceResources(inst)!, nodeSelector: spec.nodeSelector, antiAffinityGroup: spec.antiAffinityGroup };
+    const req: PlacementRequest = {
+      resources: instanceResources(inst)!,
+      nodeSelector: spec.nodeSelector,
+      antiAffinityGroup: spec.antiAffinityGroup,
+    };
     for (let attempt = 0; attempt < 5; attempt++) {
       const { best, failures } = chooseHost(this.view.hosts(), req, this.policy, this.view.overlay(req.antiAffinityGroup));
       if (!best) {
@@ -186,10 +209,15 @@ export class Scheduler {
     try {
       bound = await this.bind(inst, host);
     } catch (e) {
-      await release(this.store, host, res, SCHEDULER_CTX).then((h) => h && this.informer.observe(HostKind, h)).catch((err) => {
-        this.m.failures.labels("ReleaseFailed").inc();
-        this.log.error({ scheduler: this.name, instance: key, host, err: String(err) }, "could not give back a reservation after a failed bind; the next server start repairs it");
-      });
+      await release(this.store, host, res, SCHEDULER_CTX)
+        .then((h) => h && this.informer.observe(HostKind, h))
+        .catch((err) => {
+          this.m.failures.labels("ReleaseFailed").inc();
+          this.log.error(
+            { scheduler: this.name, instance: key, host, err: String(err) },
+            "could not give back a reservation after a failed bind; the next server start repairs it",
+          );
+        });
       if (!(e instanceof BindConflict)) throw e;
       this.m.failures.labels("BindConflict").inc();
       this.record(inst, "conflict", t0, { host, message: e.message });
@@ -205,23 +233,35 @@ export class Scheduler {
 
   private bind(inst: Instance, host: string): Promise<Instance> {
     const { namespace, name } = splitKey(keyOf(inst));
-    return this.store.guaranteedUpdate(InstanceKind, namespace, name, { ...SCHEDULER_CTX, subresource: "status" }, (cur) => {
-      const st: InstanceStatus = cur.status ?? {};
-      if (cur.metadata.uid !== inst.metadata.uid) throw new BindConflict("the instance was deleted and re-created");
-      if (cur.metadata.deletionTimestamp) throw new BindConflict("the instance is being deleted");
-      if (st.host) throw new BindConflict(`already bound to host ${st.host}`);
-      const conditions = setCondition(st.conditions, { type: "Scheduled", status: "True", reason: "Assigned", message: `assigned to host ${host}` });
-      const status: InstanceStatus = { ...st, host, phase: "Scheduled", conditions };
-      return { ...cur, status };
-    }).catch((e) => {
-      if (isNotFound(e)) throw new BindConflict("the instance was deleted");
-      throw e;
-    });
+    return this.store
+      .guaranteedUpdate(InstanceKind, namespace, name, { ...SCHEDULER_CTX, subresource: "status" }, (cur) => {
+        const st: InstanceStatus = cur.status ?? {};
+        if (cur.metadata.uid !== inst.metadata.uid) throw new BindConflict("the instance was deleted and re-created");
+        if (cur.metadata.deletionTimestamp) throw new BindConflict("the instance is being deleted");
+        if (st.host) throw new BindConflict(`already bound to host ${st.host}`);
+        const conditions = setCondition(st.conditions, {
+          type: "Scheduled",
+          status: "True",
+          reason: "Assigned",
+          message: `assigned to host ${host}`,
+        });
+        const status: InstanceStatus = { ...st, host, phase: "Scheduled", conditions };
+        return { ...cur, status };
+      })
+      .catch((e) => {
+        if (isNotFound(e)) throw new BindConflict("the instance was deleted");
+        throw e;
+      });
   }
 
   /** Records a refusal: Scheduled=False with the reason (written only when it changes), a throttled Warning, a retry with backoff. */
-  private async refuse(inst: Instance, reason: string, message: string, metricReason: FilterFailure | string, t0: number)
-    : Promise<ReconcileResult> {
+  private async refuse(
+    inst: Instance,
+    reason: string,
+    message: string,
+    metricReason: FilterFailure | string,
+    t0: number,
+  ): Promise<ReconcileResult> {
     const key = keyOf(inst);
     this.pending.add(key);
     this.m.failures.labels(metricReason).inc();
@@ -229,11 +269,24 @@ export class Scheduler {
     if (cur?.status !== "False" || cur.reason !== reason || cur.message !== message) {
       const { namespace, name } = splitKey(key);
       try {
-        const updated = await this.store.guaranteedUpdate(InstanceKind, namespace, name, { ...SCHEDULER_CTX, subresource: "status" }, (o) => {
-          const st: InstanceStatus = o.status ?? {};
-          if (o.metadata.uid !== inst.metadata.uid || st.host || o.metadata.deletionTimestamp) return o;
-          return { ...o, status: { ...st, phase: st.phase ?? "Pending", conditions: setCondition(st.conditions, { type: "Scheduled", status: "False", reason, message }) } };
-        });
+        const updated = await this.store.guaranteedUpdate(
+          InstanceKind,
+          namespace,
+          name,
+          { ...SCHEDULER_CTX, subresource: "status" },
+          (o) => {
+            const st: InstanceStatus = o.status ?? {};
+            if (o.metadata.uid !== inst.metadata.uid || st.host || o.metadata.deletionTimestamp) return o;
+            return {
+              ...o,
+              status: {
+                ...st,
+                phase: st.phase ?? "Pending",
+                conditions: setCondition(st.conditions, { type: "Scheduled", status: "False", reason, message }),
+              },
+            };
+          },
+        );
         this.informer.observe(InstanceKind, updated);
       } catch (e) {
         if (!isNotFound(e)) throw e;
@@ -260,7 +313,12 @@ export class Scheduler {
     if (this.eventsInFlight.size > MAX_EVENTS_IN_FLIGHT) await Promise.race(this.eventsInFlight);
   }
 
-  private record(inst: Instance, result: "scheduled" | "unschedulable" | "conflict", t0: number, d: { host?: string; reason?: string; message?: string }): void {
+  private record(
+    inst: Instance,
+    result: "scheduled" | "unschedulable" | "conflict",
+    t0: number,
+    d: { host?: string; reason?: string; message?: string },
+  ): void {
     const ms = performance.now() - t0;
     this.m.decisions.labels(result).inc();
     this.results[result]++;
@@ -281,9 +339,17 @@ export class Scheduler {
   snapshot() {
     return {
       ...this.loop.snapshot(),
-      name: this.name, policy: this.policy, hosts: this.view.size, instances: this.informer.count(InstanceKind),
-      placedTotal: this.placedTotal, results: this.results, pending: [...this.pending].slice(0, 100), pendingCount: this.pending.size,
-      assumed: this.view.inFlight(), latencyMs: this.latencyMs(), lastDecisions: this.recent.slice(-20),
+      name: this.name,
+      policy: this.policy,
+      hosts: this.view.size,
+      instances: this.informer.count(InstanceKind),
+      placedTotal: this.placedTotal,
+      results: this.results,
+      pending: [...this.pending].slice(0, 100),
+      pendingCount: this.pending.size,
+      assumed: this.view.inFlight(),
+      latencyMs: this.latencyMs(),
+      lastDecisions: this.recent.slice(-20),
     };
   }
 }

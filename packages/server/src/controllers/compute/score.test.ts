@@ -5,7 +5,15 @@ import type { HostFacts } from "./filters.js";
 import { pickHost, scoreHost } from "./score.js";
 
 const R = (cpu: number, memoryMiB: number, instances = 0) => ({ cpu, memoryMiB, instances });
-const host = (name: string, allocated = R(0, 0), capacity = R(4000, 4096, Number.POSITIVE_INFINITY)): HostFacts => ({ name, labels: {}, ready: true, unschedulable: false, capacity, allocated, groups: new Set() });
+const host = (name: string, allocated = R(0, 0), capacity = R(4000, 4096, Number.POSITIVE_INFINITY)): HostFacts => ({
+  name,
+  labels: {},
+  ready: true,
+  unschedulable: false,
+  capacity,
+  allocated,
+  groups: new Set(),
+});
 const req = { resources: R(1000, 1024, 1) };
 
 describe("score", () => {

@@ -22,9 +22,18 @@ export function scoreHost(host: HostFacts, req: PlacementRequest, policy: Schedu
   const r = req.resources;
   let sum = 0;
   let n = 0;
-  if (Number.isFinite(c.cpu) && c.cpu > 0) { sum += Math.min(1, (a.cpu + r.cpu) / c.cpu); n++; }
-  if (Number.isFinite(c.memoryMiB) && c.memoryMiB > 0) { sum += Math.min(1, (a.memoryMiB + r.memoryMiB) / c.memoryMiB); n++; }
-  if (Number.isFinite(c.instances) && c.instances > 0) { sum += Math.min(1, (a.instances + r.instances) / c.instances); n++; }
+  if (Number.isFinite(c.cpu) && c.cpu > 0) {
+    sum += Math.min(1, (a.cpu + r.cpu) / c.cpu);
+    n++;
+  }
+  if (Number.isFinite(c.memoryMiB) && c.memoryMiB > 0) {
+    sum += Math.min(1, (a.memoryMiB + r.memoryMiB) / c.memoryMiB);
+    n++;
+  }
+  if (Number.isFinite(c.instances) && c.instances > 0) {
+    sum += Math.min(1, (a.instances + r.instances) / c.instances);
+    n++;
+  }
   const used = n ? sum / n : 0;
   return Math.round((policy === "pack" ? used : 1 - used) * 100_000) / 1000;
 }
@@ -58,7 +67,12 @@ export interface Choice {
  * Filters and scores in one pass (the scheduler's hot path: 1,000 hosts per decision). `overlay` replaces
  * a host's facts by an adjusted copy (placements this scheduler has in flight) without copying the rest.
  */
-export function chooseHost(hosts: Iterable<HostFacts>, req: PlacementRequest, policy: SchedulePolicy, overlay?: ReadonlyMap<string, HostFacts>): Choice {
+export function chooseHost(
+  hosts: Iterable<HostFacts>,
+  req: PlacementRequest,
+  policy: SchedulePolicy,
+  overlay?: ReadonlyMap<string, HostFacts>,
+): Choice {
   const failures = new Map<FilterFailure, number>();
   let best: HostFacts | undefined;
   let bestScore = Number.NEGATIVE_INFINITY;

@@ -30,38 +30,76 @@ export async function until<T>(what: string, pred: () => Promise<T | undefined |
 }
 
 /** A Host with capacity in spec (the agent's allocatable is absent, so the scheduler falls back to it). */
-export function hostObject(name: string, capacity: { cpu?: number; memoryMiB?: number; instances?: number }, labels: Record<string, string> = {}, unschedulable = false) {
-  return { apiVersion: "infra.kumo.dev/v1", kind: "Host", metadata: { name, labels }, spec: { capacity, ...(unschedulable ? { unschedulable } : {}) } };
+export function hostObject(
+  name: string,
+  capacity: { cpu?: number; memoryMiB?: number; instances?: number },
+  labels: Record<string, string> = {},
+  unschedulable = false,
+) {
+  return {
+    apiVersion: "infra.kumo.dev/v1",
+    kind: "Host",
+    metadata: { name, labels },
+    spec: { capacity, ...(unschedulable ? { unschedulable } : {}) },
+  };
 }
 
 /** An Instance. */
 export function instanceObject(name: string, spec: Record<string, unknown> = {}) {
-  return { apiVersion: "compute.kumo.dev/v1", kind: "Instance", metadata: { name }, spec: { kind: "container", image: "busybox", ...spec } };
+  return {
+    apiVersion: "compute.kumo.dev/v1",
+    kind: "Instance",
+    metadata: { name },
+    spec: { kind: "container", image: "busybox", ...spec },
+  };
 }
 
 /**
  * Creates hosts and heartbeats for them (as the agent would) until the returned stop() is called, then
  * waits until the host-lifecycle controller reports each Ready.
  */
-export async function fakeHosts(s: TestServer, hosts: ReturnType<typeof hostObject>[], beatMs = 300): Promise<{ stop(): void; silence(name: string): void }> {
+export async function fakeHosts(
+  s: TestServer,
+  hosts: ReturnType<typeof hostObject>[],
+  beatMs = 300,
+): Promise<{ stop(): void; silence(name: string): void }> {
   for (const h of hosts) {
     const r = await s.call("POST", P.hosts, { body: h });
     if (r.status !== 201) throw new Error(`host ${h.metadata.name}: ${r.status} ${r.text}`);
   }
   const silent = new Set<string>();
-  const beat = () => Promise.all(hosts.filter((h) => !silent.has(h.metadata.name)).map((h) =>
-    s.call("PATCH", `${P.hosts}/${h.metadata.name}/status?fieldManager=kumo-agent`, { body: { status: { lastHeartbeatTime: new Date().toISOString() } }, contentType: "application/merge-patch+json" })));
+  const beat = () =>
+    Promise.all(
+      hosts
+        .filter((h) => !silent.has(h.metadata.name))
+        .map((h) =>
+          s.call("PATCH", `${P.hosts}/${h.metadata.name}/status?fieldManager=kumo-agent`, {
+            body: { status: { lastHeartbeatTime: new Date().toISOString() } },
+            contentType: "application/merge-patch+json",
+          }),
+        ),
+    );
   await beat();
   const timer = setInterval(() => void beat().catch(() => undefined), beatMs);
-  for (const h of hosts) await until(`host ${h.metadata.name} Ready`, async () => (await s.call("GET", `${P.hosts}/${h.metadata.name}`)).body.status?.conditions?.some((c: { type: string; status: string }) => c.type === "Ready" && c.status === "True"));
+  for (const h of hosts)
+    await until(`host ${h.metadata.name} Ready`, async () =>
+      (await s.call("GET", `${P.hosts}/${h.metadata.name}`)).body.status?.conditions?.some(
+        (c: { type: string; status: string }) => c.type === "Ready" && c.status === "True",
+      ),
+    );
   return { stop: () => clearInterval(timer), silence: (name) => silent.add(name) };
 }
 
 /** Creates a rootfs-tar image and uploads its one part, so it is Ready. */
 export async function readyImage(s: TestServer, name = "busybox", content = `rootfs of ${name}`): Promise<void> {
-  const r = await s.call("POST", P.images, { body: { apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name }, spec: { format: "rootfs-tar" } } });
+  const r = await s.call("POST", P.images, {
+    body: { apiVersion: "compute.kumo.dev/v1", kind: "Image", metadata: { name }, spec: { format: "rootfs-tar" } },
+  });
   if (r.status !== 201) throw new Error(`image ${name}: ${r.status} ${r.text}`);
-  const up = await s.call("PUT", `${P.images}/${name}/blobs/rootfs?sha256=${sha256(content)}`, { body: content, contentType: "application/octet-stream" });
+  const up = await s.call("PUT", `${P.images}/${name}/blobs/rootfs?sha256=${sha256(content)}`, {
+    body: content,
+    contentType: "application/octet-stream",
+  });
   if (up.status !== 200) throw new Error(`upload ${name}: ${up.status} ${up.text}`);
 }
 
@@ -72,7 +110,8 @@ export async function getInstance(s: TestServer, name: string, ns = "default") {
 }
 
 /** A condition of an object. */
-export function cond(obj: { status?: { conditions?: { type: string }[] } } | undefined, type: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function cond(obj: { status?: { conditions?: { type: string }[] } } | undefined, type: string): any {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   return obj?.status?.conditions?.find((c) => c.type === type);
 }
 
@@ -82,7 +121,10 @@ export async function eventsFor(s: TestServer, name: string, ns = "default"): Pr
 }
 
 /** A host's status.allocated. */
-export async function allocatedOf(s: TestServer, host: string): Promise<{ cpu?: number; memoryMiB?: number; instances?: number } | undefined> {
+export async function allocatedOf(
+  s: TestServer,
+  host: string,
+): Promise<{ cpu?: number; memoryMiB?: number; instances?: number } | undefined> {
   return (await s.call("GET", `${P.hosts}/${host}`)).body.status?.allocated;
 }
 
@@ -95,7 +137,12 @@ export async function agentConfirmsDeletion(s: TestServer, name: string, ns = "d
     const i = await getInstance(s, name, ns);
     return i?.status?.phase === "Terminating" && i;
   });
-  const conditions = [...(inst.status.conditions ?? []).filter((c: { type: string }) => c.type !== "Started"), { type: "Started", status: "False", reason: "Deleted", message: "container removed", lastTransitionTime: new Date().toISOString() }];
-  const r = await s.call("PUT", `${P.instances(ns)}/${name}/status?fieldManager=kumo-agent`, { body: { ...inst, status: { ...inst.status, conditions } } });
+  const conditions = [
+    ...(inst.status.conditions ?? []).filter((c: { type: string }) => c.type !== "Started"),
+    { type: "Started", status: "False", reason: "Deleted", message: "container removed", lastTransitionTime: new Date().toISOString() },
+  ];
+  const r = await s.call("PUT", `${P.instances(ns)}/${name}/status?fieldManager=kumo-agent`, {
+    body: { ...inst, status: { ...inst.status, conditions } },
+  });
   if (r.status !== 200) throw new Error(`agent status write: ${r.status} ${r.text}`);
 }

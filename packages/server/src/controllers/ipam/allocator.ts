@@ -55,7 +55,11 @@ export class Allocator {
    */
   async claimFirstFree(pool: string, candidates: () => Iterable<string>, owner: AllocationOwner): Promise<string | undefined> {
     return this.lock.run(pool, async () => {
-      const used = new Set((await this.backend.list(`${ALLOCATIONS_PREFIX}${pool}/`)).kvs.map((kv) => kv.key.slice(ALLOCATIONS_PREFIX.length + pool.length + 1)));
+      const used = new Set(
+        (await this.backend.list(`${ALLOCATIONS_PREFIX}${pool}/`)).kvs.map((kv) =>
+          kv.key.slice(ALLOCATIONS_PREFIX.length + pool.length + 1),
+        ),
+      );
       for (const v of candidates()) {
         if (used.has(v)) continue;
         if (await this.claim(pool, v, owner)) return v;
@@ -81,7 +85,13 @@ export class Allocator {
     return res.kvs.map((kv) => {
       const rest = kv.key.slice(ALLOCATIONS_PREFIX.length);
       const i = rest.lastIndexOf("/");
-      return { pool: rest.slice(0, i), value: rest.slice(i + 1), record: JSON.parse(kv.value) as AllocationRecord, key: kv.key, modRevision: kv.modRevision };
+      return {
+        pool: rest.slice(0, i),
+        value: rest.slice(i + 1),
+        record: JSON.parse(kv.value) as AllocationRecord,
+        key: kv.key,
+        modRevision: kv.modRevision,
+      };
     });
   }
 

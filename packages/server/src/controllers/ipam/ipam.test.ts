@@ -20,14 +20,32 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const network = (name: string, spec: Record<string, unknown> = {}) => ({ apiVersion: "network.kumo.dev/v1", kind: "Network", metadata: { name }, spec });
-const subnet = (name: string, net: string, cidr: string) => ({ apiVersion: "network.kumo.dev/v1", kind: "Subnet", metadata: { name }, spec: { network: net, cidr } });
-const port = (name: string, net: string, extra: Record<string, unknown> = {}) => ({ apiVersion: "network.kumo.dev/v1", kind: "Port", metadata: { name }, spec: { network: net, ...extra } });
+const network = (name: string, spec: Record<string, unknown> = {}) => ({
+  apiVersion: "network.kumo.dev/v1",
+  kind: "Network",
+  metadata: { name },
+  spec,
+});
+const subnet = (name: string, net: string, cidr: string) => ({
+  apiVersion: "network.kumo.dev/v1",
+  kind: "Subnet",
+  metadata: { name },
+  spec: { network: net, cidr },
+});
+const port = (name: string, net: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: "network.kumo.dev/v1",
+  kind: "Port",
+  metadata: { name },
+  spec: { network: net, ...extra },
+});
 
 describe("network allocation", () => {
   it("gives networks distinct VNIs and an MTU of underlay − 50; a pinned VNI cannot be reused", async () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s.call("POST", `${NET}/networks`, { body: network(`vn${i}`) })));
-    assert.ok(results.every((r) => r.status === 201), JSON.stringify(results.find((r) => r.status !== 201)?.body));
+    assert.ok(
+      results.every((r) => r.status === 201),
+      JSON.stringify(results.find((r) => r.status !== 201)?.body),
+    );
     const vnis = results.map((r) => r.body.spec.vni);
     assert.equal(new Set(vnis).size, 20);
     assert.equal(results[0].body.spec.mtu, 1450);
@@ -55,12 +73,16 @@ describe("network allocation", () => {
     assert.equal((await s.call("DELETE", `${NET}/ports/p7`)).status, 200);
     let again;
     for (let i = 0; i < 50; i++) {
-      again = await s.call("POST", `${NET}/ports`, { body: port("wants-freed", "big", { fixedIPs: [{ subnet: "big-v4", ipAddress: freed }] }) });
+      again = await s.call("POST", `${NET}/ports`, {
+        body: port("wants-freed", "big", { fixedIPs: [{ subnet: "big-v4", ipAddress: freed }] }),
+      });
       if (again.status === 201) break;
       await new Promise((r) => setTimeout(r, 20)); // the release follows the DELETED event
     }
     assert.equal(again!.status, 201, JSON.stringify(again!.body));
-    const taken = await s.call("POST", `${NET}/ports`, { body: port("wants-taken", "big", { fixedIPs: [{ subnet: "big-v4", ipAddress: ips[0] }] }) });
+    const taken = await s.call("POST", `${NET}/ports`, {
+      body: port("wants-taken", "big", { fixedIPs: [{ subnet: "big-v4", ipAddress: ips[0] }] }),
+    });
     assert.equal(taken.status, 422);
     assert.match(taken.body.message, /already allocated/);
   });

@@ -4,8 +4,21 @@
  * or subnet that ports still use cannot be deleted. Registered with the API's admission in server.ts.
  */
 import {
-  type KObject, type ObjectOf, type Port, MAX_VNI, NetworkKind, SubnetKind, formatIPv4, invalid,
-  parseCidr, parseIPv4, cidrContains, validateObject, type KindDefinition, conflict, PortKind,
+  type KObject,
+  type ObjectOf,
+  type Port,
+  MAX_VNI,
+  NetworkKind,
+  SubnetKind,
+  formatIPv4,
+  invalid,
+  parseCidr,
+  parseIPv4,
+  cidrContains,
+  validateObject,
+  type KindDefinition,
+  conflict,
+  PortKind,
 } from "@kumo/api";
 import type { AdmissionHook, CreateRequest, Rollback } from "../../apiserver/admission.js";
 import type { ObjectStore } from "../../registry/store.js";
@@ -32,7 +45,10 @@ export class NetworkAdmission implements AdmissionHook {
   readonly name = "ipam";
   readonly kinds = [NetworkKind, SubnetKind, PortKind];
 
-  constructor(private readonly store: ObjectStore, private readonly alloc: Allocator) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly alloc: Allocator,
+  ) {}
 
   /** Claims what the object needs (a dry run claims nothing); the uid it will be stored with owns the claims. */
   async mutate({ kind, namespace, obj, uid, ctx }: CreateRequest): Promise<Rollback | void> {
@@ -56,7 +72,10 @@ export class NetworkAdmission implements AdmissionHook {
     const uses = (p: Port) => p.spec!.network === network && p.spec!.deviceOwner !== "network:dhcp";
     const users = (await this.store.list(PortKind, namespace)).items.filter(uses);
     if (!users.length) return;
-    const names = `${users.slice(0, 5).map((p) => p.metadata.name).join(", ")}${users.length > 5 ? ", ..." : ""}`;
+    const names = `${users
+      .slice(0, 5)
+      .map((p) => p.metadata.name)
+      .join(", ")}${users.length > 5 ? ", ..." : ""}`;
     const t = { group: kind.group, resource: kind.plural, name };
     throw conflict(t, `${kind.kind.toLowerCase()} is in use by ${users.length} port(s): ${names}; delete them first`);
   }
@@ -83,9 +102,16 @@ export class NetworkAdmission implements AdmissionHook {
     const spec = (obj.spec ??= {});
     const owner = ownerOf("Network", ns, obj);
     if (spec.vni !== undefined) {
-      if (!(await this.alloc.claim(pools.vni, String(spec.vni), owner))) this.fail(NetworkKind, obj, "spec.vni", `VNI ${spec.vni} is already used by another network`);
+      if (!(await this.alloc.claim(pools.vni, String(spec.vni), owner)))
+        this.fail(NetworkKind, obj, "spec.vni", `VNI ${spec.vni} is already used by another network`);
     } else {
-      const vni = await this.alloc.claimFirstFree(pools.vni, function* () { for (let v = FIRST_VNI; v <= MAX_VNI; v++) yield String(v); }, owner);
+      const vni = await this.alloc.claimFirstFree(
+        pools.vni,
+        function* () {
+          for (let v = FIRST_VNI; v <= MAX_VNI; v++) yield String(v);
+        },
+        owner,
+      );
       if (!vni) this.fail(NetworkKind, obj, "spec.vni", "no free VNI left");
       spec.vni = Number(vni);
     }
@@ -98,11 +124,22 @@ export class NetworkAdmission implements AdmissionHook {
     const spec = obj.spec!;
     SubnetKind.defaults!(obj);
     await this.networkMustExist(SubnetKind, ns, obj, spec.network);
-    const others = (await this.store.list(SubnetKind, ns)).items.filter((s) => s.spec!.network === spec.network && s.metadata.name !== obj.metadata.name);
-    if (others.length) this.fail(SubnetKind, obj, "spec.network", `network "${spec.network}" already has subnet "${others[0].metadata.name}" (one IPv4 subnet per network)`);
+    const others = (await this.store.list(SubnetKind, ns)).items.filter(
+      (s) => s.spec!.network === spec.network && s.metadata.name !== obj.metadata.name,
+    );
+    if (others.length)
+      this.fail(
+        SubnetKind,
+        obj,
+        "spec.network",
+        `network "${spec.network}" already has subnet "${others[0].metadata.name}" (one IPv4 subnet per network)`,
+      );
     const owner = ownerOf("Subnet", ns, obj);
-    if (spec.gateway && !(await this.alloc.claim(pools.ip(ns, spec.network), spec.gateway, owner))) this.fail(SubnetKind, obj, "spec.gateway", `${spec.gateway} is already allocated`);
-    return async () => { if (spec.gateway) await this.alloc.release(pools.ip(ns, spec.network), spec.gateway, owner.uid); };
+    if (spec.gateway && !(await this.alloc.claim(pools.ip(ns, spec.network), spec.gateway, owner)))
+      this.fail(SubnetKind, obj, "spec.gateway", `${spec.gateway} is already allocated`);
+    return async () => {
+      if (spec.gateway) await this.alloc.release(pools.ip(ns, spec.network), spec.gateway, owner.uid);
+    };
   }
 
   /** Port: the network must exist with a subnet; MAC and IP are claimed (or the requested ones checked). */
@@ -111,14 +148,23 @@ export class NetworkAdmission implements AdmissionHook {
     const spec = obj.spec!;
     await this.networkMustExist(PortKind, ns, obj, spec.network);
     const subnet = (await this.store.list(SubnetKind, ns)).items.find((s) => s.spec!.network === spec.network);
-    if (!subnet) this.fail(PortKind, obj, "spec.network", `network "${spec.network}" has no subnet yet; create one first (kumo network create does both)`);
+    if (!subnet)
+      this.fail(
+        PortKind,
+        obj,
+        "spec.network",
+        `network "${spec.network}" has no subnet yet; create one first (kumo network create does both)`,
+      );
     const sspec = subnet.spec!;
     const owner = ownerOf("Port", ns, obj);
     const rollbacks: Rollback[] = [];
-    const rollback = async () => { for (const r of rollbacks.reverse()) await r().catch(() => undefined); };
+    const rollback = async () => {
+      for (const r of rollbacks.reverse()) await r().catch(() => undefined);
+    };
     try {
       if (spec.macAddress) {
-        if (!(await this.alloc.claim(pools.mac, spec.macAddress, owner))) this.fail(PortKind, obj, "spec.macAddress", `MAC ${spec.macAddress} is already used by another port`);
+        if (!(await this.alloc.claim(pools.mac, spec.macAddress, owner)))
+          this.fail(PortKind, obj, "spec.macAddress", `MAC ${spec.macAddress} is already used by another port`);
       } else {
         for (let i = 0; i < 16 && !spec.macAddress; i++) {
           const mac = randomMac();
@@ -132,15 +178,25 @@ export class NetworkAdmission implements AdmissionHook {
       const cidr = parseCidr(sspec.cidr)!;
       const requested = spec.fixedIPs?.[0]?.ipAddress;
       if (requested) {
-        if (!cidrContains(cidr, requested)) this.fail(PortKind, obj, "spec.fixedIPs[0].ipAddress", `${requested} is not inside ${sspec.cidr}`);
-        if (!(await this.alloc.claim(pool, requested, owner))) this.fail(PortKind, obj, "spec.fixedIPs[0].ipAddress", `${requested} is already allocated on network "${spec.network}"`);
+        if (!cidrContains(cidr, requested))
+          this.fail(PortKind, obj, "spec.fixedIPs[0].ipAddress", `${requested} is not inside ${sspec.cidr}`);
+        if (!(await this.alloc.claim(pool, requested, owner)))
+          this.fail(PortKind, obj, "spec.fixedIPs[0].ipAddress", `${requested} is already allocated on network "${spec.network}"`);
         spec.fixedIPs = [{ subnet: subnet.metadata.name!, ipAddress: requested }];
       } else {
         const ranges = sspec.allocationPools ?? [{ start: cidr.nth(2), end: cidr.last }];
-        const ip = await this.alloc.claimFirstFree(pool, function* () {
-          for (const r of ranges) for (let n = parseIPv4(r.start)!; n <= parseIPv4(r.end)!; n++) yield formatIPv4(n);
-        }, owner);
-        if (!ip) throw conflict({ group: PortKind.group, resource: PortKind.plural, name: obj.metadata.name }, `no free IP address left on subnet "${subnet.metadata.name}" (${sspec.cidr})`);
+        const ip = await this.alloc.claimFirstFree(
+          pool,
+          function* () {
+            for (const r of ranges) for (let n = parseIPv4(r.start)!; n <= parseIPv4(r.end)!; n++) yield formatIPv4(n);
+          },
+          owner,
+        );
+        if (!ip)
+          throw conflict(
+            { group: PortKind.group, resource: PortKind.plural, name: obj.metadata.name },
+            `no free IP address left on subnet "${subnet.metadata.name}" (${sspec.cidr})`,
+          );
         spec.fixedIPs = [{ subnet: subnet.metadata.name!, ipAddress: ip }];
       }
       const ip = spec.fixedIPs[0].ipAddress;

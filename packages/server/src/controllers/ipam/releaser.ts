@@ -24,7 +24,13 @@ export class AllocationReleaser {
   private readonly deleted = new Map<string, KObject>();
   sweptTotal = 0;
 
-  constructor(private readonly store: ObjectStore, cache: WatchCache, private readonly alloc: Allocator, log: Logger, sweepMs = 60_000) {
+  constructor(
+    private readonly store: ObjectStore,
+    cache: WatchCache,
+    private readonly alloc: Allocator,
+    log: Logger,
+    sweepMs = 60_000,
+  ) {
     const informer = new LocalInformer("network-objects", store, cache, [NetworkKind, SubnetKind, PortKind], ({ type, obj }, enqueue) => {
       if (type !== "DELETED") return;
       const key = `${obj.kind}:${keyOf(obj)}@${obj.metadata.uid}`;
@@ -32,12 +38,17 @@ export class AllocationReleaser {
       enqueue(key);
     });
     this.loop = new Controller({
-      name: "ipam-releaser", log, workers: 4,
+      name: "ipam-releaser",
+      log,
+      workers: 4,
       sources: [informer, periodicSource("sweep", sweepMs, SWEEP)],
       reconciler: (_ctx, key) => this.reconcile(key),
       debug: () => ({
-        claimsTotal: alloc.claimsTotal, releasesTotal: alloc.releasesTotal, exhaustedTotal: alloc.exhaustedTotal,
-        sweptTotal: this.sweptTotal, releasing: this.deleted.size,
+        claimsTotal: alloc.claimsTotal,
+        releasesTotal: alloc.releasesTotal,
+        exhaustedTotal: alloc.exhaustedTotal,
+        sweptTotal: this.sweptTotal,
+        releasing: this.deleted.size,
       }),
     });
   }
