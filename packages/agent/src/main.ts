@@ -83,7 +83,7 @@ const agent = new HostAgent(
   client,
   {
     identity: { name, underlayIP: a["underlay-ip"]!, underlayMac },
-    underlayDev: a["underlay-dev"]!,
+    underlayDev: a["underlay-dev"],
     stateDir: a["state-dir"]!,
     // Probe namespaces are global (/run/netns) and every agent sweeps its own leftovers, so the prefix must be per host.
     netnsPrefix: a["netns-prefix"] ?? name,

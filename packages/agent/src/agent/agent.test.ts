@@ -215,7 +215,7 @@ describe("HostAgent pass scheduling (in-process API server, fake drivers)", { sk
     await client.create(PortKind, port("pr", "h1", "red"));
     await until("red's dnsmasq refused", () => "default_red" in h1.agent.dhcpLoop.controller.snapshot().failing);
     const failing = h1.agent.dhcpLoop.controller.snapshot().failing;
-    assert.match(failing.default_red!.message, /bad config/);
+    assert.match(failing.default_red.message, /bad config/);
     assert.equal(failing.default_blue, undefined);
     assert.ok(h1.dhcp.running.has("default_blue"));
     await until("blue's DHCP port Active", async () => {

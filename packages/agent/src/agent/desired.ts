@@ -79,7 +79,7 @@ export function computeDesired(view: ClusterView): DesiredHost {
       ...deviceNames(spec.vni),
       localVtep: view.localVtep,
       underlayDev: view.underlayDev,
-      addresses: dhcpPort?.spec!.fixedIPs?.length ? [`${dhcpPort.spec!.fixedIPs[0].ipAddress}/${cidr.prefix}`] : [],
+      addresses: dhcpPort?.spec!.fixedIPs?.length ? [`${dhcpPort.spec.fixedIPs[0].ipAddress}/${cidr.prefix}`] : [],
       floodPeers: [],
       fdb: [],
       neighbours: [],

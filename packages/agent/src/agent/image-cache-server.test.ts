@@ -90,8 +90,8 @@ describe("ImageCache against the API server's blob endpoint", { skip }, () => {
     const cache = cacheFor(client, join(tmp, "c1"));
     const got = await cache.ensure(img);
     assert.deepEqual([got.hit, got.downloadedBytes], [false, kernel.length + initrd.length]);
-    assert.ok((await readFile(got.files.kernel!)).equals(kernel));
-    assert.ok((await readFile(got.files.initrd!)).equals(initrd));
+    assert.ok((await readFile(got.files.kernel)).equals(kernel));
+    assert.ok((await readFile(got.files.initrd)).equals(initrd));
     assert.equal((await cache.ensure(img)).hit, true);
   });
 

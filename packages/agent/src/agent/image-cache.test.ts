@@ -78,7 +78,7 @@ describe("ImageCache (loopback HTTP server)", () => {
     assert.equal(requests.filter((r) => r.includes("/busybox/")).length, 1, "concurrent callers share one download");
     assert.deepEqual([a.hit, b.hit], [false, false]);
     assert.equal(a.files.rootfs, c.blobFile(sha(tarball)));
-    assert.deepEqual(await readFile(a.files.rootfs!), tarball);
+    assert.deepEqual(await readFile(a.files.rootfs), tarball);
     assert.equal(await readFile(join(a.rootfs!, "bin", "hello"), "utf8"), "#!/bin/sh\necho hello\n");
     assert.equal((await stat(a.rootfs!)).mode & 0o777, 0o555, "shared lower layer is read-only");
     const hit = await c.ensure(img);
@@ -100,8 +100,8 @@ describe("ImageCache (loopback HTTP server)", () => {
     const initrd = Buffer.from("initrd-bytes".repeat(500));
     const img = image("tiny-vm", "kernel+initrd", { kernel, initrd });
     const got = await cache().ensure(img);
-    assert.deepEqual(await readFile(got.files.kernel!), kernel);
-    assert.deepEqual(await readFile(got.files.initrd!), initrd);
+    assert.deepEqual(await readFile(got.files.kernel), kernel);
+    assert.deepEqual(await readFile(got.files.initrd), initrd);
     assert.equal(got.rootfs, undefined);
   });
 

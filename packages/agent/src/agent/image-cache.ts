@@ -108,7 +108,7 @@ export class ImageCache {
     }
     let rootfs: string | undefined;
     if (img.spec!.format === "rootfs-tar") {
-      const sha = blobs.rootfs!.sha256;
+      const sha = blobs.rootfs.sha256;
       rootfs = this.rootfsDir(sha);
       await this.once(`rootfs:${sha}`, () => this.unpack(sha));
     }

@@ -30,7 +30,7 @@ const network: Network = {
   kind: "Network",
   metadata: { name: "net1", namespace: "default" },
   spec: { vni: 7, mtu: 1450 },
-} as Network;
+};
 const port = (over: Partial<Port["spec"]> = {}): Port => ({
   apiVersion: "network.kumo.dev/v1",
   kind: "Port",
@@ -62,7 +62,7 @@ const instance = (over: Partial<Instance["spec"]> = {}, meta: Partial<Instance["
     running: true,
     restartPolicy: "Never",
     ...over,
-  } as Instance["spec"],
+  },
   status: { host: "h1" },
 });
 
@@ -101,23 +101,22 @@ function world(
           timings: { total: 30 },
           ...(spec.kind === "vm" ? { acceleration: "tcg", accelerationReason: "no kvm: ENOENT" } : {}),
           ...o.runtime,
-        } as InstanceRuntimeStatus;
+        };
       },
       stop: async (id) => void calls.push(`stop ${id}`),
       remove: async (id) => void calls.push(`remove ${id}`),
     },
     images: {
       has: async () => false,
-      ensure: async (img) =>
-        ({
-          name: img.metadata.name!,
-          format: img.spec!.format,
-          files: { rootfs: "/c/r", kernel: "/c/k", initrd: "/c/i" },
-          rootfs: img.spec!.format === "rootfs-tar" ? "/c/rootfs" : undefined,
-          hit: false,
-          downloadedBytes: 10,
-          ms: 3,
-        }) as CachedImage,
+      ensure: async (img) => ({
+        name: img.metadata.name!,
+        format: img.spec!.format,
+        files: { rootfs: "/c/r", kernel: "/c/k", initrd: "/c/i" },
+        rootfs: img.spec!.format === "rootfs-tar" ? "/c/rootfs" : undefined,
+        hit: false,
+        downloadedBytes: 10,
+        ms: 3,
+      }),
     },
     dataplane: {
       networkState: () =>

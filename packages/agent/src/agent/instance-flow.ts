@@ -157,7 +157,7 @@ export async function instancePass(d: FlowDeps, inst: Instance, signal: AbortSig
     let net: { netnsPath: string; resolvConf?: string } | undefined;
     if (n) {
       const port = n.p.port!;
-      const ip = port.spec!.fixedIPs![0]!.ipAddress;
+      const ip = port.spec!.fixedIPs![0].ipAddress;
       const netns = instanceNetns(d.netnsPrefix, uidHash(inst.metadata.uid!));
       await at("NetworkReady", () =>
         d.net.plug({ portNetns: netns, bridge: n.bridge, mac: port.spec!.macAddress!, mtu: n.mtu, ifName: portIfName(port.metadata.uid!) }),
@@ -297,7 +297,7 @@ async function waitForLeases(
       const missing: string[] = [];
       for (const p of ports) {
         const leases = await d.dataplane.leases(ns, p.spec!.network);
-        const ip = p.spec!.fixedIPs![0]!.ipAddress;
+        const ip = p.spec!.fixedIPs![0].ipAddress;
         const l = leases.find((x) => x.mac === p.spec!.macAddress!.toLowerCase() && x.ip === ip);
         // Granted in this run: a lease left from before a reboot does not count.
         if (!l || (l.expiry !== 0 && (l.expiry - LEASE_SECONDS) * 1000 < startedMs - 2000)) missing.push(`${p.spec!.macAddress} → ${ip}`);
@@ -321,12 +321,10 @@ async function waitForLeases(
   } finally {
     watches.forEach((w) => w.close());
   }
-  r.done(
-    "AddressAssigned",
-    "DHCPLease",
-    ports.map((p) => `${p.spec!.fixedIPs![0]!.ipAddress} leased to ${p.spec!.macAddress}`).join(", "),
-    { at: now(), perRun: true },
-  );
+  r.done("AddressAssigned", "DHCPLease", ports.map((p) => `${p.spec!.fixedIPs![0].ipAddress} leased to ${p.spec!.macAddress}`).join(", "), {
+    at: now(),
+    perRun: true,
+  });
   return { leased: true };
 }
 

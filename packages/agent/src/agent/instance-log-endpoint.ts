@@ -51,7 +51,7 @@ export async function serveInstanceLog(req: IncomingMessage, res: ServerResponse
     o.counts.not_found++;
     return void res.writeHead(404).end("try /debug/instances/NS/NAME/logs\n");
   }
-  const [ns, name] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)];
+  const [ns, name] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
   const tail = Number(u.searchParams.get("tailBytes") ?? "") || undefined;
   if (["true", "1"].includes(u.searchParams.get("follow") ?? "")) return follow(res, ns, name, tail ?? DEFAULT_TAIL_BYTES, o);
   const text = await o.source.logs(ns, name, tail).catch((e: Error) => e);

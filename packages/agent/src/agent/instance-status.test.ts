@@ -29,12 +29,12 @@ function inst(status: Instance["status"] = { host: "h1" }): Instance {
 describe("applyReport", () => {
   it("keeps a condition's time while its status stays, moves it when the status changes", () => {
     let i = applyReport(inst(), new StatusReport().blocked("ImageReady", "Downloading", "downloading"), at(100));
-    assert.equal(i.status!.conditions![0]!.lastTransitionTime, at(100));
+    assert.equal(i.status!.conditions![0].lastTransitionTime, at(100));
     assert.equal(i.status!.phase, "Starting");
     i = applyReport(i, new StatusReport().blocked("ImageReady", "Downloading", "still downloading"), at(200));
-    assert.equal(i.status!.conditions![0]!.lastTransitionTime, at(100), "False → False keeps the time");
+    assert.equal(i.status!.conditions![0].lastTransitionTime, at(100), "False → False keeps the time");
     i = applyReport(i, new StatusReport().done("ImageReady", "Downloaded", "done", { at: at(250) }), at(300));
-    assert.deepEqual([i.status!.conditions![0]!.status, i.status!.conditions![0]!.lastTransitionTime], ["True", at(250)]);
+    assert.deepEqual([i.status!.conditions![0].status, i.status!.conditions![0].lastTransitionTime], ["True", at(250)]);
     const again = applyReport(i, new StatusReport().done("ImageReady", "Cached", "cached"), at(400));
     assert.deepEqual(again.status!.conditions![0], i.status!.conditions![0], "True → True keeps reason, message and time");
   });
@@ -109,13 +109,13 @@ describe("instance-spec", () => {
         ...over,
       },
     });
-    assert.match(instancePorts(inst(), [], "h1")[0]!.waiting!, /does not exist/);
-    assert.match(instancePorts(inst(), [port({ hostBinding: "h2" })], "h1")[0]!.waiting!, /not bound to this host/);
+    assert.match(instancePorts(inst(), [], "h1")[0].waiting!, /does not exist/);
+    assert.match(instancePorts(inst(), [port({ hostBinding: "h2" })], "h1")[0].waiting!, /not bound to this host/);
     assert.match(
-      instancePorts(inst(), [port({ hostBinding: "h1", deviceOwner: "instance:db" })], "h1")[0]!.waiting!,
+      instancePorts(inst(), [port({ hostBinding: "h1", deviceOwner: "instance:db" })], "h1")[0].waiting!,
       /belongs to instance:db/,
     );
-    const ok = instancePorts(inst(), [port({ hostBinding: "h1" })], "h1")[0]!;
+    const ok = instancePorts(inst(), [port({ hostBinding: "h1" })], "h1")[0];
     assert.deepEqual([ok.waiting, ok.port?.metadata.name], [undefined, "web-net1"]);
   });
 

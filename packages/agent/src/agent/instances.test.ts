@@ -48,18 +48,16 @@ describe("instances loop (in-process API server, fake runtime)", { skip }, () =>
     ensure: async (spec: InstanceRuntimeSpec) => {
       calls.push(`ensure ${spec.id}`);
       if (failEnsure && spec.id.startsWith("bad")) throw new Error('runc create failed: exec: "nope": executable file not found');
-      const st =
-        runtimes.get(spec.id) ??
-        ({
-          id: spec.id,
-          kind: spec.kind,
-          state: "running",
-          pid: 4242,
-          startedAt: new Date().toISOString(),
-          exitCode: null,
-          restartCount: 0,
-          timings: { total: 30 },
-        } as InstanceRuntimeStatus);
+      const st = runtimes.get(spec.id) ?? {
+        id: spec.id,
+        kind: spec.kind,
+        state: "running",
+        pid: 4242,
+        startedAt: new Date().toISOString(),
+        exitCode: null,
+        restartCount: 0,
+        timings: { total: 30 },
+      };
       runtimes.set(spec.id, st);
       return st;
     },

@@ -37,9 +37,9 @@ const LINE_RE = /dnsmasq-dhcp\[\d+\]: (?:\d+ )?(DHCP[A-Z]+)\([^)]*\)(.*)$/;
 export function countLogLine(c: DhcpCounters, line: string): void {
   const m = LINE_RE.exec(line);
   if (!m) return;
-  const key = MESSAGE[m[1]!];
+  const key = MESSAGE[m[1]];
   if (key) c[key]++;
-  if (m[2]!.includes("no address available")) c.noAddress++;
+  if (m[2].includes("no address available")) c.noAddress++;
 }
 
 /** Incremental reader of one log file: remembers offset and the unfinished last line. */
@@ -82,11 +82,11 @@ export function parseLeases(text: string): DhcpLeaseEntry[] {
   for (const line of text.split("\n")) {
     const f = line.trim().split(/\s+/);
     // DHCPv6 leases add a "duid" line; only 5-field IPv4 lines are leases here.
-    if (f.length < 4 || f[0] === "duid" || !/^\d+$/.test(f[0]!)) continue;
+    if (f.length < 4 || f[0] === "duid" || !/^\d+$/.test(f[0])) continue;
     out.push({
       expiry: Number(f[0]),
-      mac: f[1]!.toLowerCase(),
-      ip: f[2]!,
+      mac: f[1].toLowerCase(),
+      ip: f[2],
       name: f[3] === "*" ? undefined : f[3],
       clientId: f[4] === undefined || f[4] === "*" ? undefined : f[4],
     });

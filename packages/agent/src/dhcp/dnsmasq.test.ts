@@ -30,7 +30,7 @@ const cfg = (over: Partial<DhcpNetworkConfig> = {}): DhcpNetworkConfig => ({
   gateway: "10.251.0.1",
   mtu: 1450,
   leaseTime: "1h",
-  hosts: [{ mac: ports[0]!.mac, ip: ports[0]!.ip, name: "alpha" }],
+  hosts: [{ mac: ports[0].mac, ip: ports[0].ip, name: "alpha" }],
   ...over,
 });
 
@@ -67,12 +67,12 @@ describe("DnsmasqDriver", { skip }, () => {
 
   it("starts once, leases the known MAC, and reports the lease and the exchange", async () => {
     assert.equal(await driver.ensure(cfg()), "started");
-    const a = ports[0]!;
+    const a = ports[0];
     await plugPort({ hostNetns: HOST, portNetns: a.ns, bridge: "kbr-7", mac: a.mac, mtu: 1450, ifName: a.if });
     const lease = await runDhcpClient(a.ns, { stateDir: `${stateDir}-udhcpc`, timeoutMs: 5000 });
     assert.equal(lease.ip, a.ip);
     assert.equal(lease.domain, "green.demo.kumo");
-    const s = (await driver.observe()).networks[0]!;
+    const s = (await driver.observe()).networks[0];
     assert.equal(s.running, true);
     assert.deepEqual(
       s.leases.map((l) => [l.mac, l.ip, l.name]),
@@ -80,24 +80,24 @@ describe("DnsmasqDriver", { skip }, () => {
     );
     assert.ok(s.counters.discover >= 1 && s.counters.request >= 1 && s.counters.ack >= 1, JSON.stringify(s.counters));
     assert.equal(s.counters.noAddress, 0);
-    assert.equal(driver.snapshot().networks.green!.leases, 1);
+    assert.equal(driver.snapshot().networks.green.leases, 1);
     assert.equal(await driver.ensure(cfg()), "unchanged");
   });
 
   it("reloads with SIGHUP (same pid) when only hosts change, and serves the new name", async () => {
     const [pid] = await daemonsFor(pidFile);
-    const b = ports[1]!;
+    const b = ports[1];
     const withBeta = cfg({ hosts: [...cfg().hosts, { mac: b.mac, ip: b.ip, name: b.name }] });
     assert.equal(await driver.ensure(withBeta), "reloaded");
     assert.deepEqual(await daemonsFor(pidFile), [pid]);
-    const r = await portExec(ports[0]!.ns, ["busybox", "nslookup", "beta.green.demo.kumo", "10.251.0.1"]);
+    const r = await portExec(ports[0].ns, ["busybox", "nslookup", "beta.green.demo.kumo", "10.251.0.1"]);
     assert.match(r.stdout, /10\.251\.0\.12/);
   });
 
   it("is adopted by a fresh driver (agent restart) instead of started twice", async () => {
     const before = await daemonsFor(pidFile);
     const fresh = new DnsmasqDriver({ stateDir, netns: HOST });
-    const withBeta = cfg({ hosts: [...cfg().hosts, { mac: ports[1]!.mac, ip: ports[1]!.ip, name: "beta" }] });
+    const withBeta = cfg({ hosts: [...cfg().hosts, { mac: ports[1].mac, ip: ports[1].ip, name: "beta" }] });
     assert.equal(await fresh.ensure(withBeta), "adopted");
     assert.deepEqual(await daemonsFor(pidFile), before);
     assert.equal(before.length, 1);
@@ -106,26 +106,26 @@ describe("DnsmasqDriver", { skip }, () => {
   });
 
   it("refuses an unknown MAC and counts 'no address available'", async () => {
-    const b = ports[1]!;
+    const b = ports[1];
     await plugPort({ hostNetns: HOST, portNetns: b.ns, bridge: "kbr-7", mac: "02:6b:00:00:01:99", mtu: 1450, ifName: b.if });
     await assert.rejects(runDhcpClient(b.ns, { stateDir: `${stateDir}-udhcpc`, timeoutMs: 2000 }), /no lease/);
-    const s = (await driver.observe()).networks[0]!;
+    const s = (await driver.observe()).networks[0];
     assert.ok(s.counters.noAddress >= 1, JSON.stringify(s.counters));
-    assert.equal(driver.snapshot().networks.green!.counters.noAddress, s.counters.noAddress);
+    assert.equal(driver.snapshot().networks.green.counters.noAddress, s.counters.noAddress);
   });
 
   it("releases the lease of a removed port so its address can go to another MAC at once", async () => {
-    const b = ports[1]!;
+    const b = ports[1];
     // alpha's port is gone; its address now belongs to the port in b's netns (MAC ...:99).
-    const reused = cfg({ hosts: [{ mac: "02:6b:00:00:01:99", ip: ports[0]!.ip, name: "gamma" }] });
+    const reused = cfg({ hosts: [{ mac: "02:6b:00:00:01:99", ip: ports[0].ip, name: "gamma" }] });
     assert.equal(await driver.ensure(reused), "reloaded");
     assert.equal(driver.snapshot().totals.releases, 1);
     const lease = await runDhcpClient(b.ns, { stateDir: `${stateDir}-udhcpc`, timeoutMs: 5000 });
-    assert.equal(lease.ip, ports[0]!.ip);
-    const leases = (await driver.observe()).networks[0]!.leases;
+    assert.equal(lease.ip, ports[0].ip);
+    const leases = (await driver.observe()).networks[0].leases;
     assert.deepEqual(
       leases.map((l) => [l.mac, l.ip]),
-      [["02:6b:00:00:01:99", ports[0]!.ip]],
+      [["02:6b:00:00:01:99", ports[0].ip]],
     );
   });
 
@@ -135,7 +135,7 @@ describe("DnsmasqDriver", { skip }, () => {
     const now = await daemonsFor(pidFile);
     assert.equal(now.length, 1);
     assert.notEqual(now[0], old);
-    assert.equal(await procAlive(old!), false);
+    assert.equal(await procAlive(old), false);
     await driver.remove("green");
     assert.deepEqual(await daemonsFor(pidFile), []);
     assert.deepEqual((await driver.observe()).networks, []);

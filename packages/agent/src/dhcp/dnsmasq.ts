@@ -128,7 +128,7 @@ export class DnsmasqDriver implements DhcpDriver {
     for (const l of stale) {
       const args = [c.interface, l.ip, l.mac, ...(l.clientId ? [l.clientId] : [])];
       const argv = this.opts.netns ? ["ip", "netns", "exec", this.opts.netns, "dhcp_release", ...args] : ["dhcp_release", ...args];
-      const r = await run(argv[0]!, argv.slice(1));
+      const r = await run(argv[0], argv.slice(1));
       if (r.code !== 0) this.log.warn?.({ network: c.network, ip: l.ip, mac: l.mac, stderr: r.stderr }, "dhcp_release failed");
       else this.totals.releases++;
     }
@@ -155,7 +155,7 @@ export class DnsmasqDriver implements DhcpDriver {
     await rm(paths.pidFile, { force: true });
     const argv = this.opts.netns ? ["ip", "netns", "exec", this.opts.netns, "dnsmasq", ...args] : ["dnsmasq", ...args];
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
       let err = "";
       child.stderr.on("data", (b: Buffer) => (err += b.toString()));
       child.on("error", reject);

@@ -17,7 +17,7 @@ describe("labContainer", () => {
     const n = labNames(home);
     const h = hostNet(n, { bridge: n.bridge, cidr: "10.201.0.0/24", gateway: "10.201.0.1" }, 1);
     const argv = agentArgv(n, h, { serverUrl: "https://10.201.0.1:6443", caFile: "/c", tokenFile: "/t", repoRoot: "/repo" });
-    const stateDir = argv[argv.indexOf("--state-dir") + 1]!;
+    const stateDir = argv[argv.indexOf("--state-dir") + 1];
     const inst: Instance = {
       apiVersion: "compute.kumo.dev/v1",
       kind: "Instance",

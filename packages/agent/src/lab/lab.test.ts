@@ -39,7 +39,7 @@ process.on("SIGTERM", () => process.exit(0));
 const netnsOf = (prefix: string) =>
   sh("ip", "netns", "list")
     .split("\n")
-    .map((l) => l.split(" ")[0]!)
+    .map((l) => l.split(" ")[0])
     .filter((x) => x.startsWith(prefix + "-"));
 const linksOf = (prefix: string) =>
   (JSON.parse(sh("ip", "-json", "link", "show")) as { ifname: string }[]).map((l) => l.ifname).filter((x) => x.startsWith(prefix + "-"));
@@ -51,7 +51,7 @@ const linkJson = (ns: string | undefined, dev: string) =>
       operstate: string;
       addr_info: { local: string; family: string }[];
     }[]
-  )[0]!;
+  )[0];
 
 /** Pids still alive whose cmdline mentions a path under `home`. */
 async function processesOf(home: string, extra: number[] = []): Promise<number[]> {
@@ -75,7 +75,7 @@ describe("host lab (root, real namespaces)", { skip }, () => {
 
   /** Starts `argv` detached (optionally inside a netns) and records its pid for cleanup. */
   const startOwn = (argv: string[]): number => {
-    const c = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: "ignore" });
+    const c = spawn(argv[0], argv.slice(1), { detached: true, stdio: "ignore" });
     c.unref();
     started.push(c.pid!);
     return c.pid!;
@@ -147,7 +147,7 @@ describe("host lab (root, real namespaces)", { skip }, () => {
     }
     const heard = await waitFor(async () => hostsA.every((h) => hellos.some((x) => x.name === h.name && x.from === h.ip)), 5000);
     assert.ok(heard, `every agent reached ${serverUrl} from its underlay address: ${JSON.stringify(hellos)}`);
-    assert.equal(status("ip", "netns", "exec", hostsA[0]!.netns, "ping", "-c", "1", "-W", "2", hostsA[1]!.ip), 0, "host 1 pings host 2");
+    assert.equal(status("ip", "netns", "exec", hostsA[0].netns, "ping", "-c", "1", "-W", "2", hostsA[1].ip), 0, "host 1 pings host 2");
   });
 
   it("is idempotent: a second ensureLab keeps the running agents", async () => {
@@ -171,7 +171,7 @@ describe("host lab (root, real namespaces)", { skip }, () => {
     assert.notEqual(B.prefix, A.prefix);
     assert.notEqual(b.underlay.cidr, (await labStatus(homeA)).underlay!.cidr);
     assert.ok(netnsOf(B.prefix).includes(B.host(1)));
-    assert.notEqual(status("ip", "netns", "exec", B.host(1), "ping", "-c", "1", "-W", "1", hostsA[0]!.ip), 0);
+    assert.notEqual(status("ip", "netns", "exec", B.host(1), "ping", "-c", "1", "-W", "1", hostsA[0].ip), 0);
     await assert.rejects(
       addHost(homeB, { serverUrl: bUrl, caFile: "/dev/null", tokenFile: "/dev/null", agentMain: crash, settleMs: 5000 }),
       /exited at once/,
@@ -190,7 +190,7 @@ describe("host lab (root, real namespaces)", { skip }, () => {
   it("adds the next free host and removes it without a trace", async () => {
     const h3 = await addHost(homeA, { serverUrl, caFile: "/dev/null", tokenFile: "/dev/null", agentMain: fake });
     assert.equal(h3.name, A.host(3));
-    assert.equal(status("ip", "netns", "exec", hostsA[0]!.netns, "ping", "-c", "1", "-W", "2", h3.ip), 0);
+    assert.equal(status("ip", "netns", "exec", hostsA[0].netns, "ping", "-c", "1", "-W", "2", h3.ip), 0);
     await assert.rejects(removeHost(homeA, B.host(1)), /not a host of the lab/);
     // Probe namespaces hang off hosts by a veth: host 3's loses its eth0 with host 3, host 1's stays.
     const probe = (host: string, tag: string) => {
@@ -199,7 +199,7 @@ describe("host lab (root, real namespaces)", { skip }, () => {
       sh("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", `kp-${tag}`, "netns", host);
       return ns;
     };
-    const [probe3, probe1] = [probe(h3.netns, "cafe0003"), probe(hostsA[0]!.netns, "cafe0001")];
+    const [probe3, probe1] = [probe(h3.netns, "cafe0003"), probe(hostsA[0].netns, "cafe0001")];
     const deleted: string[] = [];
     const removed = await removeHost(homeA, h3.name, {
       agentMain: fake,
@@ -224,7 +224,7 @@ describe("host lab (root, real namespaces)", { skip }, () => {
 
   it("destroyLab after a crash: SIGKILLed agents, stale pid files, debris; kills only kumo's processes", async () => {
     for (const h of hostsA) process.kill(h.pid, "SIGKILL");
-    await waitFor(async () => !(await procAlive(hostsA[0]!.pid)) && !(await procAlive(hostsA[1]!.pid)), 2000);
+    await waitFor(async () => !(await procAlive(hostsA[0].pid)) && !(await procAlive(hostsA[1].pid)), 2000);
     // Host 1's pid file now names a live process that is not its agent (a reused pid).
     const bystander = startOwn(["sleep", "300"]);
     writeFileSync(join(A.hostDir(A.host(1)), "agent.pid"), `${bystander}\n`);
@@ -246,7 +246,7 @@ describe("host lab (root, real namespaces)", { skip }, () => {
       "id",
       "5",
       "local",
-      hostsA[1]!.ip,
+      hostsA[1].ip,
       "dev",
       "eth0",
       "dstport",
@@ -301,7 +301,7 @@ describe("host lab (root, real namespaces)", { skip }, () => {
   });
 
   it("destroyLab of the second home leaves nothing, and a repeat is a no-op", async () => {
-    const agent = (await labStatus(homeB, { agentMain: fake })).hosts[0]!.pid!;
+    const agent = (await labStatus(homeB, { agentMain: fake })).hosts[0].pid!;
     await destroyLab(homeB, { agentMain: fake, graceMs: 500 });
     assert.deepEqual(netnsOf(B.prefix), []);
     assert.deepEqual(linksOf(B.prefix), []);

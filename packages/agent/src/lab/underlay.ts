@@ -51,7 +51,7 @@ export async function routedPrefixes(ownDev: string): Promise<Cidr[]> {
   for (const r of routes) {
     if (!r.dst || r.dst === "default" || r.dev === ownDev) continue;
     const [ip, len] = r.dst.split("/");
-    const c = networkOf(ip!, len === undefined ? 32 : Number(len));
+    const c = networkOf(ip, len === undefined ? 32 : Number(len));
     // Shorter than /8 is default-like (a VPN's 0.0.0.0/1 + 128.0.0.0/1), not a subnet in use.
     if (c && c.prefix >= 8) cidrs.push(c);
   }

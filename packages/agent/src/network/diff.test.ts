@@ -88,7 +88,7 @@ describe("diff", () => {
       "fdb replace 02:00:00:00:00:13 dev kvx-42 dst 192.168.77.3",
     ]);
     assert.equal(p.bridgeAfterIp, true, "FDB needs the VXLAN device created first");
-    const k = p.reports[0]!.kinds;
+    const k = p.reports[0].kinds;
     assert.deepEqual([k.fdb.desired, k.fdb.actualBefore, k.fdb.added, k.fdb.repaired], [2, 0, 2, 0]);
   });
 
@@ -97,7 +97,7 @@ describe("diff", () => {
     const p = run(d, kernelOf(d));
     assert.deepEqual(lines(p), []);
     assert.equal(p.bridgeAfterIp, false);
-    assert.equal(p.reports[0]!.kinds.neighbour.actualBefore, 2);
+    assert.equal(p.reports[0].kinds.neighbour.actualBefore, 2);
   });
 
   it("normalises input so upper-case MACs and /32 routes still diff to nothing", () => {
@@ -119,10 +119,10 @@ describe("diff", () => {
       "neigh replace 10.250.0.13 lladdr 02:00:00:00:00:13 dev kvx-42 nud permanent",
       "fdb replace 02:00:00:00:00:12 dev kvx-42 dst 192.168.77.2",
     ]);
-    assert.equal(p.reports[0]!.kinds.fdb.repaired, 1);
-    assert.equal(p.reports[0]!.kinds.neighbour.repaired, 1);
+    assert.equal(p.reports[0].kinds.fdb.repaired, 1);
+    assert.equal(p.reports[0].kinds.neighbour.repaired, 1);
     // Without a previous sync the same gap is a plain add, not a repair.
-    assert.equal(run(d, o).reports[0]!.kinds.fdb.repaired, 0);
+    assert.equal(run(d, o).reports[0].kinds.fdb.repaired, 0);
   });
 
   it("moves a peer with fdb replace and clears a MAC holding several remotes first", () => {
@@ -139,7 +139,7 @@ describe("diff", () => {
         "fdb replace 02:00:00:00:00:13 dev kvx-42 dst 192.168.77.3",
       ],
     );
-    assert.equal(p.reports[0]!.kinds.fdb.updated, 2);
+    assert.equal(p.reports[0].kinds.fdb.updated, 2);
     assert.ok(!lines(p).some((l) => l.startsWith("fdb append 02:")), "unicast entries are never appended");
   });
 
@@ -190,13 +190,13 @@ describe("diff", () => {
     const last = run(before, bare()).applied;
     const moved = { networks: [net({ localVtep: "192.168.77.50" })] };
     const p = run(moved, kernelOf(before), last);
-    assert.equal(p.reports[0]!.kinds.fdb.added, 2);
-    assert.equal(p.reports[0]!.kinds.fdb.repaired, 0);
+    assert.equal(p.reports[0].kinds.fdb.added, 2);
+    assert.equal(p.reports[0].kinds.fdb.repaired, 0);
     // The same device rebuilt by hand with another VTEP is drift: the desired state did not change.
     const o = kernelOf(before);
     o.vxlans.get("kvx-42")!.local = "192.168.77.50";
     o.fdb.get("kvx-42")!.clear();
-    assert.equal(run(before, o, last).reports[0]!.kinds.fdb.repaired, 2);
+    assert.equal(run(before, o, last).reports[0].kinds.fdb.repaired, 2);
   });
 
   it("skips a network whose underlay device is missing (it would abort the whole ip batch)", () => {

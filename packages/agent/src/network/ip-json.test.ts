@@ -76,7 +76,7 @@ describe("ip-json", () => {
     const s = toHostState(parseObserved(ipOut, JSON.stringify(fdb)));
     assert.equal(s.networks.length, 1);
     assert.deepEqual(
-      { ...s.networks[0], floodPeers: s.networks[0]!.floodPeers.length },
+      { ...s.networks[0], floodPeers: s.networks[0].floodPeers.length },
       {
         name: "blue",
         vni: 42,

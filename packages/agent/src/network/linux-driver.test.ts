@@ -58,9 +58,9 @@ describe("LinuxNetworkDriver on a real kernel", { skip }, () => {
   it("writes nothing for a network whose underlay is missing, then completes it once it exists", async () => {
     const r = await driver.sync({ networks: [net()] });
     assert.equal(r.writes, 0);
-    assert.equal(r.networks[0]!.problem, "underlay device eth0 not found; nothing written");
+    assert.equal(r.networks[0].problem, "underlay device eth0 not found; nothing written");
     assert.match(r.errors.join("\n"), /network amber: underlay device eth0 not found/);
-    assert.equal(driver.snapshot().networks.amber!.kinds.fdb.actual, 0);
+    assert.equal(driver.snapshot().networks.amber.kinds.fdb.actual, 0);
     assert.equal(driver.snapshot().lastSync!.ok, false);
 
     sh("ip", "-n", NS, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1");
@@ -69,14 +69,14 @@ describe("LinuxNetworkDriver on a real kernel", { skip }, () => {
     const again = await driver.sync({ networks: [net()] });
     assert.deepEqual(again.errors, []);
     assert.equal(again.driftRepairs, 0, "entries that never got in are not drift");
-    assert.equal(driver.snapshot().networks.amber!.kinds.fdb.actual, 1);
+    assert.equal(driver.snapshot().networks.amber.kinds.fdb.actual, 1);
     assert.equal((await driver.sync({ networks: [net()] })).writes, 0);
   });
 
   it("puts a hand-moved or hand-appended FDB entry back to exactly one remote", async () => {
     sh("bridge", "-n", NS, "fdb", "replace", PEER_MAC, "dev", vxlan, "dst", "10.97.0.66");
     let r = await driver.sync({ networks: [net()] });
-    assert.deepEqual([r.networks[0]!.kinds.fdb.updated, r.networks[0]!.kinds.fdb.repaired], [1, 1]);
+    assert.deepEqual([r.networks[0].kinds.fdb.updated, r.networks[0].kinds.fdb.repaired], [1, 1]);
     sh("bridge", "-n", NS, "fdb", "append", PEER_MAC, "dev", vxlan, "dst", "10.97.0.67");
     const remotes = () =>
       sh("bridge", "-n", NS, "fdb", "show", "dev", vxlan)
@@ -85,7 +85,7 @@ describe("LinuxNetworkDriver on a real kernel", { skip }, () => {
     if (remotes().length > 1) {
       // This kernel kept the appended remote: the driver must clear it.
       r = await driver.sync({ networks: [net()] });
-      assert.equal(r.networks[0]!.kinds.fdb.updated, 1);
+      assert.equal(r.networks[0].kinds.fdb.updated, 1);
     }
     assert.deepEqual(remotes(), [`${PEER_MAC} dst 10.97.0.2 self permanent`]);
   });
@@ -93,7 +93,7 @@ describe("LinuxNetworkDriver on a real kernel", { skip }, () => {
   it("moves a peer to a new VTEP and changes MTU in place", async () => {
     const moved = net({ mtu: 1400, floodPeers: ["10.97.0.3"], fdb: [{ mac: PEER_MAC, dst: "10.97.0.3" }] });
     const r = await driver.sync({ networks: [moved] });
-    const k = r.networks[0]!.kinds;
+    const k = r.networks[0].kinds;
     assert.deepEqual([k.flood.added, k.flood.removed, k.fdb.updated, k.vxlan.updated, k.bridge.updated], [1, 1, 1, 1, 1]);
     assert.match(sh("ip", "-n", NS, "link", "show", "dev", vxlan), /mtu 1400/);
     assert.equal((await driver.sync({ networks: [moved] })).writes, 0);

@@ -123,7 +123,7 @@ export class LinuxNetworkDriver implements NetworkDriver {
               ),
             ),
           );
-          batches.forEach(([, lines], i) => errors.push(...this.account(plan.reports, plan.applied, lines, results[i]!, gaps)));
+          batches.forEach(([, lines], i) => errors.push(...this.account(plan.reports, plan.applied, lines, results[i], gaps)));
         }
         const t3 = performance.now();
         this.lastApplied = plan.applied;

@@ -29,8 +29,8 @@ const hosts = [1, 2].map((i) => ({
 
 /** Desired dataplane of host `i`: everything about the other host's port, nothing about its own. */
 function desired(i: number): NetworkDataplane {
-  const me = hosts[i]!,
-    peer = hosts[1 - i]!;
+  const me = hosts[i],
+    peer = hosts[1 - i];
   return {
     name: "blue",
     vni: VNI,
@@ -47,8 +47,8 @@ function desired(i: number): NetworkDataplane {
 }
 
 function dhcpConfig(i: number): DhcpNetworkConfig {
-  const me = hosts[i]!,
-    peer = hosts[1 - i]!;
+  const me = hosts[i],
+    peer = hosts[1 - i];
   return {
     network: "blue",
     project: "demo",
@@ -94,7 +94,7 @@ describe("overlay across two namespace hosts", { skip }, () => {
     }
     for (const [i, h] of hosts.entries()) {
       await plugPort({ hostNetns: h.ns, portNetns: h.port.ns, bridge, mac: h.port.mac, mtu: 1450, ifName: portIfName(h.port.name) });
-      assert.equal(await dhcp[i]!.ensure(dhcpConfig(i)), "started");
+      assert.equal(await dhcp[i].ensure(dhcpConfig(i)), "started");
       const lease = await runDhcpClient(h.port.ns, { stateDir: join(stateDir, "udhcpc"), timeoutMs: 5000 });
       assert.deepEqual(
         { ip: lease.ip, len: lease.prefixLength, router: lease.router, dns: lease.dns, mtu: lease.mtu },
@@ -102,38 +102,38 @@ describe("overlay across two namespace hosts", { skip }, () => {
       );
       assert.match(sh("ip", "-n", h.port.ns, "-json", "route", "show", "default"), new RegExp(`"gateway":"${h.gw}"`));
     }
-    const ping = await portExec(hosts[0]!.port.ns, ["ping", "-c", "3", "-i", "0.2", "-W", "2", hosts[1]!.port.ip]);
+    const ping = await portExec(hosts[0].port.ns, ["ping", "-c", "3", "-i", "0.2", "-W", "2", hosts[1].port.ip]);
     assert.equal(ping.code, 0, ping.stdout + ping.stderr);
     // The remote port's ARP was answered from the neighbour table by the VXLAN `proxy` flag.
-    assert.match(sh("ip", "-n", hosts[0]!.port.ns, "neigh", "show", hosts[1]!.port.ip), /02:6b:00:00:00:12/);
+    assert.match(sh("ip", "-n", hosts[0].port.ns, "neigh", "show", hosts[1].port.ip), /02:6b:00:00:00:12/);
   });
 
   it("resolves port names through the host's dnsmasq from the lease's resolv.conf", async () => {
     const fqdn = `web2.blue.demo.kumo`;
     const useDig = status("which", "dig") === 0;
-    const r = await portExec(hosts[0]!.port.ns, useDig ? ["dig", "+short", "+time=2", fqdn] : ["busybox", "nslookup", fqdn]);
+    const r = await portExec(hosts[0].port.ns, useDig ? ["dig", "+short", "+time=2", fqdn] : ["busybox", "nslookup", fqdn]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /10\.250\.0\.12/);
-    const short = await portExec(hosts[1]!.port.ns, ["busybox", "nslookup", "web1"]);
+    const short = await portExec(hosts[1].port.ns, ["busybox", "nslookup", "web1"]);
     assert.match(short.stdout, /10\.250\.0\.11/);
-    const missing = await portExec(hosts[0]!.port.ns, ["busybox", "nslookup", "nope.blue.demo.kumo"]);
+    const missing = await portExec(hosts[0].port.ns, ["busybox", "nslookup", "nope.blue.demo.kumo"]);
     assert.match(missing.stdout + missing.stderr, /NXDOMAIN/);
   });
 
   it("repairs an FDB and a neighbour entry deleted by hand, and counts them", async () => {
-    const h = hosts[0]!,
-      peer = hosts[1]!;
+    const h = hosts[0],
+      peer = hosts[1];
     sh("bridge", "-n", h.ns, "fdb", "del", peer.port.mac, "dev", vxlan);
     sh("ip", "-n", h.ns, "neigh", "del", peer.port.ip, "dev", vxlan);
-    const r = await drivers[0]!.sync({ networks: [desired(0)] });
+    const r = await drivers[0].sync({ networks: [desired(0)] });
     assert.equal(r.driftRepairs, 2);
     assert.equal(r.writes, 2);
-    assert.deepEqual([r.networks[0]!.kinds.fdb.repaired, r.networks[0]!.kinds.neighbour.repaired], [1, 1]);
+    assert.deepEqual([r.networks[0].kinds.fdb.repaired, r.networks[0].kinds.neighbour.repaired], [1, 1]);
     assert.match(sh("bridge", "-n", h.ns, "fdb", "show", "dev", vxlan), new RegExp(`${peer.port.mac} dst ${peer.vtep}`));
-    const snap = drivers[0]!.snapshot();
+    const snap = drivers[0].snapshot();
     assert.equal(snap.driftRepairsTotal, 2);
-    assert.equal(snap.networks.blue!.kinds.fdb.driftRepairsTotal, 1);
-    assert.deepEqual(snap.networks.blue!.kinds.fdb, { desired: 1, actual: 1, driftRepairsTotal: 1 });
+    assert.equal(snap.networks.blue.kinds.fdb.driftRepairsTotal, 1);
+    assert.deepEqual(snap.networks.blue.kinds.fdb, { desired: 1, actual: 1, driftRepairsTotal: 1 });
     const ping = await portExec(h.port.ns, ["ping", "-c", "1", "-W", "2", peer.port.ip]);
     assert.equal(ping.code, 0);
   });
@@ -149,7 +149,7 @@ describe("overlay across two namespace hosts", { skip }, () => {
     for (const [i, h] of hosts.entries()) {
       const before = programmed(h.ns);
       assert.ok(before.length >= 2, "the flood entry and the peer's port are programmed");
-      for (const d of [drivers[i]!, new LinuxNetworkDriver({ netns: h.ns })]) {
+      for (const d of [drivers[i], new LinuxNetworkDriver({ netns: h.ns })]) {
         const r = await d.sync({ networks: [desired(i)] });
         assert.equal(r.writes, 0);
         assert.equal(r.spawns, 2, "only the two reads");
@@ -160,17 +160,17 @@ describe("overlay across two namespace hosts", { skip }, () => {
   });
 
   it("observes what it programmed and removes a network no longer desired", async () => {
-    const seen = (await drivers[1]!.observe()).networks;
+    const seen = (await drivers[1].observe()).networks;
     const want = desired(1);
     assert.deepEqual(
       seen.map((n) => ({ ...n, routes: undefined })),
       [{ ...want, dstPort: 8472, routes: undefined }],
     );
-    await unplugPort({ hostNetns: hosts[1]!.ns, portNetns: hosts[1]!.port.ns, ifName: portIfName("web2") });
-    const r = await drivers[1]!.sync({ networks: [] });
-    assert.equal(r.networks[0]!.removed, true);
-    assert.notEqual(status("ip", "-n", hosts[1]!.ns, "link", "show", "dev", bridge), 0);
-    assert.notEqual(status("ip", "-n", hosts[1]!.ns, "link", "show", "dev", vxlan), 0);
-    assert.deepEqual((await drivers[1]!.observe()).networks, []);
+    await unplugPort({ hostNetns: hosts[1].ns, portNetns: hosts[1].port.ns, ifName: portIfName("web2") });
+    const r = await drivers[1].sync({ networks: [] });
+    assert.equal(r.networks[0].removed, true);
+    assert.notEqual(status("ip", "-n", hosts[1].ns, "link", "show", "dev", bridge), 0);
+    assert.notEqual(status("ip", "-n", hosts[1].ns, "link", "show", "dev", vxlan), 0);
+    assert.deepEqual((await drivers[1].observe()).networks, []);
   });
 });

@@ -196,7 +196,7 @@ export async function runDhcpClient(portNetns: string, opts: DhcpClientOptions =
   const kv = new Map<string, string>();
   for (const line of r.stdout.split("\n")) {
     const m = /^kumo-lease:(\w+)=(.*)$/.exec(line);
-    if (m) kv.set(m[1]!, m[2]!.trim());
+    if (m) kv.set(m[1], m[2].trim());
   }
   const ip = kv.get("ip");
   if (r.code !== 0 || !ip)

@@ -84,7 +84,7 @@ export class IamCache implements Component {
     const allowedBy = (b: KObject) => {
       if (!(b.subjects as Subject[]).some(matches)) return false;
       const role = this.informer.get(RoleKind, `/${(b.roleRef as { name: string }).name}`);
-      return ((role?.rules as PolicyRule[] | undefined) ?? []).some((r) => ruleAllows(r, verb, group, resource));
+      return (role?.rules ?? []).some((r) => ruleAllows(r, verb, group, resource));
     };
     for (const b of this.informer.list(ClusterRoleBindingKind)) if (allowedBy(b)) return true;
     if (namespace === undefined) {

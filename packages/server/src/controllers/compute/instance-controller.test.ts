@@ -116,7 +116,7 @@ describe("instance controller", () => {
     assert.deepEqual(await allocatedOf(s, "h2"), zero);
     const ev = (await eventsFor(s, "on-h2")).find((e) => e.reason === "HostNotReady");
     assert.equal(ev?.type, "Warning");
-    assert.match(ev!.message, /host h2 is NotReady/);
+    assert.match(ev.message, /host h2 is NotReady/);
   });
 
   it("deletes a never-scheduled instance at once", async () => {

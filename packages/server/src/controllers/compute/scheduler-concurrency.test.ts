@@ -102,7 +102,10 @@ it("places exactly 60 of 100 instances with two concurrent schedulers and no hos
     60,
   );
   assert.match(
-    cond(items.find((i) => cond(i as never, "Scheduled")?.reason === "Unschedulable") as never, "Scheduled").message,
+    cond(
+      items.find((i) => cond(i as never, "Scheduled")?.reason === "Unschedulable"),
+      "Scheduled",
+    ).message,
     /^0\/3 hosts: /,
   );
 });

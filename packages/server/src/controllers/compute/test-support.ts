@@ -111,7 +111,6 @@ export async function getInstance(s: TestServer, name: string, ns = "default") {
 
 /** A condition of an object. */
 export function cond(obj: { status?: { conditions?: { type: string }[] } } | undefined, type: string): any {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   return obj?.status?.conditions?.find((c) => c.type === type);
 }
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startTestServer, type TestServer } from "../../testing.js";
+import { startTestServer, type CallResult, type TestServer } from "../../testing.js";
 
 const NET = "/apis/network.kumo.dev/v1/namespaces/default";
 let s: TestServer;
@@ -71,7 +71,7 @@ describe("network allocation", () => {
 
     const freed = res[7].body.spec.fixedIPs[0].ipAddress;
     assert.equal((await s.call("DELETE", `${NET}/ports/p7`)).status, 200);
-    let again;
+    let again: CallResult | undefined;
     for (let i = 0; i < 50; i++) {
       again = await s.call("POST", `${NET}/ports`, {
         body: port("wants-freed", "big", { fixedIPs: [{ subnet: "big-v4", ipAddress: freed }] }),

@@ -172,7 +172,7 @@ export class NetworkAdmission implements AdmissionHook {
         }
         if (!spec.macAddress) this.fail(PortKind, obj, "spec.macAddress", "could not generate a unique MAC address");
       }
-      const mac = spec.macAddress!;
+      const mac = spec.macAddress;
       rollbacks.push(() => this.alloc.release(pools.mac, mac, owner.uid));
       const pool = pools.ip(ns, spec.network);
       const cidr = parseCidr(sspec.cidr)!;
