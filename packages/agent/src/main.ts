@@ -11,7 +11,7 @@
  * fails the start (exit 1, nothing left running): it is how the API server reads instance logs and doctor
  * reads the dataplane, and a second agent for the same host (same address) must not run beside the first.
  */
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { readFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { parseArgs } from "node:util";
@@ -112,7 +112,7 @@ new Counter({
   },
 });
 const [mhost, mport] = [listen.slice(0, listen.lastIndexOf(":")), Number(listen.slice(listen.lastIndexOf(":") + 1))];
-const http = createServer(async (req, res) => {
+async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.url === "/metrics") {
     agent.refreshMetrics();
     res.writeHead(200, { "content-type": agent.metrics.registry.contentType });
@@ -142,6 +142,13 @@ const http = createServer(async (req, res) => {
   } else {
     res.writeHead(404).end("not found: try /metrics, /debug/state, /debug/dataplane or /debug/instances/NS/NAME/logs\n");
   }
+}
+const http = createServer((req, res) => {
+  serve(req, res).catch((e: unknown) => {
+    log.error({ err: (e as Error).message, url: req.url }, "agent HTTP request failed");
+    if (!res.headersSent) res.writeHead(500);
+    res.end();
+  });
 });
 manager.add(listenerComponent("http", http, mhost, mport));
 for (const c of agent.components()) manager.add(c);

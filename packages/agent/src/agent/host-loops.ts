@@ -118,7 +118,7 @@ export class VtepLoop {
       const why =
         `${VTEP_IP_ANNOTATION} was removed or changed by another writer; peers drop this host from the overlay until the agent ` +
         `re-publishes it in ${after}s (see kumo history host/${self.metadata.name})`;
-      void this.o.events.record(self, "Warning", "VtepAnnotationsRemoved", why);
+      await this.o.events.record(self, "Warning", "VtepAnnotationsRemoved", why);
       this.o.log.warn({ republishInSeconds: after }, "VTEP annotations removed by another writer");
     }
     const left = this.missingSince + grace - Date.now();

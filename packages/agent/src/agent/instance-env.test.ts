@@ -18,8 +18,9 @@ describe("watchFile", () => {
     const w = watchFile(file);
     try {
       const t0 = performance.now();
-      setTimeout(() => void writeFile(file, "1 52:54:00:aa:bb:cc 10.0.0.5 * *\n"), 20);
+      const written = new Promise((r) => setTimeout(r, 20)).then(() => writeFile(file, "1 52:54:00:aa:bb:cc 10.0.0.5 * *\n"));
       await w.next(5_000, never);
+      await written;
       assert.ok(performance.now() - t0 < 2_000, "woken by the write, not the timeout");
       await writeFile(file, "changed\n");
       await new Promise((r) => setTimeout(r, 50));

@@ -5,7 +5,6 @@ import { describe, it } from "node:test";
 import type { Image, Instance, Network, Port } from "@kumo/api";
 import type { InstanceRuntimeSpec, InstanceRuntimeStatus } from "../runtime/types.js";
 import type { DhcpLeaseEntry } from "../dhcp/types.js";
-import type { CachedImage } from "./image-cache.js";
 import { LEASE_SECONDS } from "./instance-env.js";
 import { type FlowDeps, type PassHints, instancePass } from "./instance-flow.js";
 import { runtimeId } from "./instance-spec.js";

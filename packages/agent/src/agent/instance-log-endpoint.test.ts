@@ -31,8 +31,10 @@ before(async () => {
   };
   const log = { warn: () => undefined };
   server = createServer((req, res) => {
-    void serveInstanceLog(req, res, { source, host: "h1", proxyTokenFile: join(dir, "proxy.token"), counts, log, pollMs: 100 }).then(() =>
-      handled.push({ url: req.url ?? "", at: Date.now() }),
+    // A rejection reaches the test as a broken response.
+    serveInstanceLog(req, res, { source, host: "h1", proxyTokenFile: join(dir, "proxy.token"), counts, log, pollMs: 100 }).then(
+      () => handled.push({ url: req.url ?? "", at: Date.now() }),
+      (e: unknown) => res.destroy(e as Error),
     );
   });
   await writeFile(join(dir, "proxy.token"), `${TOKEN}\n`);

@@ -107,7 +107,10 @@ export class InstanceManager {
       view: () => this.view(),
       runtimeState: (id) => this.runtimes.get(id),
       write: (inst, r) => this.write(inst, r),
-      event: (inst, type, reason, message) => void o.events.record(inst, type, reason, message),
+      // Not awaited: a step's event must not delay the step. record() counts its own failures.
+      event: (inst, type, reason, message) => {
+        o.events.record(inst, type, reason, message).catch((e) => o.log.warn({ err: (e as Error).message, reason }, "event not recorded"));
+      },
       addressed: new Map(),
       leaseWaitMs: o.leaseWaitMs ?? 180_000,
       leasePollMs: 250,
@@ -212,7 +215,7 @@ export class InstanceManager {
     const delay = this.controller.queue.backoffFor(attempt);
     this.counters.failures++;
     const why = `${step} failed (attempt ${attempt}, retry in ${Math.round(delay / 1000)} s): ${message}`;
-    void this.o.events.record(inst, "Warning", `${step}Failed`, why);
+    await this.o.events.record(inst, "Warning", `${step}Failed`, why);
     await this.write(inst, new StatusReport().blocked(step, "Error", message)).catch(() => undefined);
   }
 
@@ -245,7 +248,10 @@ export class InstanceManager {
     for (const s of newlyDone(before, next)) {
       this.o.onStep?.(inst.spec!.kind, s.step, s.ms);
       const c = next.status?.conditions?.find((x) => x.type === s.step);
-      void this.o.events.record(next, "Normal", s.step, `${c?.message ?? s.step} (+${s.ms} ms)`);
+      // Not awaited: the status write is what the next step waits on. record() counts its own failures.
+      this.o.events
+        .record(next, "Normal", s.step, `${c?.message ?? s.step} (+${s.ms} ms)`)
+        .catch((e) => this.o.log.warn({ err: (e as Error).message, reason: s.step }, "event not recorded"));
     }
     return true;
   }

@@ -85,12 +85,13 @@ export class AgentMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "kumo_agent_process_" });
+    // Every series from the start, at zero (labels() alone creates none), so rate() and alerts see the first event.
     for (const r of ["ok", "error"]) {
-      this.syncs.labels(r);
-      this.heartbeats.labels(r);
+      this.syncs.labels(r).inc(0);
+      this.heartbeats.labels(r).inc(0);
     }
-    this.syncs.labels("skipped"); // an event that left this host's desired dataplane unchanged
-    for (const s of ["sync", "dhcp", "probe", "dhcp-port", "status"]) this.reconcileErrors.labels(s);
+    this.syncs.labels("skipped").inc(0); // an event that left this host's desired dataplane unchanged
+    for (const s of ["sync", "dhcp", "probe", "dhcp-port", "status"]) this.reconcileErrors.labels(s).inc(0);
   }
 
   /** Counts a sync report. */
@@ -118,7 +119,7 @@ export class AgentMetrics {
     for (const [name, d] of Object.entries(dns.networks)) {
       this.leases.labels(name).set(d.leases);
       this.dnsmasqRunning.labels(name).set(d.running ? 1 : 0);
-      for (const [type, v] of Object.entries(d.counters)) this.dhcpMessages.labels(name, type).set(v);
+      for (const [type, v] of Object.entries(d.counters) as [string, number][]) this.dhcpMessages.labels(name, type).set(v);
     }
   }
 }

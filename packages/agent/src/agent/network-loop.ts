@@ -157,7 +157,7 @@ export class NetworkLoop {
       const host = this.o.caches.hosts.get(this.o.identity.name);
       const n = report.driftRepairs;
       const why = `restored ${n} dataplane entr${n === 1 ? "y" : "ies"} that had vanished from the kernel`;
-      if (host) void this.o.events.record(host, "Warning", "DriftRepaired", why);
+      if (host) await this.o.events.record(host, "Warning", "DriftRepaired", why);
       this.o.log.warn({ repairs: n }, "dataplane drift repaired");
     }
   }

@@ -7,7 +7,7 @@
  * disconnects, which closes the agent connection too, or the agent ends it (the instance went away).
  */
 import type { Context } from "hono";
-import { AGENT_PORT, ApiError, badRequest, type Host, HostKind, type Instance, InstanceKind, serviceUnavailable } from "@kumo/api";
+import { AGENT_PORT, ApiError, badRequest, HostKind, InstanceKind, serviceUnavailable } from "@kumo/api";
 import type { ApiDeps } from "./deps.js";
 import type { RequestInfo } from "./request-info.js";
 
@@ -20,11 +20,11 @@ const FOLLOW_HEADERS = { "content-type": "text/plain; charset=utf-8", "cache-con
 export async function instanceLog(c: Context, d: ApiDeps, info: RequestInfo): Promise<Response> {
   const tail = tailBytes(c.req.query("tailBytes"));
   const follow = followFlag(c.req.query("follow"));
-  const inst = (await d.store.get(InstanceKind, info.namespace, info.name!)) as Instance;
+  const inst = await d.store.get(InstanceKind, info.namespace, info.name!);
   const what = `instance "${info.name}" in project "${info.namespace}"`;
   const hostName = inst.status?.host;
   if (!hostName) throw badRequest(`${what} is not on a host yet (phase ${inst.status?.phase ?? "Pending"}): it has no log`);
-  const host = (await d.store.get(HostKind, undefined, hostName).catch(() => undefined)) as Host | undefined;
+  const host = await d.store.get(HostKind, undefined, hostName).catch(() => undefined);
   const ip = host?.spec?.underlayIP ?? host?.status?.addresses?.[0]?.address;
   if (!ip) throw unavailable(d, `host "${hostName}" of ${what} has no underlay address, so its agent cannot be asked for the log`);
   if (!d.agentProxyToken) throw unavailable(d, "this server has no agent proxy token (see agent-proxy.token in its data dir)");
