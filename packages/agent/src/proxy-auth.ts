@@ -17,7 +17,8 @@ export async function checkProxyToken(authorization: string | undefined, file: s
       ok: false,
       code: 403,
       message:
-        "instance logs are served to the API server only, and this agent was started without --proxy-token-file: read them with `kumo logs` or GET .../instances/NAME/log",
+        "instance logs are served to the API server only, and this agent was started without --proxy-token-file: " +
+        "read them with `kumo logs` or GET .../instances/NAME/log",
     };
   const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
   if (!m)

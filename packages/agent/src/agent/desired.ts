@@ -93,7 +93,9 @@ export function computeDesired(view: ClusterView): DesiredHost {
         out.problems.push({
           network: key(net),
           reason: vtepOf.has(host) ? "PeerWithoutVtep" : "PeerHostUnknown",
-          message: `port ${p.metadata.name} is bound to host ${host}, which ${vtepOf.has(host) ? `has no ${VTEP_IP_ANNOTATION} annotation` : "does not exist"}`,
+          message:
+            `port ${p.metadata.name} is bound to host ${host}, ` +
+            `which ${vtepOf.has(host) ? `has no ${VTEP_IP_ANNOTATION} annotation` : "does not exist"}`,
         });
         continue;
       }

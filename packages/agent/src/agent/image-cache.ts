@@ -130,7 +130,8 @@ export class ImageCache {
       // The server names the digest it is sending: a re-upload since our informer saw the image.
       if (announced && announced !== b.sha256)
         throw new Error(
-          `image ${image} part ${part}: server sends sha256 ${announced.slice(0, 12)}…, the image status says ${b.sha256.slice(0, 12)}… (re-uploaded?)`,
+          `image ${image} part ${part}: server sends sha256 ${announced.slice(0, 12)}…, ` +
+            `the image status says ${b.sha256.slice(0, 12)}… (re-uploaded?)`,
         );
       if (!res.body) throw new Error(`image ${image} part ${part}: empty response`);
       const hash = createHash("sha256");
@@ -145,7 +146,8 @@ export class ImageCache {
       if (got !== b.sha256 || size !== b.size) {
         this.stats.checksumFailures++;
         throw new Error(
-          `image ${image} part ${part}: downloaded ${size} bytes with sha256 ${got.slice(0, 12)}…, expected ${b.size} bytes with ${b.sha256.slice(0, 12)}… (discarded)`,
+          `image ${image} part ${part}: downloaded ${size} bytes with sha256 ${got.slice(0, 12)}…, ` +
+            `expected ${b.size} bytes with ${b.sha256.slice(0, 12)}… (discarded)`,
         );
       }
       await rename(tmp, dest);

@@ -128,7 +128,10 @@ export function agentDataplane(o: AgentDataplaneOptions): InstanceDataplane {
 
 /** Change notifications for one file, kept from before the first read so no change is missed. */
 export interface FileWatch {
-  /** Resolves at once if the file changed since the last call, else at its next change or after `timeoutMs`; rejects (AbortError) on `signal`. */
+  /**
+   * Resolves at once if the file changed since the last call, else at its next change or after `timeoutMs`;
+   * rejects (AbortError) on `signal`.
+   */
   next(timeoutMs: number, signal: AbortSignal): Promise<void>;
   close(): void;
 }

@@ -226,7 +226,9 @@ async function outcome(
       type: "Running",
       status: "False",
       reason: why,
-      message: `${kind} ${why === "OOMKilled" ? "was killed by the OOM killer" : "exited"}${st.detail && why === "Exited" ? ` (${st.detail})` : ""}`,
+      message:
+        `${kind} ${why === "OOMKilled" ? "was killed by the OOM killer" : "exited"}` +
+        (st.detail && why === "Exited" ? ` (${st.detail})` : ""),
     });
     r.phase = "Failed";
     r.message = `${r.conditions.get("Running")!.message}; restartPolicy ${inst.spec!.restartPolicy ?? "Never"}: not restarted`;

@@ -143,7 +143,8 @@ export class DnsmasqDriver implements DhcpDriver {
     for (let d = dirname(this.opts.stateDir); ; d = dirname(d)) {
       if (((await stat(d)).mode & 0o001) === 0) {
         throw new Error(
-          `dnsmasq state dir ${this.opts.stateDir}: ${d} is not traversable by others (dnsmasq re-reads its files unprivileged); use a dir under /run or /var/lib, or user "root"`,
+          `dnsmasq state dir ${this.opts.stateDir}: ${d} is not traversable by others (dnsmasq re-reads its files unprivileged); ` +
+            `use a dir under /run or /var/lib, or user "root"`,
         );
       }
       if (d === dirname(d)) break;

@@ -89,7 +89,8 @@ export async function ensureUnderlay(home: string): Promise<Underlay> {
     if (clash) {
       throw new Error(
         `underlay ${u.cidr} of ${n.home} now overlaps a route to ${clash.first}/${clash.prefix} on this machine; ` +
-          `remove that route, or delete ${recordPath(n)} and ${join(n.home, "pki")} to pick a new subnet (the server certificate names the old address)`,
+          `remove that route, or delete ${recordPath(n)} and ${join(n.home, "pki")} to pick a new subnet ` +
+          "(the server certificate names the old address)",
       );
     }
   } else {

@@ -115,7 +115,8 @@ function writeLines(n: NetworkDataplane, kind: EntryKind, key: string, value: st
         ...del,
         ...(m.recreate || !m.exists
           ? [
-              `link add ${key} type vxlan id ${n.vni} local ${n.localVtep} dev ${n.underlayDev} dstport ${n.dstPort ?? 8472} nolearning proxy`,
+              `link add ${key} type vxlan id ${n.vni} local ${n.localVtep} dev ${n.underlayDev} ` +
+                `dstport ${n.dstPort ?? 8472} nolearning proxy`,
             ]
           : []),
         `link set dev ${key} mtu ${n.mtu} master ${n.bridge} up`,

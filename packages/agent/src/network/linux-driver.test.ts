@@ -1,7 +1,7 @@
 /**
  * LinuxNetworkDriver edge cases on a real kernel (root, one throwaway netns): batches iproute2
- * aborts are detected, a missing underlay is reported without writing, hand-moved FDB entries are put back with `replace`, and devices or entries
- * kumo does not own survive every sync.
+ * aborts are detected, a missing underlay is reported without writing, hand-moved FDB entries are put
+ * back with `replace`, and devices or entries kumo does not own survive every sync.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";

@@ -27,7 +27,10 @@ export function skipReason(binaries: string[]): string | undefined {
   if (process.getuid?.() !== 0) return "needs root (runs real runc/qemu, netns and cgroups)";
   const missing = binaries.filter((b) => !hasBinary(b));
   if (missing.length > 0)
-    return `missing binaries: ${missing.join(", ")} (apt-get install -y runc crun busybox-static qemu-system-x86 linux-image-amd64 cpio iproute2)`;
+    return (
+      `missing binaries: ${missing.join(", ")} ` +
+      "(apt-get install -y runc crun busybox-static qemu-system-x86 linux-image-amd64 cpio iproute2)"
+    );
   return undefined;
 }
 

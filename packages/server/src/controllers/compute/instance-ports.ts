@@ -82,7 +82,8 @@ export async function ensurePorts(store: ObjectStore, admission: Admission, inst
           ...state,
           problem: {
             reason: "PortConflict",
-            message: `port "${name}" already exists and does not belong to this instance; name the port in spec.networks[].port to adopt it`,
+            message:
+              `port "${name}" already exists and does not belong to this instance; ` + "name the port in spec.networks[].port to adopt it",
           },
         };
     } else {

@@ -189,16 +189,20 @@ async function main(): Promise<void> {
     console.log(`  backlog  ${n} placements in ${backlogSecs.toFixed(2)} s = ${rate.toFixed(0)} placements/s (target >= 500)`);
     console.log(`  cpu      ${cpuPerPlacementMs.toFixed(2)} ms of process CPU per backlog placement`);
     console.log(
-      `  decision latency (dequeue -> bind stored): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms over the last ${lat.samples}`,
+      `  decision latency (dequeue -> bind stored): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms ` +
+        `over the last ${lat.samples}`,
     );
     console.log(
-      `  baseline store floor: ${floor.toFixed(0)} read-modify-write pairs/s -> scheduler at ${((rate / floor) * 100).toFixed(0)}% of the store's commit rate`,
+      `  baseline store floor: ${floor.toFixed(0)} read-modify-write pairs/s -> ` +
+        `scheduler at ${((rate / floor) * 100).toFixed(0)}% of the store's commit rate`,
     );
     console.log(
-      `  live     ${live} created through the API and placed in ${liveSecs.toFixed(2)} s = ${(live / liveSecs).toFixed(0)} instances/s end to end`,
+      `  live     ${live} created through the API and placed in ${liveSecs.toFixed(2)} s = ` +
+        `${(live / liveSecs).toFixed(0)} instances/s end to end`,
     );
     console.log(
-      `  single   200 created one at a time: decision latency p50 ${single.p50.toFixed(2)} ms, p99 ${single.p99.toFixed(2)} ms (no queueing)`,
+      `  single   200 created one at a time: decision latency p50 ${single.p50.toFixed(2)} ms, ` +
+        `p99 ${single.p99.toFixed(2)} ms (no queueing)`,
     );
     console.log(`  bound ${bound}/${all.length} instances on ${usedHosts} hosts; decisions: ${JSON.stringify(sched.results)}`);
   } finally {
