@@ -134,6 +134,27 @@ describe("overlay network end to end", { skip, timeout: 240_000 }, () => {
     );
   });
 
+  it("shows every control loop of a real agent and of the server in /metrics and /debug/state", async () => {
+    const ip = json(["get", "host", h1]).spec.underlayIP;
+    const agentLoops = ["network", "dhcp", "instances", "heartbeat", "vtep-republish"];
+    const metrics = await getText(`http://${ip}:9470/metrics`);
+    const state = JSON.parse(await getText(`http://${ip}:9470/debug/state`));
+    for (const loop of agentLoops) {
+      assert.match(metrics, new RegExp(`kumo_controller_reconcile_total\\{controller="${loop}",result="success"\\} \\d+`), loop);
+      assert.match(metrics, new RegExp(`kumo_controller_queue_oldest_item_age_seconds\\{controller="${loop}"\\} `), loop);
+      assert.ok(state.components?.[loop]?.queue, `agent /debug/state has loop ${loop}`);
+    }
+    // A host with plugged ports has had its dataplane reconciled.
+    assert.ok(state.components.network.reconciles.success > 0);
+    const raw = (path: string) => execFileSync("kubectl", ["--kubeconfig", join(home, "config"), "get", "--raw", path]).toString();
+    const serverMetrics = raw("/metrics");
+    const serverState = JSON.parse(raw("/debug/state"));
+    for (const loop of ["namespace", "gc", "ipam-releaser", "image-gc", "host-lifecycle", "scheduler", "instance", "compaction"]) {
+      assert.match(serverMetrics, new RegExp(`kumo_controller_queue_depth\\{controller="${loop}"\\} \\d+`), loop);
+      assert.ok(serverState[loop]?.queue, `server /debug/state has loop ${loop}`);
+    }
+  });
+
   it("replays the annotation story: refused, forced, diagnosed down to the writer, healed by the agent", async () => {
     const cfg = join(home, "config");
     const host = json(["get", "host", h2]);
