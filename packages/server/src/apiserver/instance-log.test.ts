@@ -127,5 +127,9 @@ describe("instances/NAME/log", () => {
       /User "eve" cannot get resource "instances\/log" in API group "compute\.kumo\.dev" in the namespace "default"/,
     );
     assert.equal(seen.length, before, "a refused read never reaches the agent");
+    // Following is the same read: another project's admin cannot open a stream of this project's console.
+    const follow = await s.call("GET", `${INSTANCES}/web/log?follow=true`, { token: eve });
+    assert.equal(follow.status, 403);
+    assert.equal(seen.length, before, "a refused follow never reaches the agent");
   });
 });
